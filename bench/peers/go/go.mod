@@ -1,0 +1,3 @@
+module asynciobench
+
+go 1.19

@@ -1,0 +1,227 @@
+// Coro<T>: the return type of an `async def`.
+//
+// Lazy: calling a coroutine function runs nothing. `co_await coro` starts it inline in the
+// awaiting task (symmetric transfer: an await chain a million deep uses constant stack) and
+// gives its result or rethrows its exception; create_task(coro) runs it as a Task. A Coro is
+// move-only and can be awaited once. Frames come from the recycling pool allocator.
+//
+// Footguns of C++ coroutines that Python users do not expect (docs/footguns.md):
+// - a coroutine's reference parameters are not copied: pass by value what must outlive
+//   the call (`Coro<void> f(std::string s)`, not `const std::string&`);
+// - a capturing lambda that is itself a coroutine, invoked in place, dangles once the
+//   lambda object dies: capture nothing, and pass what it needs as parameters;
+// - `co_await` cannot appear in a `catch` block: catch into a std::exception_ptr (or a
+//   flag), leave the handler, then `co_await` cleanup and rethrow.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "asyncio/detail/frame_allocator.hpp"
+#include "asyncio/detail/task_core.hpp"
+#include "asyncio/events.hpp"
+
+namespace asyncio {
+
+template <class T = void>
+class Coro;
+
+namespace detail {
+
+/// Reports a coroutine that was created and destroyed without ever running (debug mode).
+void report_never_awaited(void* frame) noexcept;
+[[noreturn]] void throw_awaited_twice();
+TaskCore& task_for_await(const char* what);
+
+struct promise_base {
+    static void* operator new(std::size_t n) { return pool_allocate(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, n); }
+
+    struct final_awaiter {
+        bool await_ready() const noexcept { return false; }
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
+            std::coroutine_handle<> c = h.promise().continuation_;
+            return c ? c : std::noop_coroutine();
+        }
+        void await_resume() const noexcept {}
+    };
+
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    final_awaiter final_suspend() const noexcept { return {}; }
+    void unhandled_exception() noexcept { exc_ = std::current_exception(); }
+
+    std::coroutine_handle<> continuation_;
+    std::exception_ptr exc_;
+    bool started_ = false;
+};
+
+template <class T>
+struct coro_promise : promise_base {
+    Coro<T> get_return_object() noexcept;
+    template <class U>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& v) {
+        value_.emplace(std::forward<U>(v));
+    }
+    T take() {
+        if (exc_) std::rethrow_exception(exc_);
+        return std::move(*value_);
+    }
+    std::optional<T> value_;
+};
+
+template <>
+struct coro_promise<void> : promise_base {
+    Coro<void> get_return_object() noexcept;
+    void return_void() const noexcept {}
+    void take() {
+        if (exc_) std::rethrow_exception(exc_);
+    }
+};
+
+/// Suspends the current task for `ns` nanoseconds (0: one iteration) at `caller`.
+inline void leaf_sleep(std::int64_t ns, std::coroutine_handle<> caller) {
+    TaskCore& t = task_for_await("sleep()");
+    if (ns == 0)
+        t.yield_once(caller);
+    else
+        t.wait_on_timer(ns, caller);
+}
+
+}  // namespace detail
+
+/// The result of calling a coroutine function (`Coro<int> f()`): lazy, move-only, awaitable
+/// once. Python: a coroutine object.
+///
+/// Errors: awaiting twice throws RuntimeError("cannot reuse already awaited coroutine").
+template <class T>
+class [[nodiscard]] Coro {
+public:
+    using promise_type = detail::coro_promise<T>;
+    using value_type = T;
+    using handle_type = std::coroutine_handle<promise_type>;
+
+    Coro() noexcept = default;
+    explicit Coro(handle_type h) noexcept : bits_(reinterpret_cast<std::uintptr_t>(h.address())) {}
+    Coro(Coro&& o) noexcept : bits_(std::exchange(o.bits_, 0)) {}
+    Coro& operator=(Coro&& o) noexcept {
+        if (this != &o) {
+            destroy();
+            bits_ = std::exchange(o.bits_, 0);
+        }
+        return *this;
+    }
+    ~Coro() { destroy(); }
+
+    /// True if this holds a coroutine that has not been handed to an awaiter or a task.
+    bool valid() const noexcept { return bits_ != 0; }
+
+    struct awaiter {
+        std::uintptr_t bits;
+        bool await_ready() const noexcept { return false; }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) {
+            if (is_leaf(bits)) {
+                detail::leaf_sleep(static_cast<std::int64_t>(bits >> 1), caller);
+                return std::noop_coroutine();
+            }
+            auto h = handle_type::from_address(reinterpret_cast<void*>(bits));
+            h.promise().continuation_ = caller;
+            h.promise().started_ = true;
+            return h;
+        }
+        T await_resume() {
+            if (is_leaf(bits)) {
+                if constexpr (std::is_void_v<T>) {
+                    detail::tls.current_task->check_resume();
+                    return;
+                }
+            }
+            return handle_type::from_address(reinterpret_cast<void*>(bits)).promise().take();
+        }
+    };
+
+    /// Runs the coroutine inline in the awaiting task and gives its result.
+    awaiter operator co_await() && { return awaiter{take_bits()}; }
+    awaiter operator co_await() & { return awaiter{take_bits_keep()}; }
+
+    // --- internals ---
+
+    /// Hands the frame to a task (or a helper); a leaf (sleep) is first made a real frame.
+    handle_type release() {
+        if (!bits_ || (!is_leaf(bits_) && (bits_ & 2u))) throw_awaited_twice_or_empty();
+        if (is_leaf(bits_)) {
+            if constexpr (std::is_void_v<T>) {
+                std::int64_t ns = static_cast<std::int64_t>(bits_ >> 1);
+                bits_ = 0;
+                return materialize_leaf(ns).release();
+            }
+        }
+        auto h = handle_type::from_address(reinterpret_cast<void*>(std::exchange(bits_, 0)));
+        h.promise().started_ = true;
+        return h;
+    }
+    static Coro leaf(std::int64_t ns) noexcept
+        requires std::is_void_v<T>
+    {
+        Coro c;
+        c.bits_ = (static_cast<std::uintptr_t>(ns) << 1) | 1u;
+        return c;
+    }
+
+private:
+    static bool is_leaf(std::uintptr_t b) noexcept { return (b & 1u) != 0; }
+    static Coro materialize_leaf(std::int64_t ns);
+    [[noreturn]] static void throw_awaited_twice_or_empty() { detail::throw_awaited_twice(); }
+
+    // The awaiter owns nothing: the frame stays owned by this Coro (a temporary, or an
+    // lvalue in the awaiting frame), which outlives the co_await expression.
+    std::uintptr_t take_bits() {
+        if (!bits_ || (bits_ & 2u)) throw_awaited_twice_or_empty();
+        std::uintptr_t b = bits_;
+        if (!is_leaf(b)) bits_ |= 2u;  // mark awaited (frames are 8-aligned)
+        return b;
+    }
+    std::uintptr_t take_bits_keep() { return take_bits(); }
+
+    void destroy() noexcept {
+        if (!bits_ || is_leaf(bits_)) {
+            bits_ = 0;
+            return;
+        }
+        void* addr = reinterpret_cast<void*>(bits_ & ~std::uintptr_t{3});
+        auto h = handle_type::from_address(addr);
+        if (!h.promise().started_ && detail::tls.running_loop) detail::report_never_awaited(addr);
+        h.destroy();
+        bits_ = 0;
+    }
+
+    // Either a frame address (bit 0 clear; bit 1 set once awaited) or, for Coro<void> made by
+    // sleep(), a leaf: (nanoseconds << 1) | 1, suspended on the task's own timer with no frame.
+    std::uintptr_t bits_ = 0;
+};
+
+namespace detail {
+template <class T>
+Coro<T> coro_promise<T>::get_return_object() noexcept {
+    return Coro<T>(std::coroutine_handle<coro_promise<T>>::from_promise(*this));
+}
+inline Coro<void> coro_promise<void>::get_return_object() noexcept {
+    return Coro<void>(std::coroutine_handle<coro_promise<void>>::from_promise(*this));
+}
+inline Coro<void> sleep_frame(std::int64_t ns) { co_await Coro<void>::leaf(ns); }
+}  // namespace detail
+
+template <class T>
+Coro<T> Coro<T>::materialize_leaf(std::int64_t ns) {
+    if constexpr (std::is_void_v<T>)
+        return detail::sleep_frame(ns);
+    else
+        return {};
+}
+
+}  // namespace asyncio

@@ -1,0 +1,219 @@
+// The untyped state shared by every Future and Task, and AnyFuture, its type-erased handle.
+//
+// Invariants: state_ is pending, cancelled or finished and never leaves cancelled/finished.
+// While pending, callbacks_ holds the done callbacks in registration order; on completion
+// they are moved to the loop's ready queue (call_soon order) and the list is emptied. exc_
+// holds the exception of a failed future, the CancelledError of a cancelled one, and, for a
+// pending task, the CancelledError that its next step will throw (see TaskCore).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "asyncio/detail/frame_allocator.hpp"
+#include "asyncio/detail/ready_queue.hpp"
+#include "asyncio/exceptions.hpp"
+
+namespace asyncio {
+
+class EventLoop;
+
+namespace detail {
+
+/// Done callbacks: empty, one entry inline, or (fn == nullptr, self != nullptr) a vector.
+class CallbackList {
+public:
+    CallbackList() = default;
+    CallbackList(const CallbackList&) = delete;
+    CallbackList& operator=(const CallbackList&) = delete;
+    ~CallbackList() { delete many(); }
+
+    bool empty() const noexcept { return one_.fn == nullptr && one_.self == nullptr; }
+    void push(ReadyEntry e);
+    /// Moves every entry out, in order, into `sink(entry)`; leaves the list empty.
+    template <class Sink>
+    void drain(Sink&& sink) {
+        if (one_.fn) {
+            ReadyEntry e = one_;
+            one_ = {};
+            sink(e);
+        } else if (auto* v = many()) {
+            one_ = {};
+            for (auto& e : *v) sink(e);
+            delete v;
+        }
+    }
+    /// Removes every entry for which `pred(entry)` is true, disposing of it; returns the count.
+    template <class Pred>
+    std::size_t remove_if(Pred&& pred);
+
+private:
+    std::vector<ReadyEntry>* many() const noexcept {
+        return one_.fn == nullptr ? static_cast<std::vector<ReadyEntry>*>(one_.self) : nullptr;
+    }
+    ReadyEntry one_{nullptr, nullptr};
+};
+
+class FutureBase : public pooled {
+public:
+    enum class State : std::uint8_t { pending, cancelled, finished };
+
+    explicit FutureBase(EventLoop& loop) noexcept;
+    FutureBase(const FutureBase&) = delete;
+    FutureBase& operator=(const FutureBase&) = delete;
+    virtual ~FutureBase();
+
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) delete this;
+    }
+
+    EventLoop& loop() const noexcept { return *loop_; }
+    bool done() const noexcept { return state_ != State::pending; }
+    bool cancelled() const noexcept { return state_ == State::cancelled; }
+    State state() const noexcept { return state_; }
+
+    /// Python's Future.cancel(msg): false when already done.
+    /// Overridden by tasks (Task.cancel has other rules).
+    virtual bool cancel(std::optional<std::string> msg);
+    /// Future.cancel without the task override (Task's own completion as cancelled).
+    bool cancel_future(std::exception_ptr cancelled_error);
+
+    /// Throws what result() throws for a pending, cancelled or failed future; else returns.
+    void check_result();
+    /// Python's exception(): null for a result; throws for pending and cancelled.
+    std::exception_ptr exception();
+
+    void set_exception(std::exception_ptr e);
+    /// Completes with the value already stored by the typed layer.
+    void finish_with_value();
+
+    /// Registers a done callback entry; schedules it at once if the future is done.
+    void add_callback(ReadyFn fn, void* self);
+    template <class Pred>
+    std::size_t remove_callbacks_if(Pred&& pred) {
+        return callbacks_.remove_if(pred);
+    }
+    /// Removes the wake-up entry of a waiting task (the task is being torn down).
+    void remove_callback_entry(ReadyFn fn, void* self) noexcept;
+
+    /// The address of the stored value (typed layer).
+    virtual void* value_ptr() noexcept { return nullptr; }
+    virtual bool is_task() const noexcept { return false; }
+    /// A short description for reports: "<Future pending>", "<Task finished name='x'>".
+    virtual std::string repr() const;
+
+    /// The future's exception was retrieved or the future cancelled: no "never retrieved" report.
+    void mark_retrieved() noexcept { log_traceback_ = false; }
+
+protected:
+    void assert_pending(const char* op) const;
+    void report_unretrieved(const char* message, const std::string& repr) noexcept;
+    void schedule_callbacks();
+
+    EventLoop* loop_;
+    std::exception_ptr exc_;
+    CallbackList callbacks_;
+    std::uint32_t refs_ = 0;
+    State state_ = State::pending;
+    bool log_traceback_ = false;  // an exception is held that nobody looked at
+    // Task bookkeeping kept here so that it fills the padding (see TaskCore).
+    bool must_cancel_ = false;
+    bool throw_on_resume_ = false;
+    std::uint16_t num_cancels_ = 0;
+    std::uint8_t waiting_ = 0;  // TaskCore::Waiting
+    bool started_ = false;
+    std::uint32_t task_id_ = 0;
+};
+
+/// Intrusive owning pointer to a FutureBase (or derived) state.
+template <class S>
+class StatePtr {
+public:
+    StatePtr() noexcept = default;
+    explicit StatePtr(S* p) noexcept : p_(p) {
+        if (p_) p_->add_ref();
+    }
+    StatePtr(const StatePtr& o) noexcept : StatePtr(o.p_) {}
+    StatePtr(StatePtr&& o) noexcept : p_(o.p_) { o.p_ = nullptr; }
+    StatePtr& operator=(StatePtr o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~StatePtr() {
+        if (p_) p_->release();
+    }
+    S* get() const noexcept { return p_; }
+    S* operator->() const noexcept { return p_; }
+    S& operator*() const noexcept { return *p_; }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+
+private:
+    S* p_ = nullptr;
+};
+
+template <class Pred>
+std::size_t CallbackList::remove_if(Pred&& pred) {
+    std::size_t removed = 0;
+    if (one_.fn) {
+        if (pred(one_)) {
+            one_.fn(one_.self, false);
+            one_ = {};
+            removed = 1;
+        }
+    } else if (auto* v = many()) {
+        std::vector<ReadyEntry> keep;
+        for (auto& e : *v) {
+            if (pred(e)) {
+                e.fn(e.self, false);
+                ++removed;
+            } else {
+                keep.push_back(e);
+            }
+        }
+        *v = std::move(keep);
+        if (v->empty()) {
+            delete v;
+            one_ = {};
+        }
+    }
+    return removed;
+}
+
+}  // namespace detail
+
+/// A type-erased handle to any future or task: what done callbacks, wait() and reports use
+/// when the result type does not matter. Copyable; copies share the state.
+class AnyFuture {
+public:
+    AnyFuture() noexcept = default;
+    explicit AnyFuture(detail::FutureBase* s) noexcept : s_(s) {}
+
+    bool done() const { return s_->done(); }
+    bool cancelled() const { return s_->cancelled(); }
+    /// Python: cancel(msg). Returns false when the future is already done.
+    bool cancel(std::optional<std::string> msg = std::nullopt) const {
+        return s_->cancel(std::move(msg));
+    }
+    /// The exception, null for a result. Errors: InvalidStateError when pending,
+    /// CancelledError when cancelled.
+    std::exception_ptr exception() const { return s_->exception(); }
+    EventLoop& get_loop() const { return s_->loop(); }
+
+    explicit operator bool() const noexcept { return static_cast<bool>(s_); }
+    friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
+        return a.s_.get() == b.s_.get();
+    }
+    friend bool operator==(const AnyFuture& a, std::nullptr_t) noexcept { return !a.s_; }
+
+    detail::FutureBase* state() const noexcept { return s_.get(); }
+
+protected:
+    detail::StatePtr<detail::FutureBase> s_;
+};
+
+}  // namespace asyncio

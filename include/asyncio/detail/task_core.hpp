@@ -1,0 +1,119 @@
+// The untyped core of a Task: it drives one coroutine chain on the loop.
+//
+// Invariant (CPython's Task): either the task is waiting (waiter_ is set, or it sleeps on its
+// own timer node) and no step is scheduled, or waiter_ is none and exactly one step is in the
+// ready queue, or the task is running or done. While not done the task holds a reference to
+// itself, so dropping every handle never stops it (unlike CPython, gh-117379); the loop
+// lists every pending task and, when closed, destroys those left and reports each one.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "asyncio/detail/future_base.hpp"
+#include "asyncio/detail/timer_heap.hpp"
+
+namespace asyncio {
+
+class AnyTask;
+
+namespace detail {
+
+class TaskCore : public FutureBase {
+public:
+    enum Waiting : std::uint8_t { none, future, timer };
+
+    TaskCore(EventLoop& loop, std::coroutine_handle<> root);
+    ~TaskCore() override;
+
+    bool is_task() const noexcept final { return true; }
+    std::string repr() const override;
+
+    /// Python's Task.cancel(msg): true unless done; each call adds one to cancelling().
+    bool cancel(std::optional<std::string> msg) override;
+    std::uint32_t cancelling() const noexcept { return num_cancels_; }
+    std::uint32_t uncancel() noexcept;
+
+    std::string get_name() const;
+    void set_name(std::string name);
+
+    // --- suspension protocol used by awaiters (see coro.hpp, futures.hpp) ---
+
+    /// The task suspends at `resume` until `fut` is done.
+    void wait_on_future(FutureBase* fut, std::coroutine_handle<> resume);
+    /// The task suspends at `resume` for `ns` nanoseconds on its own timer (sleep).
+    void wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume);
+    /// The task suspends at `resume` for one loop iteration (sleep(0), a bare yield).
+    void yield_once(std::coroutine_handle<> resume);
+    /// Called by every awaiter's await_resume: throws the CancelledError a cancel() left for
+    /// this resumption, if any.
+    void check_resume() {
+        if (throw_on_resume_) throw_pending();
+    }
+
+    /// The loop fired this task's sleep timer.
+    void timer_fired() noexcept;
+    /// The loop was closed while this task was pending: report, unhook and destroy the frame.
+    void abandon() noexcept;
+
+    static TaskCore* from_timer(TimerNode* n) noexcept {
+        return reinterpret_cast<TaskCore*>(reinterpret_cast<char*>(n) -
+                                           offsetof_timer());
+    }
+
+    // intrusive list of the loop's pending tasks
+    TaskCore* prev_ = nullptr;
+    TaskCore* next_ = nullptr;
+
+protected:
+    void* root_address() const noexcept { return root_.address(); }
+    /// Stores the root coroutine's value (typed layer); returns false if it threw, with the
+    /// exception in `out`.
+    virtual bool take_root_result(std::exception_ptr& out) = 0;
+
+private:
+    friend class asyncio::EventLoop;
+    static void step_thunk(void* self, bool run);
+    static void wakeup_thunk(void* self, bool run);
+    static void timer_fired_thunk(void* self, bool run);
+    static std::size_t offsetof_timer() noexcept;
+
+    void schedule_step();
+    void step();
+    void finish_root();
+    void finish_with_exception(std::exception_ptr e);
+    void leave_waiting() noexcept;
+    [[noreturn]] void throw_pending();
+
+    std::coroutine_handle<> root_;
+    std::coroutine_handle<> resume_;
+    FutureBase* waiter_ = nullptr;
+    std::string* name_ = nullptr;
+    TimerNode timer_;
+};
+
+}  // namespace detail
+
+/// A type-erased handle to a task (any result type). Also the nullable, pointer-like value
+/// current_task() returns: `current_task()->get_name()`, `if (!current_task())`.
+class AnyTask : public AnyFuture {
+public:
+    AnyTask() noexcept = default;
+    explicit AnyTask(detail::TaskCore* t) noexcept : AnyFuture(t) {}
+
+    std::string get_name() const { return core()->get_name(); }
+    void set_name(std::string name) const { core()->set_name(std::move(name)); }
+    /// Python: Task.cancel(msg). True unless the task is done.
+    bool cancel(std::optional<std::string> msg = std::nullopt) const {
+        return core()->cancel(std::move(msg));
+    }
+    std::uint32_t cancelling() const noexcept { return core()->cancelling(); }
+    std::uint32_t uncancel() const noexcept { return core()->uncancel(); }
+
+    const AnyTask* operator->() const noexcept { return this; }
+    detail::TaskCore* core() const noexcept { return static_cast<detail::TaskCore*>(state()); }
+};
+
+}  // namespace asyncio

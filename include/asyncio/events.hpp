@@ -1,0 +1,452 @@
+// The event loop: ready queue, timers, I/O readiness, and the loop of one thread.
+//
+// One loop per thread and single-threaded inside: nothing here locks on the hot path. Only
+// call_soon_threadsafe() (and run_coroutine_threadsafe, built on it) may be called from
+// another thread. An iteration follows CPython's BaseEventLoop._run_once: wait in the poller
+// at most until the next timer (not at all if callbacks are ready), read the clock once,
+// move the due timers to the ready queue, then run exactly the callbacks that were ready at
+// that moment; whatever they schedule runs in the next iteration. The clock is read once per
+// iteration (as libuv does), so equal delays scheduled in one iteration come due together and
+// fire in the order they were scheduled.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "asyncio/detail/frame_allocator.hpp"
+#include "asyncio/detail/future_base.hpp"
+#include "asyncio/detail/ready_queue.hpp"
+#include "asyncio/detail/task_core.hpp"
+#include "asyncio/detail/time.hpp"
+#include "asyncio/detail/timer_heap.hpp"
+#include "asyncio/exceptions.hpp"
+
+namespace asyncio {
+
+class EventLoop;
+template <class T>
+class Coro;
+template <class T>
+class Future;
+template <class T>
+class Task;
+
+namespace detail {
+
+class Poller;
+
+/// A scheduled user callback (call_soon, call_later, add_reader, ...). Reference-counted
+/// atomically because call_soon_threadsafe creates it on another thread.
+class HandleImpl : public pooled {
+public:
+    explicit HandleImpl(EventLoop* loop) noexcept : loop_(loop) { timer_.kind = TimerNode::handle; }
+    HandleImpl(const HandleImpl&) = delete;
+    HandleImpl& operator=(const HandleImpl&) = delete;
+    virtual ~HandleImpl() = default;
+
+    void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+    void cancel() noexcept;
+    bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
+    double when() const noexcept;
+    EventLoop* loop() const noexcept { return loop_; }
+
+    /// Runs the callback (exceptions propagate to the loop, which reports them).
+    virtual void invoke() = 0;
+    virtual std::string repr() const;
+
+    /// Ready-queue entry: the queue owns one reference.
+    static void run_thunk(void* self, bool run);
+
+    static HandleImpl* from_timer(TimerNode* n) noexcept {
+        return reinterpret_cast<HandleImpl*>(reinterpret_cast<char*>(n) - offsetof_timer());
+    }
+    TimerNode timer_;
+
+private:
+    static std::size_t offsetof_timer() noexcept;
+    std::atomic<std::uint32_t> refs_{1};
+    std::atomic<bool> cancelled_{false};
+    EventLoop* loop_;
+};
+
+template <class F, class... A>
+class HandleFn final : public HandleImpl {
+public:
+    template <class G, class... B>
+    HandleFn(EventLoop* loop, G&& g, B&&... b)
+        : HandleImpl(loop), fn_(std::forward<G>(g)), args_(std::forward<B>(b)...) {}
+    void invoke() override {
+        std::apply([this](auto&... a) { std::invoke(fn_, a...); }, args_);
+    }
+
+private:
+    F fn_;
+    std::tuple<A...> args_;
+};
+
+template <class F, class... A>
+HandleImpl* make_handle(EventLoop* loop, F&& f, A&&... a) {
+    static_assert(std::is_invocable_v<std::decay_t<F>&, std::decay_t<A>&...>,
+                  "the callback must be invocable with the given arguments");
+    return new HandleFn<std::decay_t<F>, std::decay_t<A>...>(loop, std::forward<F>(f),
+                                                             std::forward<A>(a)...);
+}
+
+struct ThreadState {
+    EventLoop* running_loop = nullptr;
+    TaskCore* current_task = nullptr;
+    EventLoop* event_loop = nullptr;  // set_event_loop()
+};
+inline thread_local ThreadState tls;
+
+}  // namespace detail
+
+/// The value call_soon() returns: lets the caller cancel the callback before it runs.
+/// Python: asyncio.Handle.
+class Handle {
+public:
+    Handle() noexcept = default;
+    explicit Handle(detail::HandleImpl* h) noexcept : h_(h) {}  // adopts one reference
+    Handle(const Handle& o) noexcept : h_(o.h_) {
+        if (h_) h_->add_ref();
+    }
+    Handle(Handle&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    Handle& operator=(Handle o) noexcept {
+        std::swap(h_, o.h_);
+        return *this;
+    }
+    ~Handle() {
+        if (h_) h_->release();
+    }
+
+    /// Cancels the callback; a no-op if it already ran. O(1), timers included.
+    void cancel() const noexcept {
+        if (h_) h_->cancel();
+    }
+    bool cancelled() const noexcept { return h_ && h_->cancelled(); }
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+    detail::HandleImpl* impl() const noexcept { return h_; }
+
+private:
+    detail::HandleImpl* h_ = nullptr;
+};
+
+/// What call_later() / call_at() return. Python: asyncio.TimerHandle.
+class TimerHandle : public Handle {
+public:
+    using Handle::Handle;
+    /// The absolute time (loop.time() scale) at which the callback is due.
+    double when() const noexcept { return impl() ? impl()->when() : 0.0; }
+};
+
+/// What the exception handler receives. Python: the `context` dict.
+struct ExceptionContext {
+    std::string message;          ///< always set
+    std::exception_ptr exception; ///< may be null
+    AnyFuture future;             ///< the future concerned, if any
+    AnyTask task;                 ///< the task concerned, if any
+    Handle handle;                ///< the callback concerned, if any
+    std::string details;          ///< more lines for the log ("future: <Task ...>")
+};
+
+using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
+
+/// Keyword arguments of create_task().
+struct TaskOptions {
+    std::optional<std::string> name;
+};
+
+/// How a loop is made. `virtual_time` is for tests: when nothing is ready the clock jumps to
+/// the next timer instead of sleeping (CPython's test_utils.TestLoop, tokio's time::pause).
+struct LoopOptions {
+    bool virtual_time = false;
+    bool debug = false;
+};
+
+/// The event loop of one thread. Python: asyncio.AbstractEventLoop / BaseEventLoop.
+///
+/// Made by new_event_loop() (an owning EventLoopPtr) or by run(); never copied or moved.
+/// Thread safety: only call_soon_threadsafe() may be called from another thread.
+class EventLoop {
+public:
+    explicit EventLoop(LoopOptions options = {});
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+    ~EventLoop();
+
+    // --- callbacks and timers ---
+
+    /// Schedules `fn(args...)` for the next iteration, after everything already scheduled.
+    /// Errors: RuntimeError when the loop is closed.
+    template <class F, class... A>
+    Handle call_soon(F&& fn, A&&... args) {
+        check_closed();
+        auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        h->add_ref();  // the queue's reference
+        push_ready(&detail::HandleImpl::run_thunk, h);
+        return Handle(h);
+    }
+
+    /// Schedules `fn(args...)` to run `delay` from now (a delay ≤ 0 is due at once).
+    /// Errors: std::invalid_argument for a NaN delay; RuntimeError on a closed loop.
+    template <class F, class... A>
+    TimerHandle call_later(Seconds delay, F&& fn, A&&... args) {
+        std::int64_t ns = signed_delay_ns(delay);
+        check_closed();
+        auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        schedule_timer(h, sat_add(now_ns_, ns));
+        return TimerHandle(h);
+    }
+
+    /// Schedules `fn(args...)` at absolute loop time `when` (seconds, the time() scale).
+    template <class F, class... A>
+    TimerHandle call_at(double when, F&& fn, A&&... args) {
+        std::int64_t at = when_to_ns(when);
+        check_closed();
+        auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        schedule_timer(h, at);
+        return TimerHandle(h);
+    }
+
+    /// call_soon() callable from any thread: same FIFO as call_soon, wakes the loop.
+    /// Thread safety: safe from any thread while the loop is not closed.
+    template <class F, class... A>
+    Handle call_soon_threadsafe(F&& fn, A&&... args) {
+        check_closed();
+        auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        h->add_ref();
+        push_threadsafe(h);
+        return Handle(h);
+    }
+
+    /// The loop's clock in seconds (monotonic). Read once per iteration: within one iteration
+    /// it does not move, so call_later(d) from any callback of the iteration is relative to
+    /// the iteration's start.
+    double time() const noexcept { return static_cast<double>(now_ns_) * 1e-9; }
+
+    // --- running ---
+
+    /// Runs until stop() is called. Errors: RuntimeError if closed, already running, or
+    /// another loop runs in this thread.
+    void run_forever();
+    /// Runs until `coro` (wrapped in a task) or `future` is done; returns its result.
+    /// Errors: the coroutine's exception; RuntimeError("Event loop stopped before Future
+    /// completed.") when stop() came first.
+    template <class T>
+    T run_until_complete(Coro<T> coro);
+    template <class T>
+    T run_until_complete(const Future<T>& future);
+    /// Stops run_forever() after the current iteration (or after one iteration if not running).
+    void stop() noexcept { stopping_ = true; }
+    /// Closes the loop: pending callbacks are dropped, pending tasks destroyed (each reported
+    /// as "Task was destroyed but it is pending!"). Idempotent.
+    /// Errors: RuntimeError when called while the loop runs.
+    void close();
+    bool is_running() const noexcept { return running_; }
+    bool is_closed() const noexcept { return closed_; }
+
+    // --- tasks and futures ---
+
+    /// Wraps `coro` in a Task scheduled to start on this loop. Python: loop.create_task.
+    template <class T>
+    Task<T> create_task(Coro<T> coro, TaskOptions options = {});
+    /// A pending Future<T> bound to this loop. Python: loop.create_future().
+    template <class T = void>
+    Future<T> create_future();
+
+    // --- errors ---
+
+    /// Installs `handler` (empty: back to the default). Python: set_exception_handler.
+    void set_exception_handler(ExceptionHandler handler) { handler_ = std::move(handler); }
+    const ExceptionHandler& get_exception_handler() const noexcept { return handler_; }
+    /// Reports through the installed handler, or the default one. Never throws: a handler
+    /// that throws is itself reported ("Unhandled error in exception handler").
+    void call_exception_handler(const ExceptionContext& context) noexcept;
+    /// Prints the context to stderr: the message, then "TypeName: what()".
+    void default_exception_handler(const ExceptionContext& context) noexcept;
+
+    // --- debug ---
+
+    void set_debug(bool enabled) noexcept { debug_ = enabled; }
+    bool get_debug() const noexcept { return debug_; }
+    /// In debug mode, callbacks and task steps longer than this are reported (seconds).
+    double slow_callback_duration() const noexcept { return slow_callback_duration_; }
+    void set_slow_callback_duration(double seconds) noexcept { slow_callback_duration_ = seconds; }
+
+    // --- I/O readiness on raw file descriptors ---
+
+    /// Calls `fn(args...)` every time `fd` is readable (replacing an earlier reader).
+    template <class F, class... A>
+    void add_reader(int fd, F&& fn, A&&... args) {
+        check_closed();
+        set_fd_handler(fd, false,
+                       detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
+    }
+    /// Calls `fn(args...)` every time `fd` is writable (replacing an earlier writer).
+    template <class F, class... A>
+    void add_writer(int fd, F&& fn, A&&... args) {
+        check_closed();
+        set_fd_handler(fd, true,
+                       detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
+    }
+    /// Stops watching `fd` for reading; returns whether a reader was registered.
+    bool remove_reader(int fd) { return clear_fd_handler(fd, false); }
+    bool remove_writer(int fd) { return clear_fd_handler(fd, true); }
+
+    // --- signals ---
+
+    /// Runs `fn(args...)` on this loop whenever signal `sig` arrives (instead of the signal's
+    /// default action). Errors: std::invalid_argument for an invalid or uncatchable signal.
+    template <class F, class... A>
+    void add_signal_handler(int sig, F&& fn, A&&... args) {
+        check_closed();
+        set_signal_handler(sig,
+                           detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
+    }
+    /// Restores the default action of `sig`; returns whether a handler was installed.
+    bool remove_signal_handler(int sig);
+
+    /// The I/O backend in use ("epoll").
+    const char* backend_name() const noexcept;
+
+    // --- internals shared with futures and tasks (not part of the API) ---
+
+    void push_ready(detail::ReadyFn fn, void* self) {
+        if (ts_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+        ready_.push(fn, self);
+    }
+    std::int64_t now_ns() const noexcept { return now_ns_; }
+    detail::TimerHeap& timers() noexcept { return timers_; }
+    void check_closed() const {
+        if (closed_) throw_closed();
+    }
+    std::uint32_t next_task_id() noexcept { return ++task_counter_; }
+    void register_task(detail::TaskCore* t) noexcept;
+    void unregister_task(detail::TaskCore* t) noexcept;
+    std::vector<AnyTask> all_tasks() const;
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) delete this;
+    }
+    /// Called by the owning EventLoopPtr when it lets go.
+    void release_owner() noexcept;
+    void timer_handle_cancelled() noexcept { ++cancelled_timers_; }
+    void run_once();
+
+private:
+    struct FdHandlers {
+        detail::HandleImpl* reader = nullptr;
+        detail::HandleImpl* writer = nullptr;
+    };
+
+    [[noreturn]] static void throw_closed();
+    static std::int64_t sat_add(std::int64_t a, std::int64_t b) noexcept {
+        if (b >= 0) return a > detail::never_ns - b ? detail::never_ns : a + b;
+        return a + b;  // a is a clock reading and b ≥ -9.2e18: no overflow in practice
+    }
+    std::int64_t when_to_ns(double when) const;
+    static std::int64_t signed_delay_ns(Seconds delay);
+    std::int64_t clock_ns() const noexcept;
+    void schedule_timer(detail::HandleImpl* h, std::int64_t when);
+    void push_threadsafe(detail::HandleImpl* h);
+    void drain_threadsafe();
+    void wake() noexcept;
+    void set_fd_handler(int fd, bool write, detail::HandleImpl* h);
+    bool clear_fd_handler(int fd, bool write);
+    void update_interest(int fd, const FdHandlers& fh);
+    void set_signal_handler(int sig, detail::HandleImpl* h);
+    void process_signals();
+    void run_entry(detail::ReadyEntry e);
+    void purge_cancelled_timers();
+
+    detail::ReadyQueue ready_;
+    detail::TimerHeap timers_;
+    std::int64_t now_ns_ = 0;
+    std::int64_t epoch_ns_ = 0;  // virtual clock base
+    std::uint32_t refs_ = 1;     // the owner's, then one per future
+    std::uint32_t task_counter_ = 0;
+    std::size_t cancelled_timers_ = 0;
+    bool running_ = false;
+    bool stopping_ = false;
+    bool closed_ = false;
+    bool debug_ = false;
+    bool virtual_time_ = false;
+    double slow_callback_duration_ = 0.1;
+    ExceptionHandler handler_;
+    detail::TaskCore* tasks_ = nullptr;  // pending tasks, intrusive list
+    std::size_t task_count_ = 0;
+
+    std::unique_ptr<detail::Poller> poller_;
+    int wake_fd_ = -1;
+    std::unordered_map<int, FdHandlers> fds_;
+    std::unordered_map<int, detail::HandleImpl*> signal_handlers_;
+
+    std::mutex ts_mutex_;
+    std::vector<detail::HandleImpl*> ts_queue_;
+    std::atomic<bool> ts_pending_{false};
+    std::atomic<bool> wake_armed_{false};
+
+public:
+    std::atomic<std::uint64_t> pending_signals_{0};  // written by the signal handler
+    int wake_fd() const noexcept { return wake_fd_; }
+};
+
+/// The owning handle new_event_loop() returns: closes the loop when it goes away (unless
+/// it is running). Move-only; `loop->run_until_complete(...)`, `*loop`, `loop.get()`.
+class EventLoopPtr {
+public:
+    EventLoopPtr() noexcept = default;
+    explicit EventLoopPtr(EventLoop* l) noexcept : l_(l) {}
+    EventLoopPtr(EventLoopPtr&& o) noexcept : l_(std::exchange(o.l_, nullptr)) {}
+    EventLoopPtr& operator=(EventLoopPtr&& o) noexcept {
+        if (this != &o) {
+            reset();
+            l_ = std::exchange(o.l_, nullptr);
+        }
+        return *this;
+    }
+    ~EventLoopPtr() { reset(); }
+    void reset() noexcept {
+        if (l_) std::exchange(l_, nullptr)->release_owner();
+    }
+    EventLoop* get() const noexcept { return l_; }
+    EventLoop* operator->() const noexcept { return l_; }
+    EventLoop& operator*() const noexcept { return *l_; }
+    explicit operator bool() const noexcept { return l_ != nullptr; }
+
+private:
+    EventLoop* l_ = nullptr;
+};
+
+/// A new loop owned by the caller. Python: asyncio.new_event_loop().
+EventLoopPtr new_event_loop(LoopOptions options = {});
+/// The loop running in this thread. Errors: RuntimeError("no running event loop").
+EventLoop& get_running_loop();
+/// The running loop, else the one set with set_event_loop() in this thread.
+/// Errors: RuntimeError when there is neither (no hidden global loop is ever made).
+EventLoop& get_event_loop();
+/// Sets (or with nullptr clears) this thread's current loop. Does not take ownership.
+void set_event_loop(EventLoop* loop) noexcept;
+inline void set_event_loop(const EventLoopPtr& loop) noexcept { set_event_loop(loop.get()); }
+
+namespace detail {
+/// The running loop or nullptr.
+inline EventLoop* running_loop() noexcept { return tls.running_loop; }
+}  // namespace detail
+
+}  // namespace asyncio

@@ -1,0 +1,183 @@
+// Future<T>: a result that will exist later, bound to one event loop.
+//
+// A Future is a copyable shared handle; copies refer to the same state. Done callbacks are
+// never run inline: on completion each is scheduled with call_soon semantics, in the order
+// they were added (a callback added to a done future is scheduled at once). Awaiting a
+// pending future suspends the current task until the future is done; cancelling the task
+// cancels the future it waits on (Cancellation: CancelledError is thrown at that co_await).
+#pragma once
+
+#include <concepts>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "asyncio/detail/future_base.hpp"
+#include "asyncio/events.hpp"
+
+namespace asyncio {
+
+namespace detail {
+
+/// Python's `None` result of a void future, when a value is needed (gather's tuple slot).
+template <class T>
+struct value_slot {
+    std::optional<T> v;
+    void* ptr() noexcept { return &*v; }
+};
+template <>
+struct value_slot<void> {
+    void* ptr() noexcept { return nullptr; }
+};
+
+template <class T>
+class FutureState final : public FutureBase {
+public:
+    explicit FutureState(EventLoop& loop) noexcept : FutureBase(loop) {}
+    void* value_ptr() noexcept override { return slot_.ptr(); }
+    template <class... U>
+    void emplace(U&&... u) {
+        if constexpr (!std::is_void_v<T>) slot_.v.emplace(std::forward<U>(u)...);
+    }
+
+private:
+    value_slot<T> slot_;
+};
+
+/// Resumes a task: the awaiting side of every Future/Task.
+TaskCore& task_for_await(const char* what);
+
+/// A done callback registered by the user: owns a reference to the future and the callable.
+template <class H, class F>
+struct UserCallback : pooled {
+    UserCallback(FutureBase* s, F f) : state(s), fn(std::move(f)) { state->add_ref(); }
+    ~UserCallback() { state->release(); }
+    static void thunk(void* self, bool run) {
+        std::unique_ptr<UserCallback> cb(static_cast<UserCallback*>(self));
+        if (!run) return;
+        cb->state->add_ref();
+        H h(cb->state);
+        if constexpr (std::is_invocable_v<F&, H&>)
+            std::invoke(cb->fn, h);
+        else
+            std::invoke(cb->fn);
+    }
+    FutureBase* state;
+    F fn;
+};
+
+template <class H, class F>
+void add_user_callback(FutureBase* s, F&& fn) {
+    using D = std::decay_t<F>;
+    static_assert(std::is_invocable_v<D&, H&> || std::is_invocable_v<D&>,
+                  "a done callback takes the future (or task) by reference, or nothing");
+    s->add_callback(&UserCallback<H, D>::thunk, new UserCallback<H, D>(s, std::forward<F>(fn)));
+}
+
+template <class H, class F>
+std::size_t remove_user_callback(FutureBase* s, const F& fn) {
+    using D = std::decay_t<F>;
+    static_assert(std::equality_comparable<D>,
+                  "remove_done_callback needs a callable comparable with == (a function "
+                  "pointer, or a type with operator==): lambdas cannot be told apart");
+    return s->remove_callbacks_if([&](const ReadyEntry& e) {
+        return e.fn == &UserCallback<H, D>::thunk &&
+               static_cast<UserCallback<H, D>*>(e.self)->fn == fn;
+    });
+}
+
+template <class T>
+struct future_awaiter {
+    FutureBase* s;
+    bool await_ready() const noexcept { return s->done(); }
+    void await_suspend(std::coroutine_handle<> h) {
+        task_for_await("await on a Future").wait_on_future(s, h);
+    }
+    T await_resume() {
+        if (TaskCore* t = tls.current_task) t->check_resume();
+        s->check_result();
+        if constexpr (!std::is_void_v<T>) {
+            T* p = static_cast<T*>(s->value_ptr());
+            if constexpr (std::is_copy_constructible_v<T>)
+                return *p;
+            else
+                return std::move(*p);
+        }
+    }
+};
+
+}  // namespace detail
+
+/// A pending-then-done result on one loop. Python: asyncio.Future.
+///
+/// Copyable handle. Made by loop.create_future<T>(); completed by set_result / set_exception
+/// / cancel. `co_await fut` suspends the current task until done and gives the result (a
+/// copy; move-only values are moved out to the awaiter).
+/// Errors: result() throws InvalidStateError while pending, CancelledError when cancelled,
+/// and rethrows a stored exception. A failed future whose exception nobody retrieved is
+/// reported ("Future exception was never retrieved") when its last handle goes.
+/// Thread safety: none; use it on its loop's thread.
+template <class T = void>
+class Future : public AnyFuture {
+public:
+    using value_type = T;
+
+    Future() noexcept = default;
+    explicit Future(detail::FutureBase* s) noexcept : AnyFuture(s) {}
+
+    /// The result; see the class comment for what it throws.
+    std::add_lvalue_reference_t<T> result() const {
+        s_->check_result();
+        if constexpr (!std::is_void_v<T>) return *static_cast<T*>(s_->value_ptr());
+    }
+
+    /// Completes the future with `value`. Errors: InvalidStateError if already done.
+    template <class U = T>
+        requires(!std::is_void_v<T> && std::is_constructible_v<T, U &&>)
+    void set_result(U&& value) const {
+        check_settable("set_result");
+        static_cast<detail::FutureState<T>*>(s_.get())->emplace(std::forward<U>(value));
+        s_->finish_with_value();
+    }
+    void set_result() const
+        requires std::is_void_v<T>
+    {
+        check_settable("set_result");
+        s_->finish_with_value();
+    }
+    /// Completes the future with an exception. Errors: InvalidStateError if already done.
+    void set_exception(std::exception_ptr e) const { s_->set_exception(std::move(e)); }
+    template <class E>
+        requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
+    void set_exception(E&& e) const {
+        set_exception(std::make_exception_ptr(std::forward<E>(e)));
+    }
+
+    /// Adds `fn(future)` (or `fn()`), scheduled with call_soon once the future is done.
+    template <class F>
+    void add_done_callback(F&& fn) const {
+        detail::add_user_callback<Future>(s_.get(), std::forward<F>(fn));
+    }
+    /// Removes every registered callback equal to `fn`; returns how many were removed.
+    template <class F>
+    std::size_t remove_done_callback(const F& fn) const {
+        return detail::remove_user_callback<Future>(s_.get(), fn);
+    }
+
+    detail::future_awaiter<T> operator co_await() const noexcept { return {s_.get()}; }
+
+private:
+    void check_settable(const char* op) const {
+        if (s_->done()) throw InvalidStateError(std::string(op) + ": " + s_->repr() + " is already done");
+    }
+};
+
+template <class T>
+Future<T> EventLoop::create_future() {
+    check_closed();
+    return Future<T>(new detail::FutureState<T>(*this));
+}
+
+}  // namespace asyncio

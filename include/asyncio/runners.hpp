@@ -1,0 +1,87 @@
+// run() and Runner: the entry points that own a loop for the duration of a main coroutine.
+//
+// At the end (CPython's order): the tasks still pending are cancelled and awaited, errors
+// they raise while being cancelled are reported ("unhandled exception during asyncio.run()
+// shutdown"), open async generators are finalized, the default executor is shut down, and the
+// loop is closed. While the main task runs, SIGINT (in the main thread, if its handler is the
+// default one) cancels the main task, and run() then throws KeyboardInterrupt.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "asyncio/coro.hpp"
+#include "asyncio/events.hpp"
+#include "asyncio/tasks.hpp"
+
+namespace asyncio {
+
+/// Keyword arguments of run() and Runner.
+struct RunOptions {
+    bool debug = false;
+    /// Run on a virtual clock (tests): see LoopOptions::virtual_time.
+    bool virtual_time = false;
+};
+
+namespace detail {
+/// Hooks other modules add to the runner's shutdown (async generators, executor).
+using ShutdownHook = void (*)(EventLoop&);
+void add_shutdown_hook(ShutdownHook hook);
+}  // namespace detail
+
+/// A scope that runs several coroutines on one loop. Python: asyncio.Runner.
+///
+/// The loop is made lazily by the first run(); close() (or the destructor) shuts it down.
+/// Errors: RuntimeError("Runner is closed") after close(); RuntimeError when run() is
+/// called from a running loop.
+class Runner {
+public:
+    explicit Runner(RunOptions options = {}) : options_(options) {}
+    Runner(const Runner&) = delete;
+    Runner& operator=(const Runner&) = delete;
+    ~Runner() { close(); }
+
+    /// Runs `coro` to completion on the runner's loop and returns its result.
+    template <class T>
+    T run(Coro<T> coro) {
+        prepare_run();
+        Task<T> task = loop_->create_task(std::move(coro));
+        run_main(task);
+        if constexpr (std::is_void_v<T> || std::is_copy_constructible_v<T>)
+            return task.result();
+        else
+            return std::move(task.result());
+    }
+
+    /// Shuts the loop down (see the header comment). Idempotent.
+    void close() noexcept;
+    /// The runner's loop (made on first use).
+    EventLoop& get_loop();
+
+private:
+    void prepare_run();
+    void lazy_init();
+    void run_main(AnyTask main);
+
+    RunOptions options_;
+    EventLoopPtr loop_;
+    bool closed_ = false;
+    int interrupt_count_ = 0;
+};
+
+/// Runs `main` on a new loop, then shuts everything down and closes the loop; returns the
+/// coroutine's result or rethrows its exception. Python: asyncio.run(main, debug=...).
+/// Errors: RuntimeError("asyncio.run() cannot be called from a running event loop").
+template <class T>
+T run(Coro<T> main, RunOptions options = {}) {
+    if (detail::running_loop())
+        throw RuntimeError("asyncio.run() cannot be called from a running event loop");
+    Runner runner(options);
+    return runner.run(std::move(main));
+}
+
+}  // namespace asyncio

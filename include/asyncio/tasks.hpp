@@ -1,0 +1,174 @@
+// Task<T>: a coroutine scheduled on the loop, and the functions around tasks.
+//
+// create_task() schedules the coroutine's first step with call_soon; the task then runs until
+// its first suspension, and so on. A task is a Future of the coroutine's result: awaitable,
+// with done callbacks. Dropping every handle never stops it: the loop keeps it until it
+// finishes. Cancellation follows CPython: cancel() cancels the one future (or sleep) the task
+// waits on, or, when it waits on nothing, arranges for its next step to throw; either way
+// CancelledError is thrown at the `co_await` where the task is suspended.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "asyncio/coro.hpp"
+#include "asyncio/detail/task_core.hpp"
+#include "asyncio/detail/time.hpp"
+#include "asyncio/events.hpp"
+#include "asyncio/futures.hpp"
+
+namespace asyncio {
+
+namespace detail {
+
+template <class T>
+class TaskState final : public TaskCore {
+public:
+    TaskState(EventLoop& loop, typename Coro<T>::handle_type h) : TaskCore(loop, h) {}
+    void* value_ptr() noexcept override { return slot_.ptr(); }
+
+protected:
+    bool take_root_result(std::exception_ptr& out) override {
+        auto h = Coro<T>::handle_type::from_address(root_address());
+        auto& p = h.promise();
+        if (p.exc_) {
+            out = std::move(p.exc_);
+            return false;
+        }
+        if constexpr (!std::is_void_v<T>) slot_.v.emplace(std::move(*p.value_));
+        return true;
+    }
+
+private:
+    value_slot<T> slot_;
+};
+
+}  // namespace detail
+
+/// A scheduled coroutine. Python: asyncio.Task.
+///
+/// Usable wherever a Future<T> is (it is one), plus names and cancellation counts.
+/// Cancellation: cancel(msg) returns true unless the task is done; CancelledError (with the
+/// message) is thrown at the co_await where the task is suspended; a task cancelled before
+/// its first step never runs its body; a pending cancel beats a normal return.
+/// Errors: a task whose exception nobody retrieved is reported ("Task exception was never
+/// retrieved") when its last handle goes.
+template <class T = void>
+class Task : public Future<T> {
+public:
+    Task() noexcept = default;
+    explicit Task(detail::TaskCore* t) noexcept : Future<T>(t) {}
+
+    std::string get_name() const { return core()->get_name(); }
+    void set_name(std::string name) const { core()->set_name(std::move(name)); }
+    /// Requests cancellation; see the class comment. Python: Task.cancel(msg).
+    bool cancel(std::optional<std::string> msg = std::nullopt) const {
+        return core()->cancel(std::move(msg));
+    }
+    /// Pending cancel requests (Python: Task.cancelling()).
+    std::uint32_t cancelling() const noexcept { return core()->cancelling(); }
+    /// Withdraws one cancel request; returns the remaining count (Python: Task.uncancel()).
+    std::uint32_t uncancel() const noexcept { return core()->uncancel(); }
+
+    /// Adds `fn(task)` (or `fn()`), scheduled with call_soon once the task is done.
+    template <class F>
+    void add_done_callback(F&& fn) const {
+        detail::add_user_callback<Task>(this->state(), std::forward<F>(fn));
+    }
+    template <class F>
+    std::size_t remove_done_callback(const F& fn) const {
+        return detail::remove_user_callback<Task>(this->state(), fn);
+    }
+
+    operator AnyTask() const noexcept { return AnyTask(core()); }  // NOLINT
+    detail::TaskCore* core() const noexcept { return static_cast<detail::TaskCore*>(this->state()); }
+};
+
+template <class T>
+Task<T> EventLoop::create_task(Coro<T> coro, TaskOptions options) {
+    check_closed();
+    auto* t = new detail::TaskState<T>(*this, coro.release());
+    Task<T> task(t);
+    if (options.name) t->set_name(std::move(*options.name));
+    return task;
+}
+
+/// Wraps `coro` in a task on the running loop. Python: asyncio.create_task(coro, name=...).
+/// Errors: RuntimeError("no running event loop").
+template <class T>
+Task<T> create_task(Coro<T> coro, TaskOptions options = {}) {
+    return get_running_loop().create_task(std::move(coro), std::move(options));
+}
+
+/// A coroutine becomes a task on the current loop (running, or set with set_event_loop);
+/// a future or task is returned as is. Python: asyncio.ensure_future.
+template <class T>
+Task<T> ensure_future(Coro<T> coro) {
+    return get_event_loop().create_task(std::move(coro));
+}
+template <class T>
+Future<T> ensure_future(Future<T> f) {
+    return f;
+}
+template <class T>
+Task<T> ensure_future(Task<T> t) {
+    return t;
+}
+
+/// The task running now, or an empty handle (in a plain callback, or outside a loop).
+/// Python: asyncio.current_task().
+inline AnyTask current_task() noexcept {
+    if (detail::TaskCore* t = detail::tls.current_task) {
+        t->add_ref();
+        AnyTask h(t);
+        t->release();
+        return h;
+    }
+    return {};
+}
+
+/// The unfinished tasks of the running loop (or of `loop`). Python: asyncio.all_tasks().
+std::vector<AnyTask> all_tasks();
+std::vector<AnyTask> all_tasks(EventLoop& loop);
+
+/// Suspends the current task for `delay` (seconds or a chrono duration). sleep(0), and any
+/// delay ≤ 0, yields for exactly one loop iteration. Python: asyncio.sleep.
+/// Cancellation: CancelledError at this co_await; the timer is removed at once.
+/// Errors: std::invalid_argument for a NaN delay.
+inline Coro<void> sleep(Seconds delay) {
+    return Coro<void>::leaf(detail::delay_to_ns(delay, "sleep"));
+}
+
+/// Like sleep(delay), then gives `result`. Python: asyncio.sleep(delay, result).
+template <class T>
+Coro<std::decay_t<T>> sleep(Seconds delay, T result) {
+    Coro<void> s = sleep(delay);  // validates eagerly
+    co_await std::move(s);
+    co_return std::move(result);
+}
+
+template <class T>
+T EventLoop::run_until_complete(Coro<T> coro) {
+    check_closed();
+    return run_until_complete(static_cast<const Future<T>&>(create_task(std::move(coro))));
+}
+
+namespace detail {
+/// Runs the loop until `f` is done (the body of run_until_complete).
+void run_until_done(EventLoop& loop, FutureBase* f);
+}  // namespace detail
+
+template <class T>
+T EventLoop::run_until_complete(const Future<T>& future) {
+    check_closed();
+    detail::run_until_done(*this, future.state());
+    if constexpr (std::is_void_v<T> || std::is_copy_constructible_v<T>)
+        return future.result();
+    else
+        return std::move(future.result());
+}
+
+}  // namespace asyncio

@@ -1,0 +1,549 @@
+#include "asyncio/events.hpp"
+
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <algorithm>
+#include <system_error>
+
+#include "asyncio/tasks.hpp"
+#include "backend/poller.hpp"
+
+namespace asyncio {
+
+// ---------------------------------------------------------------------------------------
+// Handles
+
+namespace detail {
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+// HandleImpl is polymorphic, so offsetof is only conditionally supported; GCC and Clang
+// support it for single, non-virtual inheritance, which is all this needs.
+std::size_t HandleImpl::offsetof_timer() noexcept { return offsetof(HandleImpl, timer_); }
+#pragma GCC diagnostic pop
+
+void HandleImpl::cancel() noexcept {
+    if (!cancelled_.exchange(true, std::memory_order_relaxed)) {
+        if (timer_.scheduled() && loop_) loop_->timer_handle_cancelled();
+    }
+}
+
+double HandleImpl::when() const noexcept { return static_cast<double>(timer_.when) * 1e-9; }
+
+std::string HandleImpl::repr() const {
+    return std::string("<") + (timer_.when ? "TimerHandle" : "Handle") +
+           (cancelled() ? " cancelled" : "") + ">";
+}
+
+void HandleImpl::run_thunk(void* self, bool run) {
+    auto* h = static_cast<HandleImpl*>(self);
+    if (run && !h->cancelled()) {
+        try {
+            h->invoke();
+        } catch (const KeyboardInterrupt&) {
+            h->release();
+            throw;
+        } catch (const SystemExit&) {
+            h->release();
+            throw;
+        } catch (...) {
+            ExceptionContext ctx;
+            ctx.message = "Exception in callback " + h->repr();
+            ctx.exception = std::current_exception();
+            h->add_ref();
+            ctx.handle = Handle(h);
+            h->loop()->call_exception_handler(ctx);
+        }
+    }
+    h->release();
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------
+// Signals: one process-wide table signal → loop; the handler only sets a bit and wakes it.
+
+namespace {
+
+constexpr int max_signal = 64;
+std::atomic<EventLoop*> signal_loops[max_signal + 1];
+
+extern "C" void asyncio_on_signal(int sig) {
+    int saved = errno;
+    if (sig > 0 && sig <= max_signal) {
+        if (EventLoop* l = signal_loops[sig].load(std::memory_order_acquire)) {
+            l->pending_signals_.fetch_or(std::uint64_t{1} << (sig - 1), std::memory_order_release);
+            std::uint64_t one = 1;
+            ssize_t r = ::write(l->wake_fd(), &one, sizeof one);
+            (void)r;
+        }
+    }
+    errno = saved;
+}
+
+std::int64_t steady_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// EventLoop
+
+EventLoop::EventLoop(LoopOptions options)
+    : debug_(options.debug), virtual_time_(options.virtual_time), poller_(detail::make_poller()) {
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
+    poller_->set_interest(wake_fd_, true, false);
+    now_ns_ = virtual_time_ ? 0 : steady_ns();
+}
+
+EventLoop::~EventLoop() {
+    if (!closed_) {
+        try {
+            running_ = false;
+            close();
+        } catch (...) {
+        }
+    }
+}
+
+void EventLoop::release_owner() noexcept {
+    if (detail::tls.event_loop == this) detail::tls.event_loop = nullptr;
+    if (!running_ && !closed_) {
+        try {
+            close();
+        } catch (...) {
+        }
+    }
+    release();
+}
+
+void EventLoop::throw_closed() { throw RuntimeError("Event loop is closed"); }
+
+std::int64_t EventLoop::clock_ns() const noexcept { return virtual_time_ ? now_ns_ : steady_ns(); }
+
+std::int64_t EventLoop::when_to_ns(double when) const {
+    if (std::isnan(when)) throw std::invalid_argument("call_at: when is NaN");
+    if (when >= 9.2e9) return detail::never_ns;
+    return static_cast<std::int64_t>(std::llround(when * 1e9));
+}
+
+std::int64_t EventLoop::signed_delay_ns(Seconds delay) {
+    double v = delay.count();
+    if (std::isnan(v)) throw std::invalid_argument("call_later: delay is NaN");
+    if (v >= 9.2e9) return detail::never_ns;
+    if (v <= -9.2e9) return -detail::never_ns / 2;
+    return static_cast<std::int64_t>(std::llround(v * 1e9));
+}
+
+void EventLoop::schedule_timer(detail::HandleImpl* h, std::int64_t when) {
+    // the heap owns the reference the caller created; the TimerHandle gets another
+    h->add_ref();
+    timers_.push(&h->timer_, when);
+}
+
+void EventLoop::push_threadsafe(detail::HandleImpl* h) {
+    {
+        std::lock_guard<std::mutex> lock(ts_mutex_);
+        ts_queue_.push_back(h);
+        ts_pending_.store(true, std::memory_order_release);
+    }
+    wake();
+}
+
+void EventLoop::drain_threadsafe() {
+    std::vector<detail::HandleImpl*> items;
+    {
+        std::lock_guard<std::mutex> lock(ts_mutex_);
+        items.swap(ts_queue_);
+        ts_pending_.store(false, std::memory_order_relaxed);
+    }
+    for (auto* h : items) ready_.push(&detail::HandleImpl::run_thunk, h);
+}
+
+void EventLoop::wake() noexcept {
+    if (wake_armed_.exchange(true, std::memory_order_acq_rel)) return;
+    std::uint64_t one = 1;
+    ssize_t r = ::write(wake_fd_, &one, sizeof one);
+    (void)r;
+}
+
+void EventLoop::run_forever() {
+    check_closed();
+    if (running_) throw RuntimeError("This event loop is already running");
+    if (detail::tls.running_loop)
+        throw RuntimeError("Cannot run the event loop while another loop is running");
+    struct Guard {
+        EventLoop* l;
+        ~Guard() {
+            l->stopping_ = false;
+            l->running_ = false;
+            detail::tls.running_loop = nullptr;
+        }
+    } guard{this};
+    running_ = true;
+    detail::tls.running_loop = this;
+    for (;;) {
+        run_once();
+        if (stopping_) break;
+    }
+}
+
+void EventLoop::purge_cancelled_timers() {
+    timers_.remove_if([this](detail::TimerNode* n) {
+        if (n->kind != detail::TimerNode::handle) return false;
+        auto* h = detail::HandleImpl::from_timer(n);
+        if (!h->cancelled()) return false;
+        h->release();
+        return true;
+    });
+    cancelled_timers_ = 0;
+}
+
+void EventLoop::run_once() {
+    // Cancelled timer handles: purge when they are most of the heap, else drop those on top.
+    if (cancelled_timers_ > 100 && cancelled_timers_ * 2 > timers_.size()) {
+        purge_cancelled_timers();
+    } else {
+        while (!timers_.empty() && timers_.top()->kind == detail::TimerNode::handle) {
+            auto* h = detail::HandleImpl::from_timer(timers_.top());
+            if (!h->cancelled()) break;
+            timers_.pop();
+            if (cancelled_timers_) --cancelled_timers_;
+            h->release();
+        }
+    }
+    if (ts_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+
+    std::int64_t timeout;
+    if (!ready_.empty() || stopping_) {
+        timeout = 0;
+    } else if (!timers_.empty()) {
+        std::int64_t when = timers_.top()->when;
+        if (virtual_time_) {
+            if (when > now_ns_) now_ns_ = when;  // jump to the next timer
+            timeout = 0;
+        } else {
+            std::int64_t d = when - clock_ns();
+            timeout = d < 0 ? 0 : d;
+        }
+    } else {
+        timeout = -1;
+    }
+
+    std::vector<detail::Poller::Event> events;
+    poller_->poll(timeout, events);
+    if (!virtual_time_) now_ns_ = steady_ns();
+    for (const auto& ev : events) {
+        if (ev.fd == wake_fd_) {
+            std::uint64_t v;
+            while (::read(wake_fd_, &v, sizeof v) > 0) {
+            }
+            wake_armed_.store(false, std::memory_order_release);
+            continue;
+        }
+        auto it = fds_.find(ev.fd);
+        if (it == fds_.end()) continue;
+        if (ev.readable && it->second.reader && !it->second.reader->cancelled()) {
+            it->second.reader->add_ref();
+            ready_.push(&detail::HandleImpl::run_thunk, it->second.reader);
+        }
+        if (ev.writable && it->second.writer && !it->second.writer->cancelled()) {
+            it->second.writer->add_ref();
+            ready_.push(&detail::HandleImpl::run_thunk, it->second.writer);
+        }
+    }
+    if (pending_signals_.load(std::memory_order_acquire)) process_signals();
+    if (ts_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+
+    // Due timers go to the ready queue, in (deadline, scheduling order).
+    while (!timers_.empty() && timers_.top()->when <= now_ns_) {
+        detail::TimerNode* n = timers_.pop();
+        if (n->kind == detail::TimerNode::task_sleep) {
+            ready_.push(&detail::TaskCore::timer_fired_thunk, detail::TaskCore::from_timer(n));
+        } else {
+            auto* h = detail::HandleImpl::from_timer(n);
+            if (h->cancelled()) {
+                if (cancelled_timers_) --cancelled_timers_;
+                h->release();
+            } else {
+                ready_.push(&detail::HandleImpl::run_thunk, h);  // the heap's reference moves
+            }
+        }
+    }
+
+    // Run what is ready now; what this schedules runs in the next iteration.
+    std::size_t ntodo = ready_.size();
+    if (!debug_) {
+        for (std::size_t i = 0; i < ntodo; ++i) run_entry(ready_.pop());
+    } else {
+        for (std::size_t i = 0; i < ntodo; ++i) {
+            detail::ReadyEntry e = ready_.pop();
+            std::int64_t t0 = steady_ns();
+            run_entry(e);
+            double took = static_cast<double>(steady_ns() - t0) * 1e-9;
+            if (took >= slow_callback_duration_) {
+                const char* what = e.fn == &detail::TaskCore::step_thunk ||
+                                           e.fn == &detail::TaskCore::wakeup_thunk
+                                       ? "a task step"
+                                       : "a callback";
+                std::fprintf(stderr, "asyncio: executing %s took %.3f seconds\n", what, took);
+            }
+        }
+    }
+}
+
+void EventLoop::run_entry(detail::ReadyEntry e) {
+    try {
+        e.fn(e.self, true);
+    } catch (const KeyboardInterrupt&) {
+        throw;
+    } catch (const SystemExit&) {
+        throw;
+    } catch (...) {
+        ExceptionContext ctx;
+        ctx.message = "Exception in callback <done callback>";
+        ctx.exception = std::current_exception();
+        call_exception_handler(ctx);
+    }
+}
+
+void EventLoop::process_signals() {
+    std::uint64_t bits = pending_signals_.exchange(0, std::memory_order_acq_rel);
+    for (int sig = 1; sig <= max_signal && bits; ++sig) {
+        std::uint64_t bit = std::uint64_t{1} << (sig - 1);
+        if (!(bits & bit)) continue;
+        bits &= ~bit;
+        auto it = signal_handlers_.find(sig);
+        if (it == signal_handlers_.end()) continue;
+        it->second->add_ref();
+        ready_.push(&detail::HandleImpl::run_thunk, it->second);
+    }
+}
+
+void EventLoop::close() {
+    if (running_) throw RuntimeError("Cannot close a running event loop");
+    if (closed_) return;
+    // Tasks still pending are destroyed (their frames unwound) and reported, before the loop
+    // refuses new work, so that destructors in those frames may still schedule callbacks.
+    while (tasks_) tasks_->abandon();
+    closed_ = true;
+    for (int round = 0; round < 4 && !ready_.empty(); ++round) {
+        while (!ready_.empty()) {
+            detail::ReadyEntry e = ready_.pop();
+            e.fn(e.self, false);
+        }
+    }
+    for (detail::TimerNode* n : timers_.take_all()) {
+        if (n->kind == detail::TimerNode::handle) detail::HandleImpl::from_timer(n)->release();
+    }
+    cancelled_timers_ = 0;
+    for (auto& [fd, fh] : fds_) {
+        if (fh.reader) fh.reader->release();
+        if (fh.writer) fh.writer->release();
+        try {
+            poller_->set_interest(fd, false, false);
+        } catch (...) {
+        }
+    }
+    fds_.clear();
+    while (!signal_handlers_.empty()) remove_signal_handler(signal_handlers_.begin()->first);
+    {
+        std::lock_guard<std::mutex> lock(ts_mutex_);
+        for (auto* h : ts_queue_) h->release();
+        ts_queue_.clear();
+        ts_pending_.store(false);
+    }
+    poller_.reset();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+    wake_fd_ = -1;
+    if (detail::tls.event_loop == this) detail::tls.event_loop = nullptr;
+}
+
+void EventLoop::call_exception_handler(const ExceptionContext& context) noexcept {
+    if (!handler_) {
+        default_exception_handler(context);
+        return;
+    }
+    try {
+        handler_(*this, context);
+    } catch (...) {
+        // A broken handler is reported through the default one, and the loop carries on.
+        ExceptionContext ctx;
+        try {
+            ctx.message = "Unhandled error in exception handler";
+            ctx.details = "context: " + context.message;
+        } catch (...) {
+        }
+        ctx.exception = std::current_exception();
+        default_exception_handler(ctx);
+    }
+}
+
+void EventLoop::default_exception_handler(const ExceptionContext& context) noexcept {
+    try {
+        std::string out = context.message.empty() ? "Unhandled exception in event loop"
+                                                  : context.message;
+        if (context.task) out += "\ntask: " + context.task.core()->repr();
+        else if (context.future) out += "\nfuture: " + context.future.state()->repr();
+        if (context.handle) out += "\nhandle: " + context.handle.impl()->repr();
+        if (!context.details.empty()) out += "\n" + context.details;
+        if (context.exception) out += "\n" + describe_exception(context.exception);
+        out += "\n";
+        std::fwrite(out.data(), 1, out.size(), stderr);
+    } catch (...) {
+    }
+}
+
+void EventLoop::register_task(detail::TaskCore* t) noexcept {
+    t->prev_ = nullptr;
+    t->next_ = tasks_;
+    if (tasks_) tasks_->prev_ = t;
+    tasks_ = t;
+    ++task_count_;
+}
+
+void EventLoop::unregister_task(detail::TaskCore* t) noexcept {
+    if (t->prev_)
+        t->prev_->next_ = t->next_;
+    else if (tasks_ == t)
+        tasks_ = t->next_;
+    if (t->next_) t->next_->prev_ = t->prev_;
+    t->prev_ = t->next_ = nullptr;
+    --task_count_;
+}
+
+std::vector<AnyTask> EventLoop::all_tasks() const {
+    std::vector<AnyTask> out;
+    out.reserve(task_count_);
+    for (detail::TaskCore* t = tasks_; t; t = t->next_)
+        if (!t->done()) {
+            t->add_ref();
+            out.emplace_back(t);
+            t->release();
+        }
+    // the list is newest first; creation order reads better
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
+void EventLoop::set_fd_handler(int fd, bool write, detail::HandleImpl* h) {
+    if (fd < 0) {
+        h->release();
+        throw std::invalid_argument("invalid file descriptor: " + std::to_string(fd));
+    }
+    FdHandlers& fh = fds_[fd];
+    detail::HandleImpl*& slot = write ? fh.writer : fh.reader;
+    detail::HandleImpl* old = slot;
+    slot = h;
+    try {
+        update_interest(fd, fh);
+    } catch (...) {
+        slot = old;
+        h->release();
+        if (!fh.reader && !fh.writer) fds_.erase(fd);
+        throw;
+    }
+    if (old) {
+        old->cancel();
+        old->release();
+    }
+}
+
+bool EventLoop::clear_fd_handler(int fd, bool write) {
+    if (closed_) return false;
+    auto it = fds_.find(fd);
+    if (it == fds_.end()) return false;
+    detail::HandleImpl*& slot = write ? it->second.writer : it->second.reader;
+    if (!slot) return false;
+    slot->cancel();
+    slot->release();
+    slot = nullptr;
+    FdHandlers fh = it->second;
+    if (!fh.reader && !fh.writer) fds_.erase(it);
+    update_interest(fd, fh);
+    return true;
+}
+
+void EventLoop::update_interest(int fd, const FdHandlers& fh) {
+    poller_->set_interest(fd, fh.reader != nullptr, fh.writer != nullptr);
+}
+
+void EventLoop::set_signal_handler(int sig, detail::HandleImpl* h) {
+    if (sig < 1 || sig > max_signal || sig == SIGKILL || sig == SIGSTOP) {
+        h->release();
+        throw std::invalid_argument("invalid signal number " + std::to_string(sig));
+    }
+    EventLoop* expected = nullptr;
+    if (!signal_loops[sig].compare_exchange_strong(expected, this) && expected != this) {
+        h->release();
+        throw RuntimeError("signal " + std::to_string(sig) +
+                           " is already handled by another event loop");
+    }
+    struct sigaction sa {};
+    sa.sa_handler = &asyncio_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;  // system calls are restarted: EINTR never reaches users
+    if (::sigaction(sig, &sa, nullptr) < 0) {
+        int err = errno;
+        signal_loops[sig].store(nullptr);
+        h->release();
+        throw std::system_error(err, std::system_category(), "sigaction");
+    }
+    auto [it, inserted] = signal_handlers_.emplace(sig, h);
+    if (!inserted) {
+        it->second->cancel();
+        it->second->release();
+        it->second = h;
+    }
+}
+
+bool EventLoop::remove_signal_handler(int sig) {
+    auto it = signal_handlers_.find(sig);
+    if (it == signal_handlers_.end()) return false;
+    struct sigaction sa {};
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+    signal_loops[sig].store(nullptr);
+    it->second->cancel();
+    it->second->release();
+    signal_handlers_.erase(it);
+    return true;
+}
+
+const char* EventLoop::backend_name() const noexcept { return poller_ ? poller_->name() : "closed"; }
+
+// ---------------------------------------------------------------------------------------
+// Free functions
+
+EventLoopPtr new_event_loop(LoopOptions options) { return EventLoopPtr(new EventLoop(options)); }
+
+EventLoop& get_running_loop() {
+    if (EventLoop* l = detail::tls.running_loop) return *l;
+    throw RuntimeError("no running event loop");
+}
+
+EventLoop& get_event_loop() {
+    if (EventLoop* l = detail::tls.running_loop) return *l;
+    if (EventLoop* l = detail::tls.event_loop) return *l;
+    throw RuntimeError(
+        "There is no current event loop in this thread: use asyncio::run(), or "
+        "new_event_loop() and set_event_loop()");
+}
+
+void set_event_loop(EventLoop* loop) noexcept { detail::tls.event_loop = loop; }
+
+}  // namespace asyncio

@@ -1,0 +1,105 @@
+#include "asyncio/detail/frame_allocator.hpp"
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+
+namespace asyncio::detail {
+
+#if ASYNCIO_FRAME_POOL
+
+namespace {
+
+constexpr std::size_t granule = 8;
+constexpr std::size_t max_pooled = 512;
+constexpr std::size_t classes = max_pooled / granule;
+constexpr std::size_t slab_size = 64 * 1024;
+
+struct FreeBlock {
+    FreeBlock* next;
+};
+
+// Slabs are kept forever and stay reachable from this list (leak checkers see no leak).
+struct Slab {
+    Slab* next;
+};
+std::mutex slabs_mutex;
+Slab* slabs = nullptr;
+
+char* new_slab() {
+    void* p = ::operator new(slab_size);
+    auto* s = static_cast<Slab*>(p);
+    std::lock_guard<std::mutex> lock(slabs_mutex);
+    s->next = slabs;
+    slabs = s;
+    return static_cast<char*>(p) + 16;  // keep 16-byte alignment after the link
+}
+
+struct Pool {
+    FreeBlock* free[classes + 1] = {};
+    char* cur = nullptr;
+    char* end = nullptr;
+    std::size_t in_use = 0;
+
+    void* allocate(std::size_t n) {
+        std::size_t c = (n + granule - 1) / granule;
+        if (FreeBlock* b = free[c]) {
+            free[c] = b->next;
+            in_use += c * granule;
+            return b;
+        }
+        std::size_t bytes = c * granule;
+        // frames need the alignment of std::max_align_t only when they hold such members;
+        // keep 16-byte alignment for blocks of 16 bytes and more
+        std::size_t align = bytes >= 16 ? 16 : 8;
+        char* p = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(cur) + align - 1) &
+                                          ~(align - 1));
+        if (!cur || p + bytes > end) {
+            cur = new_slab();
+            end = cur + slab_size - 16;
+            p = cur;
+        }
+        cur = p + bytes;
+        in_use += bytes;
+        return p;
+    }
+    void deallocate(void* p, std::size_t n) noexcept {
+        std::size_t c = (n + granule - 1) / granule;
+        auto* b = static_cast<FreeBlock*>(p);
+        b->next = free[c];
+        free[c] = b;
+        in_use -= c * granule;
+    }
+};
+
+thread_local Pool pool;
+
+}  // namespace
+
+void* pool_allocate(std::size_t n) {
+    if (n == 0) n = 1;
+    if (n > max_pooled) return ::operator new(n);
+    return pool.allocate(n);
+}
+
+void pool_deallocate(void* p, std::size_t n) noexcept {
+    if (!p) return;
+    if (n == 0) n = 1;
+    if (n > max_pooled) {
+        ::operator delete(p);
+        return;
+    }
+    pool.deallocate(p, n);
+}
+
+std::size_t pool_bytes_in_use() noexcept { return pool.in_use; }
+
+#else
+
+void* pool_allocate(std::size_t n) { return ::operator new(n); }
+void pool_deallocate(void* p, std::size_t) noexcept { ::operator delete(p); }
+std::size_t pool_bytes_in_use() noexcept { return 0; }
+
+#endif
+
+}  // namespace asyncio::detail

@@ -1,0 +1,131 @@
+#include "asyncio/futures.hpp"
+
+#include "asyncio/events.hpp"
+#include "asyncio/tasks.hpp"
+
+namespace asyncio::detail {
+
+void CallbackList::push(ReadyEntry e) {
+    if (empty()) {
+        one_ = e;
+        return;
+    }
+    if (one_.fn) {
+        auto* v = new std::vector<ReadyEntry>();
+        v->reserve(4);
+        v->push_back(one_);
+        v->push_back(e);
+        one_ = ReadyEntry{nullptr, v};
+        return;
+    }
+    many()->push_back(e);
+}
+
+FutureBase::FutureBase(EventLoop& loop) noexcept : loop_(&loop) { loop.add_ref(); }
+
+FutureBase::~FutureBase() {
+    // Callbacks still registered belong to nobody now (a pending future dropped).
+    callbacks_.drain([](ReadyEntry e) { e.fn(e.self, false); });
+    if (log_traceback_ && exc_)
+        report_unretrieved("Future exception was never retrieved", FutureBase::repr());
+    loop_->release();
+}
+
+void FutureBase::report_unretrieved(const char* message, const std::string& repr) noexcept {
+    log_traceback_ = false;
+    // The state is being destroyed: the handler gets a description, not a handle.
+    ExceptionContext ctx;
+    try {
+        ctx.message = message;
+        ctx.details = "future: " + repr;
+    } catch (...) {
+    }
+    ctx.exception = exc_;
+    loop_->call_exception_handler(ctx);
+}
+
+std::string FutureBase::repr() const {
+    const char* st = state_ == State::pending     ? "pending"
+                     : state_ == State::cancelled ? "cancelled"
+                                                  : "finished";
+    std::string s = std::string("<Future ") + st;
+    if (state_ == State::finished && exc_) s += " exception=" + describe_exception(exc_);
+    return s + ">";
+}
+
+void FutureBase::assert_pending(const char* op) const {
+    if (state_ != State::pending)
+        throw InvalidStateError(std::string(op) + ": " + repr() + " is already done");
+}
+
+bool FutureBase::cancel(std::optional<std::string> msg) {
+    log_traceback_ = false;
+    if (state_ != State::pending) return false;
+    return cancel_future(std::make_exception_ptr(CancelledError(std::move(msg))));
+}
+
+bool FutureBase::cancel_future(std::exception_ptr cancelled_error) {
+    log_traceback_ = false;
+    if (state_ != State::pending) return false;
+    state_ = State::cancelled;
+    exc_ = std::move(cancelled_error);
+    schedule_callbacks();
+    return true;
+}
+
+void FutureBase::check_result() {
+    switch (state_) {
+        case State::pending:
+            throw InvalidStateError("Result is not set.");
+        case State::cancelled:
+            std::rethrow_exception(exc_);
+        case State::finished:
+            if (exc_) {
+                log_traceback_ = false;
+                std::rethrow_exception(exc_);
+            }
+            return;
+    }
+}
+
+std::exception_ptr FutureBase::exception() {
+    if (state_ == State::pending) throw InvalidStateError("Exception is not set.");
+    if (state_ == State::cancelled) std::rethrow_exception(exc_);
+    log_traceback_ = false;
+    return exc_;
+}
+
+void FutureBase::set_exception(std::exception_ptr e) {
+    assert_pending("set_exception");
+    if (!e) throw std::invalid_argument("set_exception: the exception is null");
+    if (is_cancelled_error(e) && !is_task())
+        // Python raises TypeError: a CancelledError cannot be set; cancel() instead.
+        throw std::invalid_argument("set_exception: CancelledError cannot be set, use cancel()");
+    exc_ = std::move(e);
+    state_ = State::finished;
+    log_traceback_ = true;
+    schedule_callbacks();
+}
+
+void FutureBase::finish_with_value() {
+    state_ = State::finished;
+    schedule_callbacks();
+}
+
+void FutureBase::add_callback(ReadyFn fn, void* self) {
+    if (state_ != State::pending) {
+        loop_->push_ready(fn, self);
+        return;
+    }
+    callbacks_.push(ReadyEntry{fn, self});
+}
+
+void FutureBase::remove_callback_entry(ReadyFn fn, void* self) noexcept {
+    callbacks_.remove_if([&](const ReadyEntry& e) { return e.fn == fn && e.self == self; });
+}
+
+void FutureBase::schedule_callbacks() {
+    callbacks_.drain([this](ReadyEntry e) { loop_->push_ready(e.fn, e.self); });
+}
+
+}  // namespace asyncio::detail
