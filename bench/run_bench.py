@@ -188,14 +188,17 @@ class Peers:
             self.skip(["tokio"], "no vendored tokio in /usr/share/cargo/registry "
                                  "(apt-get install librust-tokio-dev)")
             return
-        # Build a copy inside the build dir so neither Cargo.lock nor target/
-        # lands in the source tree.
+        # Build a copy inside the build dir so that target/ and any rewritten
+        # Cargo.lock stay out of the source tree.
         src = os.path.join(PEERS, "tokio")
         work = os.path.join(self.build_dir, "tokio-src")
         os.makedirs(os.path.join(work, "src"), exist_ok=True)
         os.makedirs(os.path.join(work, ".cargo"), exist_ok=True)
-        for rel in ("Cargo.toml", os.path.join(".cargo", "config.toml"), os.path.join("src", "main.rs")):
+        for rel in ("Cargo.toml", "Cargo.lock", os.path.join(".cargo", "config.toml"),
+                    os.path.join("src", "main.rs")):
             s, d = os.path.join(src, rel), os.path.join(work, rel)
+            if not os.path.exists(s):
+                continue
             if not os.path.exists(d) or open(s).read() != open(d).read():
                 shutil.copyfile(s, d)
         env = dict(os.environ)

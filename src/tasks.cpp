@@ -21,6 +21,10 @@ TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root)
     : FutureBase(loop), root_(root) {
     timer_.kind = TimerNode::task_sleep;
     task_id_ = loop.next_task_id();
+    if (ContextData* ctx = current_context()) {
+        ctx->add_ref();
+        extras().context = ctx;
+    }
     add_ref();  // the task keeps itself alive until it is done
     loop.register_task(this);
     schedule_step();
@@ -28,19 +32,63 @@ TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root)
 
 TaskCore::~TaskCore() {
     if (log_traceback_ && exc_) report_unretrieved("Task exception was never retrieved", repr());
-    delete name_;
     if (root_) root_.destroy();
+    delete extras_;
 }
 
+TaskCore::Extras& TaskCore::extras() {
+    if (!extras_) extras_ = new Extras();
+    return *extras_;
+}
+
+ContextData*& TaskCore::context_slot() { return extras().context; }
+
 std::string TaskCore::get_name() const {
-    return name_ ? *name_ : "Task-" + std::to_string(task_id_);
+    return extras_ && extras_->has_name ? extras_->name : "Task-" + std::to_string(task_id_);
 }
 
 void TaskCore::set_name(std::string name) {
-    if (name_)
-        *name_ = std::move(name);
-    else
-        name_ = new std::string(std::move(name));
+    extras().name = std::move(name);
+    extras_->has_name = true;
+}
+
+namespace {
+thread_local ContextData* thread_context = nullptr;  // the context outside tasks
+}
+
+ContextData* current_context() noexcept {
+    if (ContextData** o = tls.context_override) return *o;
+    if (TaskCore* t = tls.current_task) return t->context();
+    return thread_context;
+}
+
+void replace_current_context(ContextData* ctx) noexcept {
+    ContextData** slot;
+    if (ContextData** o = tls.context_override) {
+        slot = o;
+    } else if (TaskCore* t = tls.current_task) {
+        try {
+            slot = &t->context_slot();
+        } catch (...) {
+            if (ctx) ctx->release();
+            return;
+        }
+    } else {
+        slot = &thread_context;
+    }
+    if (*slot) (*slot)->release();
+    *slot = ctx;
+}
+
+ContextScope::ContextScope(ContextData* ctx) noexcept
+    : ctx_(ctx), saved_override_(tls.context_override) {
+    if (ctx_) ctx_->add_ref();
+    tls.context_override = &ctx_;
+}
+
+ContextScope::~ContextScope() {
+    tls.context_override = saved_override_;
+    if (ctx_) ctx_->release();
 }
 
 std::string TaskCore::repr() const {

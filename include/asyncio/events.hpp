@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "asyncio/detail/context.hpp"
 #include "asyncio/detail/frame_allocator.hpp"
 #include "asyncio/detail/future_base.hpp"
 #include "asyncio/detail/ready_queue.hpp"
@@ -111,6 +112,7 @@ struct ThreadState {
     EventLoop* running_loop = nullptr;
     TaskCore* current_task = nullptr;
     EventLoop* event_loop = nullptr;  // set_event_loop()
+    ContextData** context_override = nullptr;  // set by ContextScope (Context.run)
 };
 inline thread_local ThreadState tls;
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "asyncio/detail/context.hpp"
 #include "asyncio/detail/future_base.hpp"
 #include "asyncio/detail/timer_heap.hpp"
 
@@ -58,6 +59,10 @@ public:
     /// The loop was closed while this task was pending: report, unhook and destroy the frame.
     void abandon() noexcept;
 
+    /// The task's context slot (the context it runs in; nullptr: empty).
+    ContextData*& context_slot();
+    ContextData* context() const noexcept { return extras_ ? extras_->context : nullptr; }
+
     static TaskCore* from_timer(TimerNode* n) noexcept {
         return reinterpret_cast<TaskCore*>(reinterpret_cast<char*>(n) -
                                            offsetof_timer());
@@ -90,7 +95,19 @@ private:
     std::coroutine_handle<> root_;
     std::coroutine_handle<> resume_;
     FutureBase* waiter_ = nullptr;
-    std::string* name_ = nullptr;
+    // What few tasks have (a name set by the user, a non-empty context) lives out of line,
+    // so that the common task stays small.
+    struct Extras {
+        std::string name;
+        bool has_name = false;
+        ContextData* context = nullptr;
+        ~Extras() {
+            if (context) context->release();
+        }
+    };
+    Extras& extras();
+
+    Extras* extras_ = nullptr;
     TimerNode timer_;
 };
 

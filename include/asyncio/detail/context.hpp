@@ -1,0 +1,55 @@
+// The execution context behind context variables (Python's contextvars.Context), as the core
+// sees it: an immutable, reference-counted list of (variable, value) pairs.
+//
+// A context is never modified once shared: setting a variable makes a new ContextData for
+// the owner of the current context (the running task, or the thread outside tasks). A task
+// captures the context current when it is created, so a child's changes never reach the
+// parent. The contextvars module builds ContextVar<T> on this. Reference counts are atomic:
+// to_thread() carries a context to a worker thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace asyncio::detail {
+
+struct ContextData {
+    std::atomic<std::uint32_t> refs{1};
+    /// (variable identity, value) pairs; values are shared and never mutated.
+    std::vector<std::pair<const void*, std::shared_ptr<const void>>> values;
+
+    void add_ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+    void release() noexcept {
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    }
+};
+
+/// The context of the code running now in this thread (nullptr: the empty context).
+ContextData* current_context() noexcept;
+/// Replaces the current context (of the running task, or of the thread outside tasks);
+/// takes ownership of one reference of `ctx` (which may be nullptr).
+void replace_current_context(ContextData* ctx) noexcept;
+
+/// While alive, `ctx` is the current context of this thread, whoever runs (Context.run):
+/// variables set meanwhile change this scope's context only.
+class ContextScope {
+public:
+    explicit ContextScope(ContextData* ctx) noexcept;
+    ~ContextScope();
+    ContextScope(const ContextScope&) = delete;
+    ContextScope& operator=(const ContextScope&) = delete;
+    /// The scope's context as it is now (with what was set inside); a new reference.
+    ContextData* get() const noexcept {
+        if (ctx_) ctx_->add_ref();
+        return ctx_;
+    }
+
+private:
+    ContextData* ctx_;
+    ContextData** saved_override_;
+};
+
+}  // namespace asyncio::detail

@@ -1,0 +1,11 @@
+# Runs EXE and checks that its stdout equals the file EXPECTED, line for line.
+execute_process(COMMAND ${EXE} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+file(READ ${EXPECTED} expected)
+if(NOT out STREQUAL expected)
+  file(WRITE ${EXE}.actual.out "${out}")
+  execute_process(COMMAND diff -u ${EXPECTED} ${EXE}.actual.out OUTPUT_VARIABLE d)
+  message(FATAL_ERROR "stdout differs from ${EXPECTED} (exit ${rc}):\n${d}\nstderr:\n${err}")
+endif()
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "exited with ${rc}\nstderr:\n${err}")
+endif()
