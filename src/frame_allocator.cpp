@@ -41,19 +41,25 @@ struct Pool {
     char* end = nullptr;
     std::size_t in_use = 0;
 
-    void* allocate(std::size_t n) {
+    // Blocks of an even number of granules are 16-aligned, odd ones 8-aligned: a request
+    // that needs 16 rounds an odd count up, so each class holds blocks of one alignment.
+    static std::size_t granules(std::size_t n, std::size_t align) noexcept {
         std::size_t c = (n + granule - 1) / granule;
+        if (align > granule && (c & 1)) ++c;
+        return c;
+    }
+
+    void* allocate(std::size_t n, std::size_t align) {
+        std::size_t c = granules(n, align);
         if (FreeBlock* b = free[c]) {
             free[c] = b->next;
             in_use += c * granule;
             return b;
         }
         std::size_t bytes = c * granule;
-        // frames need the alignment of std::max_align_t only when they hold such members;
-        // keep 16-byte alignment for blocks of 16 bytes and more
-        std::size_t align = bytes >= 16 ? 16 : 8;
-        char* p = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(cur) + align - 1) &
-                                          ~(align - 1));
+        std::size_t block_align = (c & 1) ? granule : 2 * granule;
+        char* p = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(cur) + block_align - 1) &
+                                          ~(block_align - 1));
         if (!cur || p + bytes > end) {
             cur = new_slab();
             end = cur + slab_size - 16;
@@ -63,8 +69,8 @@ struct Pool {
         in_use += bytes;
         return p;
     }
-    void deallocate(void* p, std::size_t n) noexcept {
-        std::size_t c = (n + granule - 1) / granule;
+    void deallocate(void* p, std::size_t n, std::size_t align) noexcept {
+        std::size_t c = granules(n, align);
         auto* b = static_cast<FreeBlock*>(p);
         b->next = free[c];
         free[c] = b;
@@ -76,28 +82,28 @@ thread_local Pool pool;
 
 }  // namespace
 
-void* pool_allocate(std::size_t n) {
+void* pool_allocate(std::size_t n, std::size_t align) {
     if (n == 0) n = 1;
     if (n > max_pooled) return ::operator new(n);
-    return pool.allocate(n);
+    return pool.allocate(n, align);
 }
 
-void pool_deallocate(void* p, std::size_t n) noexcept {
+void pool_deallocate(void* p, std::size_t n, std::size_t align) noexcept {
     if (!p) return;
     if (n == 0) n = 1;
     if (n > max_pooled) {
         ::operator delete(p);
         return;
     }
-    pool.deallocate(p, n);
+    pool.deallocate(p, n, align);
 }
 
 std::size_t pool_bytes_in_use() noexcept { return pool.in_use; }
 
 #else
 
-void* pool_allocate(std::size_t n) { return ::operator new(n); }
-void pool_deallocate(void* p, std::size_t) noexcept { ::operator delete(p); }
+void* pool_allocate(std::size_t n, std::size_t) { return ::operator new(n); }
+void pool_deallocate(void* p, std::size_t, std::size_t) noexcept { ::operator delete(p); }
 std::size_t pool_bytes_in_use() noexcept { return 0; }
 
 #endif

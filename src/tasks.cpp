@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <new>
+#include <unordered_map>
 
 namespace asyncio {
 
@@ -17,9 +19,16 @@ namespace detail {
 std::size_t TaskCore::offsetof_timer() noexcept { return offsetof(TaskCore, timer_); }
 #pragma GCC diagnostic pop
 
+namespace {
+// Tasks live and die on their loop's thread: one table per thread.
+std::unordered_map<const TaskCore*, TaskCore::Extras>& extras_table() {
+    thread_local std::unordered_map<const TaskCore*, TaskCore::Extras> table;
+    return table;
+}
+}  // namespace
+
 TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root)
     : FutureBase(loop), root_(root) {
-    timer_.kind = TimerNode::task_sleep;
     task_id_ = loop.next_task_id();
     if (ContextData* ctx = current_context()) {
         ctx->add_ref();
@@ -33,23 +42,36 @@ TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root)
 TaskCore::~TaskCore() {
     if (log_traceback_ && exc_) report_unretrieved("Task exception was never retrieved", repr());
     if (root_) root_.destroy();
-    delete extras_;
+    if (has_extras_) extras_table().erase(this);
 }
 
 TaskCore::Extras& TaskCore::extras() {
-    if (!extras_) extras_ = new Extras();
-    return *extras_;
+    has_extras_ = true;
+    return extras_table()[this];
+}
+
+const TaskCore::Extras* TaskCore::find_extras() const noexcept {
+    if (!has_extras_) return nullptr;
+    auto it = extras_table().find(this);
+    return it == extras_table().end() ? nullptr : &it->second;
 }
 
 ContextData*& TaskCore::context_slot() { return extras().context; }
 
+ContextData* TaskCore::context() const noexcept {
+    const Extras* e = find_extras();
+    return e ? e->context : nullptr;
+}
+
 std::string TaskCore::get_name() const {
-    return extras_ && extras_->has_name ? extras_->name : "Task-" + std::to_string(task_id_);
+    const Extras* e = find_extras();
+    return e && e->has_name ? e->name : "Task-" + std::to_string(task_id_);
 }
 
 void TaskCore::set_name(std::string name) {
-    extras().name = std::move(name);
-    extras_->has_name = true;
+    Extras& e = extras();
+    e.name = std::move(name);
+    e.has_name = true;
 }
 
 namespace {
@@ -196,6 +218,8 @@ void TaskCore::wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume) {
         return;
     }
     std::int64_t now = loop_->now_ns();
+    new (&timer_) TimerNode();
+    timer_.kind = TimerNode::task_sleep;
     loop_->timers().push(&timer_, ns > never_ns - now ? never_ns : now + ns);
     waiting_ = timer;
 }

@@ -45,8 +45,7 @@ struct promise_base {
         bool await_ready() const noexcept { return false; }
         template <class P>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
-            std::coroutine_handle<> c = h.promise().continuation_;
-            return c ? c : std::noop_coroutine();
+            return h.promise().continuation_;  // the awaiter, or noop for a task's root
         }
         void await_resume() const noexcept {}
     };
@@ -55,9 +54,10 @@ struct promise_base {
     final_awaiter final_suspend() const noexcept { return {}; }
     void unhandled_exception() noexcept { exc_ = std::current_exception(); }
 
+    // Who resumes when this frame finishes: the awaiting frame, or std::noop_coroutine() for
+    // the root of a task. Null until started, which is how a never-awaited frame is told.
     std::coroutine_handle<> continuation_;
     std::exception_ptr exc_;
-    bool started_ = false;
 };
 
 template <class T>
@@ -121,33 +121,31 @@ public:
     /// True if this holds a coroutine that has not been handed to an awaiter or a task.
     bool valid() const noexcept { return bits_ != 0; }
 
-    struct awaiter {
-        std::uintptr_t bits;
-        bool await_ready() const noexcept { return false; }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) {
-            if (is_leaf(bits)) {
-                detail::leaf_sleep(static_cast<std::int64_t>(bits >> 1), caller);
-                return std::noop_coroutine();
-            }
-            auto h = handle_type::from_address(reinterpret_cast<void*>(bits));
-            h.promise().continuation_ = caller;
-            h.promise().started_ = true;
-            return h;
-        }
-        T await_resume() {
-            if (is_leaf(bits)) {
-                if constexpr (std::is_void_v<T>) {
-                    detail::tls.current_task->check_resume();
-                    return;
-                }
-            }
-            return handle_type::from_address(reinterpret_cast<void*>(bits)).promise().take();
-        }
-    };
+    // A Coro is its own awaiter (no separate awaiter object in the awaiting frame).
 
-    /// Runs the coroutine inline in the awaiting task and gives its result.
-    awaiter operator co_await() && { return awaiter{take_bits()}; }
-    awaiter operator co_await() & { return awaiter{take_bits_keep()}; }
+    bool await_ready() const noexcept { return false; }
+    /// Starts the coroutine inline (symmetric transfer) in the awaiting task.
+    /// Errors: RuntimeError when the coroutine was already awaited.
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) {
+        if (is_leaf(bits_)) {
+            detail::leaf_sleep(static_cast<std::int64_t>(bits_ >> 1), caller);
+            return std::noop_coroutine();
+        }
+        if (!bits_ || (bits_ & 2u)) throw_awaited_twice_or_empty();
+        auto h = handle_type::from_address(reinterpret_cast<void*>(bits_));
+        bits_ |= 2u;  // awaited (frames are at least 8-aligned)
+        h.promise().continuation_ = caller;
+        return h;
+    }
+    T await_resume() {
+        if (is_leaf(bits_)) {
+            if constexpr (std::is_void_v<T>) {
+                detail::tls.current_task->check_resume();
+                return;
+            }
+        }
+        return handle().promise().take();
+    }
 
     // --- internals ---
 
@@ -162,7 +160,7 @@ public:
             }
         }
         auto h = handle_type::from_address(reinterpret_cast<void*>(std::exchange(bits_, 0)));
-        h.promise().started_ = true;
+        h.promise().continuation_ = std::noop_coroutine();
         return h;
     }
     static Coro leaf(std::int64_t ns) noexcept
@@ -178,24 +176,18 @@ private:
     static Coro materialize_leaf(std::int64_t ns);
     [[noreturn]] static void throw_awaited_twice_or_empty() { detail::throw_awaited_twice(); }
 
-    // The awaiter owns nothing: the frame stays owned by this Coro (a temporary, or an
-    // lvalue in the awaiting frame), which outlives the co_await expression.
-    std::uintptr_t take_bits() {
-        if (!bits_ || (bits_ & 2u)) throw_awaited_twice_or_empty();
-        std::uintptr_t b = bits_;
-        if (!is_leaf(b)) bits_ |= 2u;  // mark awaited (frames are 8-aligned)
-        return b;
+    handle_type handle() const noexcept {
+        return handle_type::from_address(reinterpret_cast<void*>(bits_ & ~std::uintptr_t{3}));
     }
-    std::uintptr_t take_bits_keep() { return take_bits(); }
 
     void destroy() noexcept {
         if (!bits_ || is_leaf(bits_)) {
             bits_ = 0;
             return;
         }
-        void* addr = reinterpret_cast<void*>(bits_ & ~std::uintptr_t{3});
-        auto h = handle_type::from_address(addr);
-        if (!h.promise().started_ && detail::tls.running_loop) detail::report_never_awaited(addr);
+        auto h = handle();
+        if (!h.promise().continuation_ && detail::tls.running_loop)
+            detail::report_never_awaited(h.address());
         h.destroy();
         bits_ = 0;
     }

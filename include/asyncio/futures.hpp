@@ -36,6 +36,7 @@ template <class T>
 class FutureState final : public FutureBase {
 public:
     explicit FutureState(EventLoop& loop) noexcept : FutureBase(loop) {}
+    ASYNCIO_POOLED_AT(FutureState)
     void* value_ptr() noexcept override { return slot_.ptr(); }
     template <class... U>
     void emplace(U&&... u) {
@@ -43,7 +44,7 @@ public:
     }
 
 private:
-    value_slot<T> slot_;
+    [[no_unique_address]] value_slot<T> slot_;
 };
 
 /// Resumes a task: the awaiting side of every Future/Task.

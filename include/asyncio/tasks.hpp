@@ -28,6 +28,7 @@ template <class T>
 class TaskState final : public TaskCore {
 public:
     TaskState(EventLoop& loop, typename Coro<T>::handle_type h) : TaskCore(loop, h) {}
+    ASYNCIO_POOLED_AT(TaskState)
     void* value_ptr() noexcept override { return slot_.ptr(); }
 
 protected:
@@ -43,7 +44,7 @@ protected:
     }
 
 private:
-    value_slot<T> slot_;
+    [[no_unique_address]] value_slot<T> slot_;
 };
 
 }  // namespace detail

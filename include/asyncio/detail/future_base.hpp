@@ -125,8 +125,9 @@ protected:
     bool must_cancel_ = false;
     bool throw_on_resume_ = false;
     std::uint16_t num_cancels_ = 0;
-    std::uint8_t waiting_ = 0;  // TaskCore::Waiting
-    bool started_ = false;
+    std::uint8_t waiting_ : 2 = 0;  // TaskCore::Waiting
+    bool started_ : 1 = false;
+    bool has_extras_ : 1 = false;  // TaskCore::Extras exist for this task
     std::uint32_t task_id_ = 0;
 };
 

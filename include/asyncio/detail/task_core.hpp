@@ -61,7 +61,7 @@ public:
 
     /// The task's context slot (the context it runs in; nullptr: empty).
     ContextData*& context_slot();
-    ContextData* context() const noexcept { return extras_ ? extras_->context : nullptr; }
+    ContextData* context() const noexcept;
 
     static TaskCore* from_timer(TimerNode* n) noexcept {
         return reinterpret_cast<TaskCore*>(reinterpret_cast<char*>(n) -
@@ -94,9 +94,9 @@ private:
 
     std::coroutine_handle<> root_;
     std::coroutine_handle<> resume_;
-    FutureBase* waiter_ = nullptr;
-    // What few tasks have (a name set by the user, a non-empty context) lives out of line,
-    // so that the common task stays small.
+public:
+    // What few tasks have (a name set by the user, a non-empty context) lives in a side
+    // table of the thread, so that the common task stays small (has_extras_ tells).
     struct Extras {
         std::string name;
         bool has_name = false;
@@ -105,10 +105,17 @@ private:
             if (context) context->release();
         }
     };
-    Extras& extras();
 
-    Extras* extras_ = nullptr;
-    TimerNode timer_;
+private:
+    Extras& extras();
+    const Extras* find_extras() const noexcept;
+
+    // What the task waits on: a future (waiting_ == future) or its own sleep timer
+    // (waiting_ == timer); never both, so they share storage.
+    union {
+        FutureBase* waiter_ = nullptr;
+        TimerNode timer_;
+    };
 };
 
 }  // namespace detail
