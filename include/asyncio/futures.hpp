@@ -58,7 +58,6 @@ struct UserCallback : pooled {
     static void thunk(void* self, bool run) {
         std::unique_ptr<UserCallback> cb(static_cast<UserCallback*>(self));
         if (!run) return;
-        cb->state->add_ref();
         H h(cb->state);
         if constexpr (std::is_invocable_v<F&, H&>)
             std::invoke(cb->fn, h);

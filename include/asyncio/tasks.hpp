@@ -62,6 +62,8 @@ class Task : public Future<T> {
 public:
     Task() noexcept = default;
     explicit Task(detail::TaskCore* t) noexcept : Future<T>(t) {}
+    /// (internal) A handle to a state known to be a TaskState<T>.
+    explicit Task(detail::FutureBase* t) noexcept : Future<T>(t) {}
 
     std::string get_name() const { return core()->get_name(); }
     void set_name(std::string name) const { core()->set_name(std::move(name)); }

@@ -1,0 +1,51 @@
+# asyncio-cpp — the two commands: `make demo` and `make test`. Both install the Debian
+# packages they need (only the missing ones) on a fresh machine, as root, with no prompt.
+#   make demo    build the examples and run the tour (every seed scenario)
+#   make test    build and run every test (ctest), then the same tests under ASan+UBSan
+#   make bench   build release and run the benchmarks against the peers
+#   make tsan    the thread-crossing tests under ThreadSanitizer
+
+JOBS ?= $(shell nproc)
+BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config
+BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev
+
+.PHONY: all deps demo test test-dev test-asan tsan bench clean
+
+all: test
+
+deps:
+	@./scripts/install_packages.sh $(BUILD_PKGS)
+
+demo: deps
+	cmake --preset dev -G "Unix Makefiles" >/dev/null
+	cmake --build build/dev -j$(JOBS)
+	./scripts/demo.sh build/dev
+
+test: test-dev test-asan
+
+test-dev: deps
+	cmake --preset dev -G "Unix Makefiles" >/dev/null
+	cmake --build build/dev -j$(JOBS)
+	cd build/dev && ctest -j$(JOBS) --output-on-failure
+
+# The consumer-project checks (find_package / add_subdirectory) build the library again;
+# they already ran in the dev pass, so the sanitizer pass skips them.
+test-asan: deps
+	cmake --preset asan -G "Unix Makefiles" >/dev/null
+	cmake --build build/asan -j$(JOBS)
+	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest -j$(JOBS) --output-on-failure -E '^consumer\.'
+
+tsan: deps
+	cmake --preset tsan -G "Unix Makefiles" >/dev/null
+	cmake --build build/tsan -j$(JOBS)
+	cd build/tsan && ctest -j$(JOBS) --output-on-failure -R 'Thread|Executor|Concurrent|Signal|Subprocess|seed\.001_07|seed\.004_1[23]'
+
+bench: deps
+	@./scripts/install_packages.sh $(BENCH_PKGS)
+	cmake --preset release -G "Unix Makefiles" >/dev/null
+	cmake --build build/release -j$(JOBS) --target asyncio_bench
+	python3 bench/run_bench.py --ours build/release/bench/asyncio_bench $(BENCH_ARGS)
+
+clean:
+	rm -rf build

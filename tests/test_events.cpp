@@ -1,0 +1,410 @@
+// The event loop: ordering, time, timers, errors, close, running-loop rules, fds.
+// Ports PARITY.md section A (#1–#9) and the loop parts of CPython's test_events /
+// test_base_events.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "asyncio_test.hpp"
+
+using namespace std::chrono_literals;
+using asyncio::testing::loop;
+using asyncio::testing::take_reports;
+
+namespace {
+
+/// Runs exactly one iteration of a loop that is not running.
+void run_once(asyncio::EventLoop& l) {
+    l.stop();
+    l.run_forever();
+}
+
+struct HandLoop : ::testing::Test {
+    int fds = asyncio::testing::open_fd_count();
+    asyncio::EventLoopPtr l = asyncio::testing::make_test_loop();
+    void TearDown() override {
+        if (l) asyncio::testing::close_and_check(l, fds);
+    }
+};
+
+}  // namespace
+
+// parity #1 — test_tasks::SleepTests::test_sleep_zero
+ASYNCIO_TEST(Loop, SleepZeroYieldsExactlyOneIterationAfterEarlierCallbacks) {
+    int counter = 0;
+    loop().call_soon([&] { ++counter; });
+    EXPECT_EQ(counter, 0);
+    int r = co_await asyncio::sleep(0, 10);
+    EXPECT_EQ(counter, 1);
+    EXPECT_EQ(r, 10);
+}
+
+// parity #2 — test_events::EventLoopTestsMixin::test_call_soon_threadsafe
+TEST_F(HandLoop, CallSoonThreadsafeSharesTheFifoWithCallSoon) {
+    std::vector<std::string> order;
+    std::thread worker([&] { l->call_soon_threadsafe([&] { order.push_back("hello"); }); });
+    worker.join();
+    l->call_soon([&] { order.push_back("world"); });
+    run_once(*l);
+    EXPECT_EQ(order, (std::vector<std::string>{"hello", "world"}));
+}
+
+// parity #3 — test_base_events::BaseEventLoopTests::test_call_later_negative_delays
+TEST_F(HandLoop, NegativeDelaysRunAtOnceInDeadlineOrder) {
+    std::vector<std::string> order;
+    l->call_later(-1, [&] { order.push_back("a"); });
+    l->call_later(-2, [&] { order.push_back("b"); });
+    run_once(*l);
+    EXPECT_EQ(order, (std::vector<std::string>{"b", "a"}));
+}
+
+// parity #4 — test_base_events::BaseEventLoopTests::test__run_once_schedule_handle
+TEST_F(HandLoop, WorkScheduledDuringAnIterationRunsInTheNextOne) {
+    bool x_ran = false;
+    bool timer_ran = false;
+    l->call_later(0, [&] {
+        timer_ran = true;
+        l->call_soon([&] { x_ran = true; });
+    });
+    run_once(*l);
+    EXPECT_TRUE(timer_ran);
+    EXPECT_FALSE(x_ran);
+    run_once(*l);
+    EXPECT_TRUE(x_ran);
+}
+
+// parity #5 — libuv test-timer.c::timer_order (CPython: test_timer_comparison)
+TEST_F(HandLoop, EqualDeadlinesFireInTheOrderTheyWereScheduled) {
+    std::string order;
+    l->call_later(1, [&] { order += "A"; });
+    l->call_later(1, [&] { order += "B"; });
+    l->call_later(2, [&] { order += "d"; });
+    l->call_later(2, [&] { order += "c"; });
+    l->call_later(3, [&] { l->stop(); });
+    l->run_forever();
+    EXPECT_EQ(order, "ABdc");
+}
+
+ASYNCIO_TEST(Loop, EqualSleepsStartedInOneIterationWakeTogetherInStartOrder) {
+    std::string order;
+    auto sleeper = [](std::string* out, char c) -> asyncio::Coro<void> {
+        co_await asyncio::sleep(0.5);
+        *out += c;
+    };
+    auto a = asyncio::create_task(sleeper(&order, 'a'));
+    auto b = asyncio::create_task(sleeper(&order, 'b'));
+    auto c = asyncio::create_task(sleeper(&order, 'c'));
+    co_await asyncio::sleep(0.5);  // scheduled before them: runs first
+    EXPECT_EQ(order, "");
+    co_await a;
+    co_await b;
+    co_await c;
+    EXPECT_EQ(order, "abc");
+}
+
+// parity #6 — test_tasks::BaseTaskTests::test_sleep_when_delay_is_nan, test_call_later
+ASYNCIO_TEST(Loop, NanDelaysAreRejectedAndTimersGoOnTheHeap) {
+    double nan = std::numeric_limits<double>::quiet_NaN();
+    EXPECT_THROW((void)asyncio::sleep(nan), std::invalid_argument);
+    EXPECT_THROW(loop().call_later(nan, [] {}), std::invalid_argument);
+    EXPECT_THROW(loop().call_at(nan, [] {}), std::invalid_argument);
+    try {
+        (void)asyncio::sleep(nan);
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("NaN"), std::string::npos);
+    }
+    bool ran = false;
+    auto h = loop().call_later(10, [&] { ran = true; });
+    EXPECT_DOUBLE_EQ(h.when(), loop().time() + 10);
+    std::size_t before = loop().timers().size();
+    EXPECT_GE(before, 1u);
+    co_await asyncio::sleep(0);
+    EXPECT_FALSE(ran);
+    double t0 = loop().time();
+    co_await asyncio::sleep(-5);  // like sleep(0)
+    EXPECT_DOUBLE_EQ(loop().time(), t0);
+    h.cancel();
+}
+
+ASYNCIO_TEST(Loop, DelaysAcceptChronoDurationsAndDoubles) {
+    double t0 = loop().time();
+    co_await asyncio::sleep(250ms);
+    EXPECT_NEAR(loop().time() - t0, 0.25, 1e-9);
+    co_await asyncio::sleep(0.75);
+    EXPECT_NEAR(loop().time() - t0, 1.0, 1e-9);
+    co_await asyncio::sleep(2);
+    EXPECT_NEAR(loop().time() - t0, 3.0, 1e-9);
+}
+
+// parity #7 — test_base_events::BaseEventLoopTests::test_set_exc_handler_custom
+ASYNCIO_TEST(Loop, CallbackErrorsGoToTheHandlerAndTheLoopGoesOn) {
+    std::vector<asyncio::ExceptionContext> seen;
+    loop().set_exception_handler(
+        [&](asyncio::EventLoop&, const asyncio::ExceptionContext& c) { seen.push_back(c); });
+    auto h = loop().call_soon([] { throw std::domain_error("division by zero"); });
+    loop().call_later(0.01, [] { throw std::domain_error("later"); });
+    co_await asyncio::sleep(0.1);
+    CO_ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].message.rfind("Exception in callback", 0), 0u);
+    EXPECT_EQ(asyncio::describe_exception(seen[0].exception), "std::domain_error: division by zero");
+    EXPECT_EQ(seen[0].handle.impl(), h.impl());
+    EXPECT_EQ(asyncio::exception_message(seen[1].exception), "later");
+    loop().set_exception_handler(nullptr);
+}
+
+// parity #7 — test_default_exc_handler_callback
+ASYNCIO_TEST(Loop, DefaultHandlerLogsToStderr) {
+    loop().set_exception_handler(nullptr);
+    ::testing::internal::CaptureStderr();
+    loop().call_soon([] { throw std::runtime_error("boom"); });
+    co_await asyncio::sleep(0);
+    co_await asyncio::sleep(0);
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("Exception in callback"), std::string::npos) << err;
+    EXPECT_NE(err.find("std::runtime_error: boom"), std::string::npos) << err;
+}
+
+// parity #7 — test_set_exc_handler_broken
+ASYNCIO_TEST(Loop, ABrokenHandlerIsReportedAndTheLoopCarriesOn) {
+    loop().set_exception_handler(
+        [](asyncio::EventLoop&, const asyncio::ExceptionContext&) { throw std::logic_error("bad"); });
+    ::testing::internal::CaptureStderr();
+    loop().call_soon([] { throw std::runtime_error("first"); });
+    bool later = false;
+    loop().call_later(0.01, [&] { later = true; });
+    co_await asyncio::sleep(0.02);
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(later);
+    EXPECT_NE(err.find("Unhandled error in exception handler"), std::string::npos) << err;
+    EXPECT_NE(err.find("bad"), std::string::npos) << err;
+    loop().set_exception_handler(nullptr);
+}
+
+// parity #8 — test_events::EventLoopTestsMixin::test_close, BaseEventLoopTests::test_close
+TEST(LoopClose, EverythingOnAClosedLoopIsARuntimeErrorAndCloseIsIdempotent) {
+    auto l = asyncio::new_event_loop();
+    EXPECT_FALSE(l->is_closed());
+    l->close();
+    EXPECT_TRUE(l->is_closed());
+    l->close();  // idempotent
+    auto expect_closed = [](auto&& fn) {
+        try {
+            fn();
+            ADD_FAILURE() << "no error";
+        } catch (const asyncio::RuntimeError& e) {
+            EXPECT_STREQ(e.what(), "Event loop is closed");
+        }
+    };
+    expect_closed([&] { l->run_forever(); });
+    expect_closed([&] { l->run_until_complete(asyncio::sleep(0)); });
+    expect_closed([&] { l->call_soon([] {}); });
+    expect_closed([&] { l->call_soon_threadsafe([] {}); });
+    expect_closed([&] { l->call_later(1, [] {}); });
+    expect_closed([&] { l->call_at(1, [] {}); });
+    expect_closed([&] { (void)l->create_task(asyncio::sleep(0)); });
+    expect_closed([&] { (void)l->create_future<int>(); });
+}
+
+// parity #8 — test_close_running_event_loop
+ASYNCIO_TEST(Loop, CloseWhileRunningIsARuntimeError) {
+    try {
+        loop().close();
+        ADD_FAILURE() << "close() while running did not throw";
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_STREQ(e.what(), "Cannot close a running event loop");
+    }
+    EXPECT_FALSE(loop().is_closed());
+    co_return;
+}
+
+ASYNCIO_TEST(Loop, RunningTheLoopAgainOrASecondLoopInTheThreadIsARuntimeError) {
+    try {
+        loop().run_forever();
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_STREQ(e.what(), "This event loop is already running");
+    }
+    auto other = asyncio::new_event_loop();
+    try {
+        other->run_until_complete(asyncio::sleep(0));
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_STREQ(e.what(), "Cannot run the event loop while another loop is running");
+    }
+    other->close();
+    co_return;
+}
+
+ASYNCIO_TEST(Loop, AwaitingAFutureOfAnotherLoopIsARuntimeError) {
+    auto other = asyncio::new_event_loop();
+    auto f = other->create_future<int>();
+    try {
+        co_await f;
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_NE(std::string(e.what()).find("attached to a different loop"), std::string::npos)
+            << e.what();
+    }
+}
+
+// parity #9 — test_tasks::BaseTaskTests::test_stop_while_run_in_complete (virtual time)
+TEST_F(HandLoop, StopBeforeTheFutureCompletesIsARuntimeError) {
+    int x = 0;
+    auto body = [](asyncio::EventLoop* l, int* x) -> asyncio::Coro<void> {
+        while (*x < 10) {
+            co_await asyncio::sleep(0.1);
+            *x += 1;
+            if (*x == 2) l->stop();
+        }
+    };
+    auto t = l->create_task(body(l.get(), &x));
+    try {
+        l->run_until_complete(t);
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_STREQ(e.what(), "Event loop stopped before Future completed.");
+    }
+    EXPECT_FALSE(t.done());
+    EXPECT_EQ(x, 2);
+    // CPython's TestLoop advances its clock eagerly after the iteration (to 0.3); this loop
+    // advances it when it next waits, so it reads the time of the stop: 0.2.
+    EXPECT_NEAR(l->time(), 0.2, 1e-9);
+    t.cancel();
+    EXPECT_THROW(l->run_until_complete(t), asyncio::CancelledError);
+}
+
+TEST_F(HandLoop, CancelledTimerHandlesAreDroppedAndPurged) {
+    std::vector<asyncio::TimerHandle> hs;
+    int ran = 0;
+    for (int i = 0; i < 1000; ++i) hs.push_back(l->call_later(100 + i, [&] { ++ran; }));
+    for (int i = 0; i < 900; ++i) hs[i].cancel();
+    EXPECT_TRUE(hs[0].cancelled());
+    run_once(*l);
+    EXPECT_EQ(l->timers().size(), 100u);  // more than half were cancelled: purged
+    for (int i = 900; i < 1000; ++i) hs[i].cancel();
+    run_once(*l);
+    EXPECT_EQ(ran, 0);
+    EXPECT_TRUE(l->timers().empty());
+}
+
+TEST_F(HandLoop, CancelledCallSoonHandleNeverRuns) {
+    bool ran = false;
+    auto h = l->call_soon([&] { ran = true; });
+    h.cancel();
+    run_once(*l);
+    EXPECT_FALSE(ran);
+    EXPECT_TRUE(h.cancelled());
+}
+
+TEST_F(HandLoop, CallbacksReceiveBoundArguments) {
+    std::vector<int> got;
+    auto add = [&](int a, int b) { got.push_back(a + b); };
+    l->call_soon(add, 1, 2);
+    l->call_later(0, add, 3, 4);
+    run_once(*l);
+    EXPECT_EQ(got, (std::vector<int>{3, 7}));
+}
+
+TEST(LoopAccess, RunningAndCurrentLoopRules) {
+    try {
+        asyncio::get_running_loop();
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_STREQ(e.what(), "no running event loop");
+    }
+    EXPECT_THROW(asyncio::get_event_loop(), asyncio::RuntimeError);
+    auto l = asyncio::new_event_loop();
+    asyncio::set_event_loop(l);
+    EXPECT_EQ(&asyncio::get_event_loop(), l.get());
+    auto inside = [](asyncio::EventLoop* expected) -> asyncio::Coro<bool> {
+        co_return &asyncio::get_running_loop() == expected &&
+            &asyncio::get_event_loop() == expected;
+    };
+    EXPECT_TRUE(l->run_until_complete(inside(l.get())));
+    asyncio::set_event_loop(nullptr);
+    EXPECT_THROW(asyncio::get_event_loop(), asyncio::RuntimeError);
+    l->close();
+}
+
+TEST(LoopAccess, EachThreadHasItsOwnLoop) {
+    auto l = asyncio::new_event_loop();
+    asyncio::set_event_loop(l);
+    bool other_thread_has_none = false;
+    std::thread t([&] {
+        try {
+            asyncio::get_event_loop();
+        } catch (const asyncio::RuntimeError&) {
+            other_thread_has_none = true;
+        }
+    });
+    t.join();
+    EXPECT_TRUE(other_thread_has_none);
+    asyncio::set_event_loop(nullptr);
+}
+
+ASYNCIO_TEST_REALTIME(LoopIo, ReaderAndWriterCallbacksFollowTheFd) {
+    int p[2];
+    CO_ASSERT_EQ(::pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    auto readable = loop().create_future<std::string>();
+    loop().add_reader(p[0], [&] {
+        char buf[16];
+        ssize_t n = ::read(p[0], buf, sizeof buf);
+        if (!readable.done()) readable.set_result(std::string(buf, n > 0 ? n : 0));
+    });
+    bool wrote = false;
+    loop().add_writer(p[1], [&] {
+        if (!wrote) {
+            EXPECT_EQ(::write(p[1], "ping", 4), 4);
+            wrote = true;
+        }
+        loop().remove_writer(p[1]);
+    });
+    std::string got = co_await readable;
+    EXPECT_EQ(got, "ping");
+    EXPECT_TRUE(loop().remove_reader(p[0]));
+    EXPECT_FALSE(loop().remove_reader(p[0]));
+    EXPECT_FALSE(loop().remove_writer(p[1]));
+    ::close(p[0]);
+    ::close(p[1]);
+    EXPECT_THROW(loop().add_reader(-1, [] {}), std::invalid_argument);
+}
+
+TEST(LoopDebug, SlowCallbacksAreReportedInDebugMode) {
+    auto l = asyncio::new_event_loop();
+    l->set_debug(true);
+    EXPECT_TRUE(l->get_debug());
+    l->set_slow_callback_duration(0.01);
+    ::testing::internal::CaptureStderr();
+    l->call_soon([] { std::this_thread::sleep_for(50ms); });
+    run_once(*l);
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("took"), std::string::npos) << err;
+    l->close();
+}
+
+TEST(LoopDebug, ACoroutineNeverAwaitedIsReportedInDebugMode) {
+    auto l = asyncio::new_event_loop({.debug = true});
+    std::vector<std::string> msgs;
+    l->set_exception_handler(
+        [&](asyncio::EventLoop&, const asyncio::ExceptionContext& c) { msgs.push_back(c.message); });
+    auto body = []() -> asyncio::Coro<void> {
+        auto forgotten = []() -> asyncio::Coro<int> { co_return 1; };
+        { auto c = forgotten(); }  // created, never awaited
+        co_return;
+    };
+    l->run_until_complete(body());
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_NE(msgs[0].find("was never awaited"), std::string::npos) << msgs[0];
+    l->close();
+}
+
+TEST(LoopBackend, ThePollerIsNamed) {
+    auto l = asyncio::new_event_loop();
+    EXPECT_STREQ(l->backend_name(), "epoll");
+    l->close();
+}

@@ -1,0 +1,451 @@
+// Task<T>: scheduling, names, cancellation (CPython's exact rules), lifetime, reports.
+// Ports PARITY.md section C (#15–#27), CPython's test_tasks (BaseTaskTests).
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include "asyncio_test.hpp"
+
+using asyncio::testing::loop;
+using asyncio::testing::take_reports;
+
+namespace {
+
+asyncio::Coro<void> yield_twice() {
+    co_await asyncio::sleep(0);
+    co_await asyncio::sleep(0);
+}
+
+asyncio::Coro<int> wait_on(asyncio::Future<int> f) { co_return co_await f; }
+
+struct HandLoop : ::testing::Test {
+    int fds = asyncio::testing::open_fd_count();
+    asyncio::EventLoopPtr l = asyncio::testing::make_test_loop();
+    void TearDown() override {
+        if (l) asyncio::testing::close_and_check(l, fds);
+    }
+    void run_once() {
+        l->stop();
+        l->run_forever();
+    }
+};
+
+}  // namespace
+
+ASYNCIO_TEST(Task, RunsConcurrentlyAndGivesItsResult) {
+    auto add = [](int a, int b) -> asyncio::Coro<int> {
+        co_await asyncio::sleep(1);
+        co_return a + b;
+    };
+    auto t1 = asyncio::create_task(add(1, 2));
+    auto t2 = asyncio::create_task(add(3, 4));
+    EXPECT_FALSE(t1.done());
+    EXPECT_EQ(co_await t1 + co_await t2, 10);
+    EXPECT_DOUBLE_EQ(loop().time(), 1.0);  // concurrent, not 2 s
+    EXPECT_TRUE(t1.done());
+    EXPECT_EQ(t1.result(), 3);
+}
+
+ASYNCIO_TEST(Task, NamesDefaultToTaskNAndCanBeSet) {
+    auto t = asyncio::create_task(asyncio::sleep(0));
+    EXPECT_EQ(t.get_name().rfind("Task-", 0), 0u);
+    t.set_name("worker");
+    EXPECT_EQ(t.get_name(), "worker");
+    auto u = asyncio::create_task(asyncio::sleep(0), {.name = "named"});
+    EXPECT_EQ(u.get_name(), "named");
+    co_await t;
+    co_await u;
+}
+
+ASYNCIO_TEST(Task, CurrentTaskAndAllTasks) {
+    auto me = asyncio::current_task();
+    CO_ASSERT_TRUE(me);
+    me->set_name("main");
+    bool in_callback_none = false;
+    loop().call_soon([&] { in_callback_none = !asyncio::current_task(); });
+    auto probe = [](std::string* out) -> asyncio::Coro<void> {
+        *out = asyncio::current_task()->get_name();
+        co_await asyncio::sleep(1);
+    };
+    std::string inner;
+    auto t = asyncio::create_task(probe(&inner), {.name = "probe"});
+    auto all = asyncio::all_tasks();
+    EXPECT_EQ(all.size(), 2u);
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(inner, "probe");
+    EXPECT_TRUE(in_callback_none);
+    co_await t;
+    EXPECT_EQ(asyncio::all_tasks().size(), 1u);
+    EXPECT_EQ(asyncio::all_tasks()[0].get_name(), "main");
+}
+
+TEST(TaskOutsideLoop, CreateTaskNeedsARunningLoopEnsureFutureUsesTheSetOne) {
+    try {
+        (void)asyncio::create_task(asyncio::sleep(0));
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_STREQ(e.what(), "no running event loop");
+    }
+    auto l = asyncio::new_event_loop();
+    asyncio::set_event_loop(l);
+    auto t = asyncio::ensure_future(asyncio::sleep(0, 15));
+    EXPECT_EQ(l->run_until_complete(t), 15);
+    asyncio::set_event_loop(nullptr);
+    l->close();
+}
+
+// parity #15 — test_tasks::BaseTaskTests::test_cancel_yield
+TEST_F(HandLoop, CancelAfterTheFirstStep) {
+    auto t = l->create_task(yield_twice());
+    run_once();  // first step: up to the first sleep(0)
+    EXPECT_TRUE(t.cancel());
+    EXPECT_THROW(l->run_until_complete(t), asyncio::CancelledError);
+    EXPECT_TRUE(t.done());
+    EXPECT_TRUE(t.cancelled());
+    EXPECT_FALSE(t.cancel());
+}
+
+// parity #16 — BaseTaskTests::test_cancel_inner_future
+ASYNCIO_TEST(Task, CancellingTheAwaitedFutureCancelsTheTask) {
+    auto f = loop().create_future<int>();
+    auto t = asyncio::create_task(wait_on(f));
+    co_await asyncio::sleep(0);
+    f.cancel();
+    EXPECT_THROW(co_await t, asyncio::CancelledError);
+    EXPECT_TRUE(t.cancelled());
+    EXPECT_TRUE(f.cancelled());
+}
+
+// parity #17 — BaseTaskTests::test_cancel_task_catching
+ASYNCIO_TEST(Task, CancelCancelsTheAwaitedFutureSynchronously) {
+    auto fut1 = loop().create_future<int>();
+    auto fut2 = loop().create_future<int>();
+    auto body = [](asyncio::Future<int> f1, asyncio::Future<int> f2) -> asyncio::Coro<int> {
+        co_await f1;
+        try {
+            co_await f2;
+        } catch (const asyncio::CancelledError&) {
+            co_return 42;
+        }
+        co_return 0;
+    };
+    auto t = asyncio::create_task(body(fut1, fut2));
+    co_await asyncio::sleep(0);
+    fut1.set_result(1);
+    co_await asyncio::sleep(0);
+    co_await asyncio::sleep(0);
+    EXPECT_TRUE(t.cancel());
+    EXPECT_TRUE(fut2.cancelled());  // at once
+    EXPECT_EQ(co_await t, 42);
+    EXPECT_FALSE(t.cancelled());
+}
+
+// parity #18 — BaseTaskTests::test_cancel_task_ignoring
+ASYNCIO_TEST(Task, ACancelRequestIsConsumedOnce) {
+    auto fut2 = loop().create_future<int>();
+    auto fut3 = loop().create_future<int>();
+    auto body = [](asyncio::Future<int> f2, asyncio::Future<int> f3) -> asyncio::Coro<int> {
+        try {
+            co_await f2;
+        } catch (const asyncio::CancelledError&) {
+        }
+        co_return co_await f3;
+    };
+    auto t = asyncio::create_task(body(fut2, fut3));
+    co_await asyncio::sleep(0);
+    EXPECT_TRUE(t.cancel());
+    co_await asyncio::sleep(0);
+    co_await asyncio::sleep(0);
+    fut3.set_result(42);
+    EXPECT_EQ(co_await t, 42);
+    EXPECT_FALSE(fut3.cancelled());
+    EXPECT_FALSE(t.cancelled());
+}
+
+// parity #19 — BaseTaskTests::test_cancel_current_task / test_cancel_at_end
+ASYNCIO_TEST(Task, APendingCancelBeatsANormalReturn) {
+    auto sleeps = []() -> asyncio::Coro<int> {
+        asyncio::current_task().cancel();
+        co_await asyncio::sleep(100);
+        co_return 12;
+    };
+    auto returns = []() -> asyncio::Coro<int> {
+        asyncio::current_task().cancel();
+        co_return 12;
+    };
+    auto t1 = asyncio::create_task(sleeps());
+    auto t2 = asyncio::create_task(returns());
+    EXPECT_THROW(co_await t1, asyncio::CancelledError);
+    EXPECT_THROW(co_await t2, asyncio::CancelledError);
+    EXPECT_TRUE(t1.cancelled());
+    EXPECT_TRUE(t2.cancelled());
+    EXPECT_DOUBLE_EQ(loop().time(), 0.0);  // the sleep never ran its course
+}
+
+// parity #20 — BaseTaskTests::test_cancel_awaited_task
+ASYNCIO_TEST(Task, CancellingATaskAwaitingAChildCancelsTheChildAndItsFuture) {
+    auto fut = loop().create_future<int>();
+    asyncio::Task<int> child;
+    auto outer = [](asyncio::Future<int> f, asyncio::Task<int>* child) -> asyncio::Coro<int> {
+        *child = asyncio::create_task(wait_on(f));
+        co_await asyncio::sleep(0);  // the child runs and blocks on f
+        asyncio::current_task().cancel();
+        co_return co_await *child;
+    };
+    auto t = asyncio::create_task(outer(fut, &child));
+    EXPECT_THROW(co_await t, asyncio::CancelledError);
+    EXPECT_TRUE(t.cancelled());
+    EXPECT_TRUE(child.cancelled());
+    EXPECT_TRUE(fut.cancelled());
+}
+
+// parity #21 — BaseTaskTests::test_cancelling / test_uncancel_basic
+ASYNCIO_TEST(Task, CancellingCountsRequestsAndUncancelWithdrawsThem) {
+    auto fut = loop().create_future<int>();
+    auto body = [](asyncio::Future<int> f, int* phase) -> asyncio::Coro<int> {
+        try {
+            co_await f;
+        } catch (const asyncio::CancelledError&) {
+            *phase = 1;
+        }
+        asyncio::current_task().uncancel();
+        *phase = 2;
+        co_await asyncio::sleep(1);  // can await again
+        co_return 5;
+    };
+    int phase = 0;
+    auto t = asyncio::create_task(body(fut, &phase));
+    co_await asyncio::sleep(0);
+    EXPECT_TRUE(t.cancel());
+    EXPECT_TRUE(t.cancel());
+    EXPECT_EQ(t.cancelling(), 2u);
+    EXPECT_FALSE(t.cancelled());  // only once done
+    co_await asyncio::sleep(0);
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(phase, 2);
+    EXPECT_EQ(t.cancelling(), 1u);
+    EXPECT_EQ(t.uncancel(), 0u);
+    EXPECT_EQ(co_await t, 5);
+    EXPECT_EQ(t.uncancel(), 0u);  // after done: nothing changes
+    EXPECT_EQ(t.cancelling(), 0u);
+}
+
+// parity #22 — BaseTaskTests::test_uncancel_resets_must_cancel
+ASYNCIO_TEST(Task, AWithdrawnCancelIsNeverDelivered) {
+    auto fut = loop().create_future<int>();
+    auto t = asyncio::create_task(wait_on(fut));
+    co_await asyncio::sleep(0);
+    fut.set_result(42);  // the task is now ready to run
+    t.cancel();
+    t.uncancel();
+    EXPECT_EQ(co_await t, 42);
+    EXPECT_FALSE(t.cancelled());
+}
+
+// parity #23 — BaseTaskTests::test_cancel_with_message_then_future_result
+ASYNCIO_TEST(Task, TheCancelMessageReachesTheAwaiter) {
+    std::vector<std::optional<std::string>> msgs = {std::nullopt, std::string("my message"),
+                                                    std::string("")};
+    for (const auto& msg : msgs) {
+        auto fut = loop().create_future<int>();
+        auto t = asyncio::create_task(wait_on(fut));
+        co_await asyncio::sleep(0);
+        t.cancel(msg);
+        try {
+            co_await t;
+            ADD_FAILURE();
+        } catch (const asyncio::CancelledError& e) {
+            EXPECT_EQ(e.message(), msg);
+        }
+    }
+}
+
+ASYNCIO_TEST(Task, TheCancelMessageReachesTheCoroutineAsWell) {
+    auto body = [](std::optional<std::string>* seen) -> asyncio::Coro<void> {
+        try {
+            co_await asyncio::sleep(10);
+        } catch (const asyncio::CancelledError& e) {
+            *seen = e.message();
+            throw;
+        }
+    };
+    std::optional<std::string> seen;
+    auto t = asyncio::create_task(body(&seen));
+    co_await asyncio::sleep(1);
+    t.cancel("stop now");
+    EXPECT_THROW(co_await t, asyncio::CancelledError);
+    EXPECT_EQ(seen, std::optional<std::string>("stop now"));
+    EXPECT_DOUBLE_EQ(loop().time(), 1.0);  // the timer was removed: no wait until 10
+}
+
+// parity #24 — BaseTaskTests::test_baseexception_during_cancel
+TEST_F(HandLoop, SystemExitDuringCancelEscapesTheLoopAndIsStored) {
+    auto fut = l->create_future<int>();
+    auto body = [](asyncio::Future<int> f) -> asyncio::Coro<void> {
+        bool cancelled = false;
+        try {
+            co_await f;
+        } catch (const asyncio::CancelledError&) {
+            cancelled = true;
+        }
+        if (cancelled) throw asyncio::SystemExit(3);
+    };
+    auto t = l->create_task(body(fut));
+    run_once();
+    t.cancel();
+    EXPECT_THROW(run_once(), asyncio::SystemExit);  // first the cancel reaches the future
+    EXPECT_TRUE(t.done());
+    EXPECT_FALSE(t.cancelled());
+    try {
+        std::rethrow_exception(t.exception());
+    } catch (const asyncio::SystemExit& e) {
+        EXPECT_EQ(e.code(), 3);
+    }
+}
+
+// parity #25 — BaseTaskTests::test_task_awaits_on_itself
+ASYNCIO_TEST(Task, AwaitingItselfIsARuntimeError) {
+    auto self_await = [](asyncio::Task<void>* me) -> asyncio::Coro<void> {
+        co_await asyncio::sleep(0);
+        co_await *me;
+    };
+    asyncio::Task<void> t;
+    t = asyncio::create_task(self_await(&t));
+    try {
+        co_await t;
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("Task cannot await on itself", 0), 0u) << e.what();
+    }
+}
+
+// parity #26 — BaseTaskTests::test_yield_future_passes_cancel
+ASYNCIO_TEST(Task, CancellationPassesThroughNestedCoroutines) {
+    int proof = 0;
+    auto waiter = loop().create_future<int>();
+    auto inner = [](asyncio::Future<int> w, int* proof) -> asyncio::Coro<void> {
+        try {
+            co_await w;
+        } catch (const asyncio::CancelledError&) {
+            *proof += 1;
+            throw;
+        }
+        ADD_FAILURE() << "inner went on";
+    };
+    auto outer = [inner](asyncio::Future<int> w, int* proof) -> asyncio::Coro<void> {
+        try {
+            co_await inner(w, proof);
+        } catch (const asyncio::CancelledError&) {
+            *proof += 100;
+        }
+    };
+    auto t = asyncio::create_task(outer(waiter, &proof));
+    co_await asyncio::sleep(0);
+    EXPECT_TRUE(t.cancel());
+    co_await t;
+    EXPECT_EQ(proof, 101);
+    EXPECT_TRUE(waiter.cancelled());
+    EXPECT_FALSE(t.cancelled());
+}
+
+// parity #27 — BaseTaskTests::test_log_destroyed_pending_task. A task is never destroyed
+// while pending because its handles went (the loop keeps it); a task still pending when its
+// loop closes is destroyed then, and reported.
+TEST(TaskLifetime, APendingTaskDestroyedWithItsLoopIsReported) {
+    int fds = asyncio::testing::open_fd_count();
+    auto l = asyncio::testing::make_test_loop();
+    bool unwound = false;
+    {
+        auto fut = l->create_future<int>();
+        auto body = [](asyncio::Future<int> f, bool* unwound) -> asyncio::Coro<void> {
+            struct Flag {
+                bool* p;
+                ~Flag() { *p = true; }
+            } flag{unwound};
+            co_await f;
+        };
+        auto t = l->create_task(body(fut, &unwound), {.name = "blocked"});
+        l->stop();
+        l->run_forever();
+    }  // every handle gone: the task lives on
+    EXPECT_EQ(l->all_tasks().size(), 1u);
+    EXPECT_FALSE(unwound);
+    l->close();
+    EXPECT_TRUE(unwound);  // its frame was destroyed
+    auto reports = take_reports();
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].message, "Task was destroyed but it is pending!");
+    EXPECT_EQ(reports[0].task, "blocked");
+    l.reset();
+    EXPECT_EQ(asyncio::testing::open_fd_count(), fds);
+}
+
+// gh-117379: CPython's weak-reference pitfall is not repeated.
+ASYNCIO_TEST(TaskLifetime, DroppingTheLastHandleNeverStopsATask) {
+    int steps = 0;
+    auto body = [](int* steps) -> asyncio::Coro<void> {
+        for (int i = 0; i < 3; ++i) {
+            co_await asyncio::sleep(1);
+            ++*steps;
+        }
+    };
+    (void)asyncio::create_task(body(&steps));  // handle dropped at once
+    co_await asyncio::sleep(5);
+    EXPECT_EQ(steps, 3);
+}
+
+ASYNCIO_TEST(Task, AnUnretrievedTaskExceptionIsReportedWhenTheTaskDies) {
+    auto fails = []() -> asyncio::Coro<void> {
+        co_await asyncio::sleep(0);
+        throw std::runtime_error("lost");
+    };
+    {
+        auto t = asyncio::create_task(fails(), {.name = "failing"});
+        co_await asyncio::sleep(0);
+        co_await asyncio::sleep(0);
+        EXPECT_TRUE(t.done());
+    }
+    auto reports = take_reports();
+    CO_ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].message, "Task exception was never retrieved");
+    EXPECT_EQ(reports[0].exception, "std::runtime_error: lost");
+}
+
+ASYNCIO_TEST(Task, ACancelledBeforeItsFirstStepNeverRunsItsBody) {
+    bool ran = false;
+    auto body = [](bool* ran) -> asyncio::Coro<void> {
+        *ran = true;
+        co_return;
+    };
+    auto t = asyncio::create_task(body(&ran));
+    EXPECT_TRUE(t.cancel());
+    EXPECT_THROW(co_await t, asyncio::CancelledError);
+    EXPECT_FALSE(ran);
+    EXPECT_TRUE(t.cancelled());
+}
+
+ASYNCIO_TEST(Task, DoneCallbacksReceiveTheTask) {
+    auto t = asyncio::create_task(asyncio::sleep(1, 15));
+    int seen = 0;
+    bool same = false;
+    t.add_done_callback([&, t](asyncio::Task<int>& f) {
+        seen = f.result();
+        same = f == t;
+    });
+    co_await t;
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(seen, 15);
+    EXPECT_TRUE(same);
+}
+
+ASYNCIO_TEST(Task, AnyTaskErasesTheResultType) {
+    std::vector<asyncio::AnyTask> ts;
+    ts.push_back(asyncio::create_task(asyncio::sleep(1, 1)));
+    ts.push_back(asyncio::create_task(asyncio::sleep(2, std::string("two"))));
+    ts.push_back(asyncio::create_task(asyncio::sleep(3)));
+    co_await asyncio::sleep(5);
+    for (auto& t : ts) {
+        EXPECT_TRUE(t.done());
+        EXPECT_EQ(t.exception(), nullptr);
+    }
+}
