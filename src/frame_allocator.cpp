@@ -41,11 +41,13 @@ struct Pool {
     char* end = nullptr;
     std::size_t in_use = 0;
 
-    // Blocks of an even number of granules are 16-aligned, odd ones 8-aligned: a request
-    // that needs 16 rounds an odd count up, so each class holds blocks of one alignment.
+    // Blocks of an even number of granules are 16-aligned, odd ones 8-aligned. That is
+    // always enough: an object's size is a multiple of its alignment, so a size that is not
+    // a multiple of 16 (an odd count of granules) never needs more than 8. Coroutine frames,
+    // whose alignment operator new is not told, are covered by the same argument.
     static std::size_t granules(std::size_t n, std::size_t align) noexcept {
         std::size_t c = (n + granule - 1) / granule;
-        if (align > granule && (c & 1)) ++c;
+        if (align > 2 * granule && (c & 1)) ++c;  // over-aligned requests (never by size)
         return c;
     }
 

@@ -1,10 +1,14 @@
-// The loop's timers: a binary min-heap of intrusive nodes keyed by (deadline, sequence).
+// The loop's timers: intrusive nodes ordered by (deadline, sequence).
 //
 // Equal deadlines fire in the order they were scheduled (the sequence number breaks ties).
 // A node lives inside its owner (a task's sleep, a TimerHandle), so a timer costs one
-// pointer in the heap and no allocation of its own. Each node knows its index, so removal
-// is O(log n); TimerHandle::cancel() instead only marks the handle (O(1)) and the loop
-// purges cancelled handles when they are more than half of the heap (CPython's rule).
+// pointer and no allocation of its own. Two structures share the work: a FIFO run of nodes
+// whose deadlines never decrease (the common case: the same delay from the same iteration
+// clock, timeouts), where push and pop are O(1), and a binary min-heap for the rest. The
+// earliest timer is the smaller of the two fronts. Each node knows where it is, so removal
+// is O(1) from the run (a hole) and O(log n) from the heap; TimerHandle::cancel() only
+// marks the handle and the loop purges cancelled handles when they are more than half of
+// the timers (CPython's rule).
 #pragma once
 
 #include <cstddef>
@@ -14,12 +18,14 @@
 namespace asyncio::detail {
 
 struct TimerNode {
-    static constexpr std::uint32_t npos = 0x7fffffffu;
+    static constexpr std::uint32_t npos = 0x3fffffffu;
     enum Kind : std::uint32_t { handle = 0, task_sleep = 1 };
 
-    std::int64_t when = 0;       // loop clock, nanoseconds
-    std::uint32_t seq = 0;       // scheduling order; compared modulo 2^32
-    std::uint32_t index : 31 = npos;  // position in the heap, npos when not scheduled
+    std::int64_t when = 0;  // loop clock, nanoseconds
+    std::uint32_t seq = 0;  // scheduling order; compared modulo 2^32
+    // Heap index, or (in_run) the position in the FIFO run modulo 2^30; npos: not scheduled.
+    std::uint32_t index : 30 = npos;
+    std::uint32_t in_run : 1 = 0;
     std::uint32_t kind : 1 = handle;
 
     bool scheduled() const noexcept { return index != npos; }
@@ -28,31 +34,59 @@ static_assert(sizeof(TimerNode) == 16);
 
 class TimerHeap {
 public:
-    bool empty() const noexcept { return heap_.empty(); }
-    std::size_t size() const noexcept { return heap_.size(); }
-    TimerNode* top() const noexcept { return heap_.front(); }
+    bool empty() const noexcept { return heap_.empty() && run_live_ == 0; }
+    std::size_t size() const noexcept { return heap_.size() + run_live_; }
+    /// The earliest timer (not empty()).
+    TimerNode* top() const noexcept {
+        TimerNode* r = run_live_ ? run_[run_head_ & run_mask_] : nullptr;
+        if (heap_.empty()) return r;
+        if (!r) return heap_.front();
+        return less(heap_.front(), r) ? heap_.front() : r;
+    }
 
     void push(TimerNode* n, std::int64_t when) {
         n->when = when;
         n->seq = next_seq_++;
+        if (run_live_ == 0 || !less(n, run_back_)) {
+            run_push(n);
+            return;
+        }
+        n->in_run = 0;
         n->index = static_cast<std::uint32_t>(heap_.size());
         heap_.push_back(n);
         sift_up(n->index);
     }
 
     TimerNode* pop() noexcept {
-        TimerNode* n = heap_.front();
-        remove_at(0);
+        TimerNode* n = top();
+        remove(n);
         return n;
     }
 
     void remove(TimerNode* n) noexcept {
-        if (n->scheduled()) remove_at(n->index);
+        if (!n->scheduled()) return;
+        if (n->in_run)
+            run_remove(n);
+        else
+            remove_at(n->index);
     }
 
-    /// Removes every node for which `drop(node)` is true, then rebuilds the heap: O(n).
+    /// Removes every node for which `drop(node)` is true, then rebuilds: O(n).
     template <class Pred>
     void remove_if(Pred drop) {
+        std::vector<TimerNode*> keep;
+        keep.reserve(run_live_);
+        for (std::uint64_t a = run_head_; a != run_tail_; ++a) {
+            TimerNode* n = run_[a & run_mask_];
+            if (!n) continue;
+            n->index = TimerNode::npos;
+            n->in_run = 0;
+            if (!drop(n)) keep.push_back(n);
+        }
+        run_head_ = run_tail_ = 0;
+        run_live_ = 0;
+        run_back_ = nullptr;
+        for (TimerNode* n : keep) run_push(n);
         std::size_t j = 0;
         for (std::size_t i = 0; i < heap_.size(); ++i) {
             TimerNode* n = heap_[i];
@@ -69,12 +103,58 @@ public:
     }
 
     /// Takes every node out (closed loop); the caller disposes of them.
-    std::vector<TimerNode*> take_all() noexcept {
-        for (TimerNode* n : heap_) n->index = TimerNode::npos;
-        return std::move(heap_);
+    std::vector<TimerNode*> take_all() {
+        std::vector<TimerNode*> all = std::move(heap_);
+        heap_.clear();
+        for (std::uint64_t a = run_head_; a != run_tail_; ++a)
+            if (TimerNode* n = run_[a & run_mask_]) all.push_back(n);
+        run_head_ = run_tail_ = 0;
+        run_live_ = 0;
+        run_back_ = nullptr;
+        for (TimerNode* n : all) {
+            n->index = TimerNode::npos;
+            n->in_run = 0;
+        }
+        return all;
     }
 
 private:
+    // Run positions are stored modulo 2^30 - 1, so that a stored position is never npos.
+    static constexpr std::uint64_t pos_mod = TimerNode::npos;
+
+    void run_push(TimerNode* n) {
+        if (run_tail_ - run_head_ == run_.size()) run_grow();
+        n->in_run = 1;
+        n->index = static_cast<std::uint32_t>(run_tail_ % pos_mod);
+        run_[run_tail_ & run_mask_] = n;
+        ++run_tail_;
+        ++run_live_;
+        run_back_ = n;
+    }
+    void run_remove(TimerNode* n) noexcept {
+        // the absolute position: the one in [head, tail) congruent to index
+        std::uint64_t a = run_head_ + ((n->index + pos_mod - run_head_ % pos_mod) % pos_mod);
+        run_[a & run_mask_] = nullptr;
+        n->index = TimerNode::npos;
+        n->in_run = 0;
+        --run_live_;
+        while (run_head_ != run_tail_ && !run_[run_head_ & run_mask_]) ++run_head_;
+        if (run_live_ == 0) {
+            run_head_ = run_tail_ = 0;
+            run_back_ = nullptr;
+        } else if (n == run_back_) {
+            while (!run_[(run_tail_ - 1) & run_mask_]) --run_tail_;
+            run_back_ = run_[(run_tail_ - 1) & run_mask_];
+        }
+    }
+    void run_grow() {
+        std::size_t ncap = run_.empty() ? 64 : run_.size() * 2;
+        std::vector<TimerNode*> nb(ncap, nullptr);
+        for (std::uint64_t a = run_head_; a != run_tail_; ++a) nb[a & (ncap - 1)] = run_[a & run_mask_];
+        run_ = std::move(nb);
+        run_mask_ = ncap - 1;
+    }
+
     static bool less(const TimerNode* a, const TimerNode* b) noexcept {
         return a->when < b->when ||
                (a->when == b->when && static_cast<std::int32_t>(a->seq - b->seq) < 0);
@@ -121,6 +201,12 @@ private:
     }
 
     std::vector<TimerNode*> heap_;
+    std::vector<TimerNode*> run_;  // ring; holes (nullptr) are removed timers
+    std::uint64_t run_mask_ = 0;
+    std::uint64_t run_head_ = 0;   // absolute positions
+    std::uint64_t run_tail_ = 0;
+    std::size_t run_live_ = 0;
+    TimerNode* run_back_ = nullptr;  // the last live node of the run
     std::uint32_t next_seq_ = 0;
 };
 

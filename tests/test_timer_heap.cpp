@@ -1,0 +1,66 @@
+// The loop's timer queue (detail): order by (deadline, scheduling order) whatever the mix of
+// the FIFO run and the heap, O(1) removal from the run, purge.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <asyncio/detail/timer_heap.hpp>
+#include <random>
+#include <vector>
+
+using asyncio::detail::TimerHeap;
+using asyncio::detail::TimerNode;
+
+TEST(TimerHeap, PopsInDeadlineThenSchedulingOrderForAnyMix) {
+    std::mt19937 rng(7);
+    for (int round = 0; round < 50; ++round) {
+        TimerHeap h;
+        std::vector<TimerNode> nodes(500);
+        std::vector<std::pair<std::int64_t, int>> expected;
+        for (int i = 0; i < 500; ++i) {
+            // mostly increasing deadlines (the run), some earlier ones (the heap), many ties
+            std::int64_t when = (rng() % 4 == 0) ? rng() % 100 : 100 + i / 3;
+            h.push(&nodes[i], when);
+            expected.push_back({when, i});
+        }
+        // remove a random quarter
+        std::vector<bool> removed(500, false);
+        for (int k = 0; k < 125; ++k) {
+            int i = rng() % 500;
+            if (!removed[i]) {
+                h.remove(&nodes[i]);
+                removed[i] = true;
+                EXPECT_FALSE(nodes[i].scheduled());
+            }
+        }
+        std::stable_sort(expected.begin(), expected.end(),
+                         [](auto& a, auto& b) { return a.first < b.first; });
+        std::vector<int> got, want;
+        for (auto& [w, i] : expected)
+            if (!removed[i]) want.push_back(i);
+        EXPECT_EQ(h.size(), want.size());
+        while (!h.empty()) got.push_back(static_cast<int>(h.pop() - nodes.data()));
+        EXPECT_EQ(got, want);
+    }
+}
+
+TEST(TimerHeap, RemoveIfKeepsOrderAndTakeAllEmpties) {
+    TimerHeap h;
+    std::vector<TimerNode> nodes(100);
+    for (int i = 0; i < 100; ++i) h.push(&nodes[i], i % 2 ? 1000 - i : i);
+    h.remove_if([&](TimerNode* n) { return (n - nodes.data()) % 3 == 0; });
+    std::int64_t last = -1;
+    std::size_t count = 0;
+    while (!h.empty()) {
+        TimerNode* n = h.pop();
+        EXPECT_NE((n - nodes.data()) % 3, 0);
+        EXPECT_GE(n->when, last);
+        last = n->when;
+        ++count;
+    }
+    EXPECT_EQ(count, 66u);
+    for (int i = 0; i < 10; ++i) h.push(&nodes[i], 5);
+    auto all = h.take_all();
+    EXPECT_EQ(all.size(), 10u);
+    EXPECT_TRUE(h.empty());
+    for (auto* n : all) EXPECT_FALSE(n->scheduled());
+}
