@@ -3,6 +3,13 @@
 #include "asyncio/events.hpp"
 #include "asyncio/tasks.hpp"
 
+namespace asyncio {
+void AnyFuture::throw_empty() {
+    throw RuntimeError("empty Future/Task handle: it refers to no future (default-constructed or "
+                       "moved-from)");
+}
+}  // namespace asyncio
+
 namespace asyncio::detail {
 
 void CallbackList::push(ReadyEntry e) {

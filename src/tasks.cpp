@@ -357,6 +357,9 @@ TaskCore& task_for_await(const char* what) {
 }
 
 void throw_awaited_twice() { throw RuntimeError("cannot reuse already awaited coroutine"); }
+void throw_empty_coro() {
+    throw RuntimeError("empty Coro: it holds no coroutine (default-constructed or moved-from)");
+}
 
 void report_never_awaited(void* frame) noexcept {
     EventLoop* loop = tls.running_loop;

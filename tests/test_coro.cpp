@@ -107,3 +107,15 @@ ASYNCIO_TEST(Coro, ASleepCoroutineCanBeATask) {
     co_await t;
     EXPECT_DOUBLE_EQ(loop().time(), 2.0);
 }
+
+ASYNCIO_TEST(Coro, AnEmptyCoroIsAClearError) {
+    asyncio::Coro<int> c;
+    EXPECT_FALSE(c.valid());
+    try {
+        co_await c;
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_NE(std::string(e.what()).find("empty Coro"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)asyncio::create_task(asyncio::Coro<int>()), asyncio::RuntimeError);
+}

@@ -199,3 +199,19 @@ ASYNCIO_TEST(Future, NoReportWhenRetrievedOrAResultOrCancelledAfterFailing) {
     EXPECT_TRUE(take_reports().empty());
     co_return;
 }
+
+ASYNCIO_TEST(Future, AnEmptyHandleIsAClearErrorNotACrash) {
+    asyncio::Future<int> f;
+    asyncio::Task<int> t;
+    EXPECT_FALSE(f);
+    EXPECT_THROW(f.result(), asyncio::RuntimeError);
+    EXPECT_THROW(f.done(), asyncio::RuntimeError);
+    EXPECT_THROW(t.cancel(), asyncio::RuntimeError);
+    EXPECT_THROW(t.get_name(), asyncio::RuntimeError);
+    try {
+        co_await f;
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_NE(std::string(e.what()).find("empty"), std::string::npos);
+    }
+}

@@ -35,6 +35,7 @@ namespace detail {
 /// Reports a coroutine that was created and destroyed without ever running (debug mode).
 void report_never_awaited(void* frame) noexcept;
 [[noreturn]] void throw_awaited_twice();
+[[noreturn]] void throw_empty_coro();
 TaskCore& task_for_await(const char* what);
 
 struct promise_base {
@@ -174,7 +175,10 @@ public:
 private:
     static bool is_leaf(std::uintptr_t b) noexcept { return (b & 1u) != 0; }
     static Coro materialize_leaf(std::int64_t ns);
-    [[noreturn]] static void throw_awaited_twice_or_empty() { detail::throw_awaited_twice(); }
+    [[noreturn]] void throw_awaited_twice_or_empty() const {
+        if (bits_ == 0) detail::throw_empty_coro();
+        detail::throw_awaited_twice();
+    }
 
     handle_type handle() const noexcept {
         return handle_type::from_address(reinterpret_cast<void*>(bits_ & ~std::uintptr_t{3}));

@@ -129,7 +129,7 @@ public:
 
     /// The result; see the class comment for what it throws.
     std::add_lvalue_reference_t<T> result() const {
-        s_->check_result();
+        st().check_result();
         if constexpr (!std::is_void_v<T>) return *static_cast<T*>(s_->value_ptr());
     }
 
@@ -148,7 +148,7 @@ public:
         s_->finish_with_value();
     }
     /// Completes the future with an exception. Errors: InvalidStateError if already done.
-    void set_exception(std::exception_ptr e) const { s_->set_exception(std::move(e)); }
+    void set_exception(std::exception_ptr e) const { st().set_exception(std::move(e)); }
     template <class E>
         requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
     void set_exception(E&& e) const {
@@ -158,19 +158,19 @@ public:
     /// Adds `fn(future)` (or `fn()`), scheduled with call_soon once the future is done.
     template <class F>
     void add_done_callback(F&& fn) const {
-        detail::add_user_callback<Future>(s_.get(), std::forward<F>(fn));
+        detail::add_user_callback<Future>(&st(), std::forward<F>(fn));
     }
     /// Removes every registered callback equal to `fn`; returns how many were removed.
     template <class F>
     std::size_t remove_done_callback(const F& fn) const {
-        return detail::remove_user_callback<Future>(s_.get(), fn);
+        return detail::remove_user_callback<Future>(&st(), fn);
     }
 
-    detail::future_awaiter<T> operator co_await() const noexcept { return {s_.get()}; }
+    detail::future_awaiter<T> operator co_await() const { return {&st()}; }
 
 private:
     void check_settable(const char* op) const {
-        if (s_->done()) throw InvalidStateError(std::string(op) + ": " + s_->repr() + " is already done");
+        if (st().done()) throw InvalidStateError(std::string(op) + ": " + s_->repr() + " is already done");
     }
 };
 

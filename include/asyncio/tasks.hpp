@@ -65,29 +65,32 @@ public:
     /// (internal) A handle to a state known to be a TaskState<T>.
     explicit Task(detail::FutureBase* t) noexcept : Future<T>(t) {}
 
-    std::string get_name() const { return core()->get_name(); }
-    void set_name(std::string name) const { core()->set_name(std::move(name)); }
+    std::string get_name() const { return checked_core()->get_name(); }
+    void set_name(std::string name) const { checked_core()->set_name(std::move(name)); }
     /// Requests cancellation; see the class comment. Python: Task.cancel(msg).
     bool cancel(std::optional<std::string> msg = std::nullopt) const {
-        return core()->cancel(std::move(msg));
+        return checked_core()->cancel(std::move(msg));
     }
     /// Pending cancel requests (Python: Task.cancelling()).
-    std::uint32_t cancelling() const noexcept { return core()->cancelling(); }
+    std::uint32_t cancelling() const { return checked_core()->cancelling(); }
     /// Withdraws one cancel request; returns the remaining count (Python: Task.uncancel()).
-    std::uint32_t uncancel() const noexcept { return core()->uncancel(); }
+    std::uint32_t uncancel() const { return checked_core()->uncancel(); }
 
     /// Adds `fn(task)` (or `fn()`), scheduled with call_soon once the task is done.
     template <class F>
     void add_done_callback(F&& fn) const {
-        detail::add_user_callback<Task>(this->state(), std::forward<F>(fn));
+        detail::add_user_callback<Task>(checked_core(), std::forward<F>(fn));
     }
     template <class F>
     std::size_t remove_done_callback(const F& fn) const {
-        return detail::remove_user_callback<Task>(this->state(), fn);
+        return detail::remove_user_callback<Task>(checked_core(), fn);
     }
 
     operator AnyTask() const noexcept { return AnyTask(core()); }  // NOLINT
     detail::TaskCore* core() const noexcept { return static_cast<detail::TaskCore*>(this->state()); }
+
+private:
+    detail::TaskCore* checked_core() const { return static_cast<detail::TaskCore*>(&this->st()); }
 };
 
 template <class T>

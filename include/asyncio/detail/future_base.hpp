@@ -109,6 +109,8 @@ public:
 
     /// The future's exception was retrieved or the future cancelled: no "never retrieved" report.
     void mark_retrieved() noexcept { log_traceback_ = false; }
+    /// True while the future holds an exception nobody has looked at (it would be reported).
+    bool exception_unretrieved() const noexcept { return log_traceback_ && exc_; }
 
 protected:
     void assert_pending(const char* op) const;
@@ -194,16 +196,16 @@ public:
     AnyFuture() noexcept = default;
     explicit AnyFuture(detail::FutureBase* s) noexcept : s_(s) {}
 
-    bool done() const { return s_->done(); }
-    bool cancelled() const { return s_->cancelled(); }
+    bool done() const { return st().done(); }
+    bool cancelled() const { return st().cancelled(); }
     /// Python: cancel(msg). Returns false when the future is already done.
     bool cancel(std::optional<std::string> msg = std::nullopt) const {
-        return s_->cancel(std::move(msg));
+        return st().cancel(std::move(msg));
     }
     /// The exception, null for a result. Errors: InvalidStateError when pending,
     /// CancelledError when cancelled.
-    std::exception_ptr exception() const { return s_->exception(); }
-    EventLoop& get_loop() const { return s_->loop(); }
+    std::exception_ptr exception() const { return st().exception(); }
+    EventLoop& get_loop() const { return st().loop(); }
 
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
     friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
@@ -214,6 +216,13 @@ public:
     detail::FutureBase* state() const noexcept { return s_.get(); }
 
 protected:
+    /// The state; Errors: RuntimeError for an empty handle (default-constructed, moved-from).
+    detail::FutureBase& st() const {
+        if (!s_) throw_empty();
+        return *s_;
+    }
+    [[noreturn]] static void throw_empty();
+
     detail::StatePtr<detail::FutureBase> s_;
 };
 

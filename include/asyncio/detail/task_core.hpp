@@ -127,17 +127,20 @@ public:
     AnyTask() noexcept = default;
     explicit AnyTask(detail::TaskCore* t) noexcept : AnyFuture(t) {}
 
-    std::string get_name() const { return core()->get_name(); }
-    void set_name(std::string name) const { core()->set_name(std::move(name)); }
+    std::string get_name() const { return checked_core()->get_name(); }
+    void set_name(std::string name) const { checked_core()->set_name(std::move(name)); }
     /// Python: Task.cancel(msg). True unless the task is done.
     bool cancel(std::optional<std::string> msg = std::nullopt) const {
-        return core()->cancel(std::move(msg));
+        return checked_core()->cancel(std::move(msg));
     }
-    std::uint32_t cancelling() const noexcept { return core()->cancelling(); }
-    std::uint32_t uncancel() const noexcept { return core()->uncancel(); }
+    std::uint32_t cancelling() const { return checked_core()->cancelling(); }
+    std::uint32_t uncancel() const { return checked_core()->uncancel(); }
 
     const AnyTask* operator->() const noexcept { return this; }
     detail::TaskCore* core() const noexcept { return static_cast<detail::TaskCore*>(state()); }
+
+private:
+    detail::TaskCore* checked_core() const { return static_cast<detail::TaskCore*>(&st()); }
 };
 
 }  // namespace asyncio
