@@ -344,6 +344,9 @@ void TaskCore::abandon() noexcept {
         tls.current_task = prev;
         root_ = nullptr;
     }
+    // Its done callbacks can never run now: dispose of them, releasing what they hold (a
+    // user callback's reference to this task, a combinator's state), or the cycle leaks.
+    callbacks_.drain([](ReadyEntry e) { e.fn(e.self, false); });
     must_cancel_ = false;
     throw_on_resume_ = false;
     exc_ = nullptr;

@@ -11,6 +11,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace asyncio {
@@ -139,10 +141,68 @@ public:
     /// Every exception in the group (Python: eg.exceptions).
     const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
 
+    /// Splits the group by exception type: {the exceptions that are an E, the rest}, each a
+    /// group with this group's message, or nullopt when empty. Nested groups are split
+    /// recursively and keep their nesting. Python: eg.split(E).
+    template <class E>
+    std::pair<std::optional<ExceptionGroup>, std::optional<ExceptionGroup>> split() const;
+
 private:
     std::string message_;
     std::vector<std::exception_ptr> exceptions_;
 };
+
+template <class E>
+std::pair<std::optional<ExceptionGroup>, std::optional<ExceptionGroup>> ExceptionGroup::split()
+    const {
+    if constexpr (std::is_base_of_v<E, ExceptionGroup>) {
+        return {*this, std::nullopt};
+    } else if (dynamic_cast<const E*>(this)) {
+        return {*this, std::nullopt};
+    }
+    std::vector<std::exception_ptr> match, rest;
+    for (const auto& e : exceptions_) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const ExceptionGroup& g) {
+            auto [m, r] = g.template split<E>();
+            if (m) match.push_back(m->exceptions_.size() == g.exceptions_.size() && !r
+                                       ? e
+                                       : std::make_exception_ptr(std::move(*m)));
+            if (r) rest.push_back(r->exceptions_.size() == g.exceptions_.size() && !m
+                                      ? e
+                                      : std::make_exception_ptr(std::move(*r)));
+        } catch (const E&) {
+            match.push_back(e);
+        } catch (...) {
+            rest.push_back(e);
+        }
+    }
+    std::optional<ExceptionGroup> m, r;
+    if (!match.empty()) m.emplace(message_, std::move(match));
+    if (!rest.empty()) r.emplace(message_, std::move(rest));
+    return {std::move(m), std::move(r)};
+}
+
+/// Python's `except* E`: calls `handler(group)` with the part of `error` that is an E (a bare
+/// E counts as a group of one) and returns the rest (null when nothing is left), for the
+/// caller to rethrow. `error` that holds neither is returned unchanged.
+template <class E, class Handler>
+std::exception_ptr except_star(std::exception_ptr error, Handler&& handler) {
+    if (!error) return error;
+    try {
+        std::rethrow_exception(error);
+    } catch (const ExceptionGroup& g) {
+        auto [m, r] = g.template split<E>();
+        if (m) handler(static_cast<const ExceptionGroup&>(*m));
+        return r ? std::make_exception_ptr(std::move(*r)) : std::exception_ptr();
+    } catch (const E&) {
+        handler(ExceptionGroup("", {error}));
+        return nullptr;
+    } catch (...) {
+        return error;
+    }
+}
 
 /// "TypeName: message" for an exception (just "TypeName" when the message is empty), with
 /// the demangled C++ type name. Used by the default exception handler and by reports.

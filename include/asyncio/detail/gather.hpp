@@ -1,0 +1,120 @@
+// The machinery of gather(): the outer future that collects its children.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "asyncio/detail/awaitable_traits.hpp"
+#include "asyncio/result.hpp"
+
+namespace asyncio::detail {
+
+/// The outer future of a gather (CPython's _GatheringFuture).
+///
+/// Invariants: children_ lists the children in argument order (a child passed twice appears
+/// twice, but has one done callback: nfuts_ counts distinct children). Each registered
+/// callback holds one reference to this state and runs (or is disposed of) exactly once.
+/// children_ is emptied once every child's callback has run (not before: a callback queued
+/// for a finished child must find it alive).
+class GatherBase : public FutureBase {
+public:
+    GatherBase(EventLoop& loop, bool return_exceptions) noexcept
+        : FutureBase(loop), return_exceptions_(return_exceptions) {}
+    ~GatherBase() override;
+
+    /// Cancels every child still running; true if any was. The outer completes once they
+    /// are all done, with CancelledError whatever return_exceptions says.
+    bool cancel(std::optional<std::string> msg) override;
+    std::string repr() const override;
+
+    void reserve(std::size_t n) { children_.reserve(n); }
+    void add_child(Child c) { children_.push_back(std::move(c)); }
+    /// Registers the done callbacks (or completes at once when there are no children).
+    void start();
+
+    /// True when the handle awaiting this is the only one left (its value may be moved).
+    bool sole_owner() const noexcept { return refs_ == 1; }
+
+protected:
+    /// Builds the value from the finished children (typed layer).
+    virtual void build() = 0;
+    bool return_exceptions_;
+    std::vector<Child> children_;
+
+private:
+    struct Link {
+        GatherBase* g;
+        FutureBase* child;
+    };
+    static void child_done(void* self, bool run);
+    void on_child_done(FutureBase* child);
+    void finish_exception(std::exception_ptr e);
+
+    std::unique_ptr<Link[]> links_;
+    std::size_t nfuts_ = 0;
+    std::size_t nfinished_ = 0;
+    bool cancel_requested_ = false;
+};
+
+template <class R>
+class GatherState final : public GatherBase {
+public:
+    using Builder = void (*)(GatherState&);
+    GatherState(EventLoop& loop, bool return_exceptions, Builder b) noexcept
+        : GatherBase(loop, return_exceptions), builder_(b) {}
+    void* value_ptr() noexcept override { return value_ ? &*value_ : nullptr; }
+
+    template <class T>
+    auto element(std::size_t i) {
+        Child& c = children_[i];
+        if (return_exceptions_) {
+            if (auto e = child_exception(c.state.get())) return Result<slot_t<T>>(e);
+            return Result<slot_t<T>>(take_value<T>(c.state.get(), c.owned));
+        }
+        return Result<slot_t<T>>(take_value<T>(c.state.get(), c.owned));
+    }
+    std::size_t size() const noexcept { return children_.size(); }
+    std::optional<R> value_;
+
+private:
+    void build() override { builder_(*this); }
+    Builder builder_;
+};
+
+/// The element type of a gather: the child's value, or a Result of it.
+template <bool RetExc, class T>
+using gather_elem_t = std::conditional_t<RetExc, Result<slot_t<T>>, slot_t<T>>;
+
+template <bool RetExc, class T>
+gather_elem_t<RetExc, T> gather_element(auto& st, std::size_t i) {
+    if constexpr (RetExc) {
+        return st.template element<T>(i);
+    } else {
+        return std::move(st.template element<T>(i)).value();
+    }
+}
+
+template <class R>
+struct gather_move_awaiter {
+    GatherBase* s;
+    bool await_ready() const noexcept { return s->done(); }
+    void await_suspend(std::coroutine_handle<> h) {
+        task_for_await("await on gather()").wait_on_future(s, h);
+    }
+    R await_resume() {
+        if (TaskCore* t = tls.current_task) t->check_resume();
+        s->check_result();
+        R* p = static_cast<R*>(s->value_ptr());
+        if constexpr (std::is_copy_constructible_v<R>) {
+            if (!s->sole_owner()) return *p;
+        }
+        return std::move(*p);
+    }
+};
+
+}  // namespace asyncio::detail

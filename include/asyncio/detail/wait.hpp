@@ -1,0 +1,135 @@
+// The machinery of wait() and as_completed(): done callbacks on many futures, a deadline.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "asyncio/detail/awaitable_traits.hpp"
+#include "asyncio/detail/time.hpp"
+
+namespace asyncio {
+
+/// When wait() returns. Python: asyncio.FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED.
+enum class ReturnWhen : std::uint8_t { FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED };
+
+namespace detail {
+
+/// A reference-counted block shared by a combinator's frame and the callbacks it registered
+/// (a callback may already sit in the ready queue when the frame goes).
+class Shared {
+public:
+    Shared() = default;
+    Shared(const Shared&) = delete;
+    Shared& operator=(const Shared&) = delete;
+    virtual ~Shared() = default;
+    void add_ref() noexcept { ++refs_; }
+    void release() noexcept {
+        if (--refs_ == 0) delete this;
+    }
+
+private:
+    std::uint32_t refs_ = 0;
+};
+
+/// wait(): counts completions and releases `waiter` per return_when or at the deadline.
+class WaitCore final : public Shared {
+public:
+    WaitCore(EventLoop& loop, std::vector<FutureBase*> fs, ReturnWhen rw);
+    ~WaitCore() override;
+    /// Registers the callbacks and the deadline (none: nullopt).
+    void start(std::optional<Seconds> timeout);
+    /// Removes what start() registered (the waiting frame leaves).
+    void finish() noexcept;
+    Future<void> waiter;
+
+private:
+    struct Link {
+        WaitCore* core;
+        FutureBase* f;
+    };
+    static void on_completion(void* self, bool run);
+    void release_waiter();
+
+    std::vector<FutureBase*> fs_;
+    std::unique_ptr<Link[]> links_;
+    std::size_t counter_;
+    ReturnWhen rw_;
+    TimerHandle timeout_;
+    bool finished_ = false;
+};
+
+/// as_completed(): fills ranked result slots in completion order.
+class AsCompletedCore : public Shared {
+public:
+    AsCompletedCore(EventLoop& loop, std::vector<Child> children);
+    ~AsCompletedCore() override;
+    void start(std::optional<Seconds> timeout);
+    /// The rank the element at `index` is bound to (claimed at its first await).
+    std::size_t claim(std::size_t index);
+    std::size_t size() const noexcept { return children_.size(); }
+
+protected:
+    /// Completes slot `rank` with the result of done child `c` (typed layer).
+    virtual void fill(std::size_t rank, FutureBase* c, bool owned) = 0;
+    /// Completes slot `rank` with TimeoutError.
+    virtual void fill_timeout(std::size_t rank) = 0;
+
+private:
+    struct Link {
+        AsCompletedCore* core;
+        std::size_t i;
+    };
+    static void on_completion(void* self, bool run);
+    void on_timeout();
+
+    EventLoop& loop_;
+    std::vector<Child> children_;
+    std::unique_ptr<Link[]> links_;
+    std::vector<std::int64_t> rank_of_;  // element index → claimed rank, -1 unclaimed
+    std::size_t nlinks_ = 0;
+    std::size_t next_fill_ = 0;
+    std::size_t next_claim_ = 0;
+    TimerHandle timeout_;
+    bool timed_out_ = false;
+};
+
+template <class T>
+class AsCompletedState final : public AsCompletedCore {
+public:
+    AsCompletedState(EventLoop& loop, std::vector<Child> children)
+        : AsCompletedCore(loop, std::move(children)) {
+        slots_.reserve(size());
+        for (std::size_t i = 0; i < size(); ++i) slots_.push_back(loop.create_future<T>());
+    }
+    std::vector<Future<T>> slots_;
+
+private:
+    void fill(std::size_t rank, FutureBase* c, bool owned) override {
+        Future<T>& slot = slots_[rank];
+        if (c->cancelled()) {
+            slot.cancel();
+            return;
+        }
+        bool unseen = c->exception_unretrieved();
+        if (auto e = c->exception()) {
+            // The slot takes over the duty to report an exception nobody has seen yet.
+            slot.set_exception(e);
+            if (!unseen) slot.state()->mark_retrieved();
+            return;
+        }
+        if constexpr (std::is_void_v<T>)
+            slot.set_result();
+        else
+            slot.set_result(take_value<T>(c, owned));
+    }
+    void fill_timeout(std::size_t rank) override {
+        slots_[rank].set_exception(std::make_exception_ptr(TimeoutError()));
+        slots_[rank].state()->mark_retrieved();  // an unawaited slot is not an error
+    }
+};
+
+}  // namespace detail
+}  // namespace asyncio

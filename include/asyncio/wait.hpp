@@ -1,0 +1,161 @@
+// wait() and as_completed(): watch many tasks or futures at once.
+//
+// Neither ever cancels what it watches: a deadline only ends the watching. wait() returns
+// the {done, pending} split; as_completed() hands out awaitables that complete in the order
+// the inputs complete.
+#pragma once
+
+#include <optional>
+#include <ranges>
+#include <stdexcept>
+#include <type_traits>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "asyncio/detail/wait.hpp"
+#include "asyncio/tasks.hpp"
+
+namespace asyncio {
+
+inline constexpr ReturnWhen FIRST_COMPLETED = ReturnWhen::FIRST_COMPLETED;
+inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::FIRST_EXCEPTION;
+inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::ALL_COMPLETED;
+
+/// Keyword arguments of wait(): `{.timeout = 2s, .return_when = asyncio::FIRST_EXCEPTION}`.
+struct WaitOptions {
+    std::optional<Seconds> timeout = std::nullopt;  ///< none: no deadline
+    ReturnWhen return_when = ReturnWhen::ALL_COMPLETED;
+};
+
+/// What wait() returns: the handles that are done and those still pending, each in input
+/// order (a handle passed twice appears once). `auto [done, pending] = co_await wait(...)`.
+template <class H>
+struct WaitResult {
+    std::vector<H> done;
+    std::vector<H> pending;
+};
+
+namespace detail {
+
+template <class H>
+Coro<WaitResult<H>> wait_impl(std::vector<H> fs, std::optional<Seconds> timeout, ReturnWhen rw) {
+    std::vector<FutureBase*> states;
+    states.reserve(fs.size());
+    for (auto& f : fs) states.push_back(f.state());
+    StatePtr<WaitCore> core(new WaitCore(get_running_loop(), std::move(states), rw));
+    core->start(timeout);
+    struct Leave {
+        WaitCore* c;
+        ~Leave() { c->finish(); }
+    } leave{core.get()};
+    co_await core->waiter;
+    WaitResult<H> r;
+    for (auto& f : fs) (f.done() ? r.done : r.pending).push_back(std::move(f));
+    co_return r;
+}
+
+void check_wait_args(std::size_t n, ReturnWhen rw);
+
+}  // namespace detail
+
+/// Waits until the handles in `aws` (tasks or futures, of one handle type: use AnyTask or
+/// AnyFuture for mixed result types) are done per `.return_when`, or `.timeout` passes.
+///
+/// FIRST_COMPLETED returns when any is done, FIRST_EXCEPTION when any fails (or all are
+/// done), ALL_COMPLETED when all are. Everything done by the time it returns is in `done`.
+/// The handles are copied: `aws` may be a temporary, and `pending` can be passed back in.
+/// Cancellation: cancelling the waiting task raises CancelledError here; nothing in `aws` is
+/// cancelled, not even on timeout (which raises nothing either).
+/// Errors: std::invalid_argument for an empty input or a bad return_when (at the call).
+/// Python: asyncio.wait(aws, timeout=None, return_when=ALL_COMPLETED). Bare coroutines are
+/// rejected at compile time (Python: TypeError).
+template <std::ranges::input_range Rng>
+auto wait(const Rng& aws, WaitOptions options = {}) {
+    using H = std::remove_cvref_t<std::ranges::range_value_t<Rng>>;
+    static_assert(!detail::coro_arg<H>,
+                  "wait() takes tasks or futures: wrap coroutines with create_task()");
+    static_assert(std::is_base_of_v<AnyFuture, H>, "wait() takes a range of tasks or futures");
+    std::vector<H> fs;
+    std::unordered_set<detail::FutureBase*> seen;
+    for (const auto& a : aws)
+        if (seen.insert(a.state()).second) fs.push_back(a);
+    detail::check_wait_args(fs.size(), options.return_when);
+    return detail::wait_impl<H>(std::move(fs), options.timeout, options.return_when);
+}
+
+/// Keyword arguments of as_completed().
+struct AsCompletedOptions {
+    std::optional<Seconds> timeout = std::nullopt;  ///< none: no deadline
+};
+
+/// One element of as_completed(): a Future<T> bound to a completion rank.
+///
+/// Before it is awaited, element k shows the k-th completion (done(), result()). At its first
+/// co_await it claims the earliest completion rank no other element has claimed, so awaiting
+/// the elements in any order gives the completions in order (CPython's _wait_for_one).
+template <class T>
+class AsCompletedFuture : public Future<T> {
+public:
+    AsCompletedFuture(detail::StatePtr<detail::AsCompletedState<T>> core, std::size_t index)
+        : Future<T>(core->slots_[index].state()), core_(std::move(core)), index_(index) {}
+
+    detail::future_awaiter<T> operator co_await() {
+        std::size_t rank = core_->claim(index_);
+        static_cast<Future<T>&>(*this) = core_->slots_[rank];
+        return {this->state()};
+    }
+
+private:
+    detail::StatePtr<detail::AsCompletedState<T>> core_;
+    std::size_t index_;
+};
+
+/// What as_completed() returns: a range of AsCompletedFuture<T>, one per distinct input.
+template <class T>
+class AsCompleted {
+public:
+    explicit AsCompleted(std::vector<AsCompletedFuture<T>> items) : items_(std::move(items)) {}
+    auto begin() { return items_.begin(); }
+    auto end() { return items_.end(); }
+    std::size_t size() const noexcept { return items_.size(); }
+    AsCompletedFuture<T>& operator[](std::size_t i) { return items_[i]; }
+
+private:
+    std::vector<AsCompletedFuture<T>> items_;
+};
+
+/// Awaitables that complete in the order the inputs (coroutines, wrapped in tasks at once,
+/// tasks or futures, one result type) complete: `for (auto f : as_completed(aws)) co_await f;`.
+///
+/// After `.timeout`, every element not yet completed raises TimeoutError.
+/// Cancellation: nothing in `aws` is ever cancelled, not even at the deadline.
+/// Python: asyncio.as_completed(aws, timeout=None) (the plain-iterator form). An input passed
+/// twice is watched once.
+template <std::ranges::input_range Rng>
+auto as_completed(Rng&& aws, AsCompletedOptions options = {}) {
+    using A = std::ranges::range_value_t<Rng>;
+    static_assert(detail::awaitable_arg<A>,
+                  "as_completed() takes coroutines, tasks or futures of one result type");
+    using T = detail::awaitable_value_t<A>;
+    EventLoop& loop = get_running_loop();
+    std::vector<detail::Child> children;
+    std::unordered_set<detail::FutureBase*> seen;
+    for (auto&& a : aws) {
+        detail::Child c;
+        if constexpr (detail::coro_arg<A>)
+            c = detail::to_child(std::move(a), loop, "as_completed");
+        else
+            c = detail::to_child(a, loop, "as_completed");
+        if (seen.insert(c.state.get()).second) children.push_back(std::move(c));
+    }
+    detail::StatePtr<detail::AsCompletedState<T>> core(
+        new detail::AsCompletedState<T>(loop, std::move(children)));
+    core->start(options.timeout);
+    std::vector<AsCompletedFuture<T>> items;
+    items.reserve(core->size());
+    for (std::size_t i = 0; i < core->size(); ++i) items.emplace_back(core, i);
+    return AsCompleted<T>(std::move(items));
+}
+
+}  // namespace asyncio
