@@ -28,6 +28,15 @@ namespace asyncio {
 namespace detail {
 /// Reports an error thrown by a guard's release() (its destructor cannot throw).
 void report_guard_error(std::exception_ptr e) noexcept;
+
+/// Python's truthiness for wait_for predicates: bool conversion, else "not empty".
+template <class V>
+bool truthy(const V& v) {
+    if constexpr (std::is_constructible_v<bool, const V&>)
+        return static_cast<bool>(v);
+    else
+        return !v.empty();
+}
 }  // namespace detail
 
 /// Holds an acquired Lock, Semaphore or Condition and releases it when destroyed: the scope
@@ -142,12 +151,13 @@ public:
 
     /// Releases the lock, waits for a notify, re-acquires the lock; gives true.
     Coro<bool> wait();
-    /// Waits until `pred()` is truthy, checking it first and after each wake-up; gives the
-    /// predicate's last value. Without the lock, an already-true predicate is fine.
+    /// Waits until `pred()` is truthy (Python's truth: a bool, or a non-empty container),
+    /// checking it first and after each wake-up; gives the predicate's last value. Without
+    /// the lock, an already-true predicate is fine.
     template <class Pred>
     Coro<std::decay_t<std::invoke_result_t<Pred&>>> wait_for(Pred pred) {
         auto result = pred();
-        while (!result) {
+        while (!detail::truthy(result)) {
             co_await wait();
             result = pred();
         }

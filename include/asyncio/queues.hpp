@@ -139,6 +139,11 @@ public:
     std::ptrdiff_t maxsize() const noexcept { return maxsize_; }
     /// True once shutdown() was called.
     bool is_shutdown() const noexcept { return shutdown_; }
+    /// Items put and not yet marked task_done() (Python: q._unfinished_tasks).
+    std::size_t unfinished_tasks() const noexcept { return unfinished_; }
+    /// Tasks parked in get() / put() that nobody has woken yet (Python: len(q._getters)).
+    std::size_t waiting_getters() const noexcept { return getters_.size(); }
+    std::size_t waiting_putters() const noexcept { return putters_.size(); }
 
 private:
     Store store_;
