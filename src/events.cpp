@@ -1,6 +1,7 @@
 #include "asyncio/events.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <system_error>
 
+#include "asyncio/executors.hpp"
 #include "asyncio/tasks.hpp"
 #include "backend/poller.hpp"
 
@@ -75,18 +77,27 @@ void HandleImpl::run_thunk(void* self, bool run) {
 namespace {
 
 constexpr int max_signal = 64;
+// Which loop handles each signal. Several loops (in several threads) may handle signals,
+// each signal going to one loop. Changed under signal_table_mutex; read by the handler.
 std::atomic<EventLoop*> signal_loops[max_signal + 1];
+// Handlers running right now, in any thread: remove_signal_handler() waits for this to drop
+// to zero after unhooking a loop, so that no handler still uses a loop being closed.
+std::atomic<int> signal_handlers_running{0};
+std::mutex signal_table_mutex;
+struct sigaction saved_actions[max_signal + 1];  // the disposition before the loop took it
 
 extern "C" void asyncio_on_signal(int sig) {
     int saved = errno;
+    signal_handlers_running.fetch_add(1, std::memory_order_seq_cst);
     if (sig > 0 && sig <= max_signal) {
-        if (EventLoop* l = signal_loops[sig].load(std::memory_order_acquire)) {
+        if (EventLoop* l = signal_loops[sig].load(std::memory_order_seq_cst)) {
             l->pending_signals_.fetch_or(std::uint64_t{1} << (sig - 1), std::memory_order_release);
             std::uint64_t one = 1;
             ssize_t r = ::write(l->wake_fd(), &one, sizeof one);
             (void)r;
         }
     }
+    signal_handlers_running.fetch_sub(1, std::memory_order_seq_cst);
     errno = saved;
 }
 
@@ -155,22 +166,43 @@ void EventLoop::schedule_timer(detail::HandleImpl* h, std::int64_t when) {
 }
 
 void EventLoop::push_threadsafe(detail::HandleImpl* h) {
-    {
-        std::lock_guard<std::mutex> lock(ts_mutex_);
-        ts_queue_.push_back(h);
-        ts_pending_.store(true, std::memory_order_release);
-    }
-    wake();
+    ts_posting_.fetch_add(1, std::memory_order_seq_cst);
+    detail::HandleImpl* head = ts_head_.load(std::memory_order_seq_cst);
+    do {
+        if (head == ts_closed_mark()) {
+            ts_posting_.fetch_sub(1, std::memory_order_seq_cst);
+            // Refused: the callback's destructor may post again (and be refused too).
+            h->release();
+            h->release();
+            throw_closed();
+        }
+        h->ts_next_ = head;
+    } while (!ts_head_.compare_exchange_weak(head, h, std::memory_order_seq_cst,
+                                             std::memory_order_seq_cst));
+    wake();  // close() waits for ts_posting_ to drop before it closes wake_fd_
+    ts_posting_.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 void EventLoop::drain_threadsafe() {
-    std::vector<detail::HandleImpl*> items;
-    {
-        std::lock_guard<std::mutex> lock(ts_mutex_);
-        items.swap(ts_queue_);
-        ts_pending_.store(false, std::memory_order_relaxed);
+    detail::HandleImpl* list = ts_head_.exchange(nullptr, std::memory_order_acquire);
+    if (list == ts_closed_mark()) {
+        ts_head_.store(list);
+        return;
     }
-    for (auto* h : items) ready_.push(&detail::HandleImpl::run_thunk, h);
+    // The stack is newest first: reverse it into posting order.
+    detail::HandleImpl* fifo = nullptr;
+    while (list) {
+        detail::HandleImpl* next = list->ts_next_;
+        list->ts_next_ = fifo;
+        fifo = list;
+        list = next;
+    }
+    while (fifo) {
+        detail::HandleImpl* next = fifo->ts_next_;
+        fifo->ts_next_ = nullptr;
+        ready_.push(&detail::HandleImpl::run_thunk, fifo);
+        fifo = next;
+    }
 }
 
 void EventLoop::wake() noexcept {
@@ -225,7 +257,7 @@ void EventLoop::run_once() {
             h->release();
         }
     }
-    if (ts_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+    if (ts_pending()) drain_threadsafe();
 
     std::int64_t timeout;
     if (!ready_.empty() || stopping_) {
@@ -244,7 +276,11 @@ void EventLoop::run_once() {
     }
 
     std::vector<detail::Poller::Event> events;
-    poller_->poll(timeout, events);
+    // With callbacks ready and no fd watched, a zero-timeout poll can only find the wake-up
+    // fd, whose news (threadsafe callbacks, signals) the atomics checked around it already
+    // carry: skip the syscall (a third of a queue ping-pong's cost). The wake-up fd stays
+    // armed and is drained by the next poll that may block.
+    if (timeout != 0 || !fds_.empty()) poller_->poll(timeout, events);
     if (!virtual_time_) now_ns_ = steady_ns();
     for (const auto& ev : events) {
         if (ev.fd == wake_fd_) {
@@ -266,7 +302,7 @@ void EventLoop::run_once() {
         }
     }
     if (pending_signals_.load(std::memory_order_acquire)) process_signals();
-    if (ts_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+    if (ts_pending()) drain_threadsafe();
 
     // Due timers go to the ready queue, in (deadline, scheduling order).
     while (!timers_.empty() && timers_.top()->when <= now_ns_) {
@@ -340,6 +376,18 @@ void EventLoop::close() {
     // refuses new work, so that destructors in those frames may still schedule callbacks.
     while (tasks_) tasks_->abandon();
     closed_ = true;
+    // From now on call_soon_threadsafe() refuses (RuntimeError) instead of queueing.
+    detail::HandleImpl* posted = ts_head_.exchange(ts_closed_mark(), std::memory_order_seq_cst);
+    // --- executors (executors.hpp): CPython's close() shuts the default executor down
+    // without waiting for its threads.
+    if (default_executor_) {
+        std::shared_ptr<Executor> ex = std::move(default_executor_);
+        try {
+            ex->shutdown(false);
+        } catch (...) {
+        }
+    }
+    executor_shutdown_called_ = true;
     for (int round = 0; round < 4 && !ready_.empty(); ++round) {
         while (!ready_.empty()) {
             detail::ReadyEntry e = ready_.pop();
@@ -360,11 +408,12 @@ void EventLoop::close() {
     }
     fds_.clear();
     while (!signal_handlers_.empty()) remove_signal_handler(signal_handlers_.begin()->first);
-    {
-        std::lock_guard<std::mutex> lock(ts_mutex_);
-        for (auto* h : ts_queue_) h->release();
-        ts_queue_.clear();
-        ts_pending_.store(false);
+    // Posters that pushed before the close finish their wake() before wake_fd_ closes.
+    while (ts_posting_.load(std::memory_order_seq_cst) != 0) ::sched_yield();
+    while (posted) {  // never run; a destructor may post again and is refused
+        detail::HandleImpl* next = posted->ts_next_;
+        posted->release();
+        posted = next;
     }
     poller_.reset();
     if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -482,25 +531,38 @@ void EventLoop::update_interest(int fd, const FdHandlers& fh) {
 }
 
 void EventLoop::set_signal_handler(int sig, detail::HandleImpl* h) {
-    if (sig < 1 || sig > max_signal || sig == SIGKILL || sig == SIGSTOP) {
+    if (sig < 1 || sig > max_signal) {
         h->release();
         throw std::invalid_argument("invalid signal number " + std::to_string(sig));
     }
-    EventLoop* expected = nullptr;
-    if (!signal_loops[sig].compare_exchange_strong(expected, this) && expected != this) {
+    if (sig == SIGKILL || sig == SIGSTOP) {
         h->release();
-        throw RuntimeError("signal " + std::to_string(sig) +
-                           " is already handled by another event loop");
+        throw RuntimeError("sig " + std::to_string(sig) + " cannot be caught");
     }
-    struct sigaction sa {};
-    sa.sa_handler = &asyncio_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;  // system calls are restarted: EINTR never reaches users
-    if (::sigaction(sig, &sa, nullptr) < 0) {
-        int err = errno;
-        signal_loops[sig].store(nullptr);
-        h->release();
-        throw std::system_error(err, std::system_category(), "sigaction");
+    {
+        std::lock_guard<std::mutex> lock(signal_table_mutex);
+        EventLoop* owner = signal_loops[sig].load(std::memory_order_seq_cst);
+        if (owner && owner != this) {
+            h->release();
+            throw RuntimeError("signal " + std::to_string(sig) +
+                               " is already handled by another event loop");
+        }
+        if (!owner) {
+            signal_loops[sig].store(this, std::memory_order_seq_cst);
+            struct sigaction sa {};
+            sa.sa_handler = &asyncio_on_signal;
+            sigemptyset(&sa.sa_mask);
+            // System calls interrupted by the signal are restarted, and the loop's own wait
+            // (epoll_wait, never restarted) treats EINTR as "no event": EINTR never reaches
+            // users.
+            sa.sa_flags = SA_RESTART;
+            if (::sigaction(sig, &sa, &saved_actions[sig]) < 0) {
+                int err = errno;
+                signal_loops[sig].store(nullptr, std::memory_order_seq_cst);
+                h->release();
+                throw std::system_error(err, std::system_category(), "sigaction");
+            }
+        }
     }
     auto [it, inserted] = signal_handlers_.emplace(sig, h);
     if (!inserted) {
@@ -511,13 +573,18 @@ void EventLoop::set_signal_handler(int sig, detail::HandleImpl* h) {
 }
 
 bool EventLoop::remove_signal_handler(int sig) {
+    if (sig < 1 || sig > max_signal)
+        throw std::invalid_argument("invalid signal number " + std::to_string(sig));
     auto it = signal_handlers_.find(sig);
     if (it == signal_handlers_.end()) return false;
-    struct sigaction sa {};
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(sig, &sa, nullptr);
-    signal_loops[sig].store(nullptr);
+    {
+        std::lock_guard<std::mutex> lock(signal_table_mutex);
+        ::sigaction(sig, &saved_actions[sig], nullptr);  // what it was before the loop took it
+        signal_loops[sig].store(nullptr, std::memory_order_seq_cst);
+        // A handler that already read this loop (in another thread) finishes first.
+        while (signal_handlers_running.load(std::memory_order_seq_cst) != 0) ::sched_yield();
+    }
+    pending_signals_.fetch_and(~(std::uint64_t{1} << (sig - 1)), std::memory_order_acq_rel);
     it->second->cancel();
     it->second->release();
     signal_handlers_.erase(it);

@@ -37,6 +37,7 @@
 namespace asyncio {
 
 class EventLoop;
+class Executor;
 template <class T>
 class Coro;
 template <class T>
@@ -83,6 +84,9 @@ private:
     std::atomic<std::uint32_t> refs_{1};
     std::atomic<bool> cancelled_{false};
     EventLoop* loop_;
+
+public:
+    HandleImpl* ts_next_ = nullptr;  // the loop's call_soon_threadsafe stack
 };
 
 template <class F, class... A>
@@ -226,10 +230,11 @@ public:
     }
 
     /// call_soon() callable from any thread: same FIFO as call_soon, wakes the loop.
-    /// Thread safety: safe from any thread while the loop is not closed.
+    /// Thread safety: safe from any thread while the loop object exists; the closed check is
+    /// made under the queue's lock, so a close() racing with it never loses the callback
+    /// silently (it is either queued before the close, or refused with RuntimeError).
     template <class F, class... A>
     Handle call_soon_threadsafe(F&& fn, A&&... args) {
-        check_closed();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
         h->add_ref();
         push_threadsafe(h);
@@ -313,23 +318,49 @@ public:
     // --- signals ---
 
     /// Runs `fn(args...)` on this loop whenever signal `sig` arrives (instead of the signal's
-    /// default action). Errors: std::invalid_argument for an invalid or uncatchable signal.
+    /// default action), from whichever thread the kernel delivers it to; signals that arrive
+    /// several times before the loop wakes run the callback once. Several loops may handle
+    /// signals, one loop per signal. Python: loop.add_signal_handler.
+    /// Errors: std::invalid_argument for an invalid signal number; RuntimeError for SIGKILL
+    /// and SIGSTOP ("cannot be caught") and for a signal another loop handles.
     template <class F, class... A>
     void add_signal_handler(int sig, F&& fn, A&&... args) {
         check_closed();
         set_signal_handler(sig,
                            detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
     }
-    /// Restores the default action of `sig`; returns whether a handler was installed.
+    /// Restores the action `sig` had before add_signal_handler(); returns whether a handler
+    /// was installed. close() removes every handler of the loop.
+    /// Errors: std::invalid_argument for an invalid signal number.
     bool remove_signal_handler(int sig);
 
     /// The I/O backend in use ("epoll").
     const char* backend_name() const noexcept;
 
+    // --- executors (executors.hpp) ---
+    // Declared here, defined in asyncio/executors.hpp (include it, or asyncio.hpp, to use them).
+
+    /// Runs `fn(args...)` in `executor` (nullptr: the loop's default executor, made on first
+    /// use) and gives a Future of its result on this loop. Python: loop.run_in_executor.
+    template <class F, class... A>
+    Future<std::invoke_result_t<std::decay_t<F>&, std::decay_t<A>&...>> run_in_executor(
+        Executor* executor, F&& fn, A&&... args);
+    template <class F, class... A>
+    Future<std::invoke_result_t<std::decay_t<F>&, std::decay_t<A>&...>> run_in_executor(
+        Executor& executor, F&& fn, A&&... args);
+    /// Replaces the default executor used by run_in_executor(nullptr, ...) and to_thread().
+    void set_default_executor(std::shared_ptr<Executor> executor);
+    /// The default executor (a ThreadPoolExecutor made on first use).
+    /// Errors: RuntimeError after shutdown_default_executor() or close().
+    Executor& default_executor();
+    /// Shuts the default executor down and waits (at most `timeout`) for its threads.
+    /// Python: loop.shutdown_default_executor(timeout).
+    Coro<void> shutdown_default_executor(std::optional<Seconds> timeout = std::nullopt);
+
     // --- internals shared with futures and tasks (not part of the API) ---
 
     void push_ready(detail::ReadyFn fn, void* self) {
-        if (ts_pending_.load(std::memory_order_acquire)) drain_threadsafe();
+        if (ts_pending()) drain_threadsafe();
         ready_.push(fn, self);
     }
     std::int64_t now_ns() const noexcept { return now_ns_; }
@@ -398,9 +429,24 @@ private:
     std::unordered_map<int, FdHandlers> fds_;
     std::unordered_map<int, detail::HandleImpl*> signal_handlers_;
 
-    std::mutex ts_mutex_;
-    std::vector<detail::HandleImpl*> ts_queue_;
-    std::atomic<bool> ts_pending_{false};
+    // --- executors (executors.hpp) ---
+    std::shared_ptr<Executor> default_executor_;
+    bool executor_shutdown_called_ = false;
+
+    // call_soon_threadsafe(): a lock-free stack of handles (newest first, linked through
+    // HandleImpl::ts_next_), taken whole and reversed by the loop (FIFO per poster). close()
+    // swaps in ts_closed_mark(), after which posts are refused; ts_posting_ counts posters
+    // between their push and their wake(), so that close() waits for them before it closes
+    // wake_fd_.
+    static detail::HandleImpl* ts_closed_mark() noexcept {
+        return reinterpret_cast<detail::HandleImpl*>(std::uintptr_t{1});
+    }
+    bool ts_pending() const noexcept {
+        detail::HandleImpl* h = ts_head_.load(std::memory_order_acquire);
+        return h != nullptr && h != ts_closed_mark();
+    }
+    std::atomic<detail::HandleImpl*> ts_head_{nullptr};
+    std::atomic<int> ts_posting_{0};
     std::atomic<bool> wake_armed_{false};
 
 public:

@@ -1,0 +1,225 @@
+// Crossing threads: ConcurrentFuture<T>, run_coroutine_threadsafe() and wrap_future().
+//
+// A loop belongs to one thread. Other threads reach it only through call_soon_threadsafe()
+// (EventLoop) and the functions here, which are built on it: run_coroutine_threadsafe()
+// hands a coroutine to a loop running in another thread and gives back a ConcurrentFuture,
+// a blocking, thread-safe future (Python's concurrent.futures.Future); wrap_future() goes the
+// other way and turns a ConcurrentFuture (from an executor, say) into a Future<T> that a task
+// on the running loop can await.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "asyncio/coro.hpp"
+#include "asyncio/detail/concurrent_state.hpp"
+#include "asyncio/events.hpp"
+#include "asyncio/futures.hpp"
+#include "asyncio/tasks.hpp"
+
+namespace asyncio {
+
+/// A thread-safe, blocking future. Python: concurrent.futures.Future.
+///
+/// A copyable handle; copies share the state. Made by run_coroutine_threadsafe() and by
+/// Executor::submit(). result() and exception() block the calling thread (never call them on
+/// a loop's thread while that loop must make progress for the future to complete).
+/// Cancellation: cancel() succeeds while the work is pending (queued in an executor, or a
+/// coroutine handed to a loop: its task is then cancelled on its loop) and fails once it runs
+/// in an executor or is done.
+/// Errors: result() rethrows the work's exception, throws CancelledError when cancelled and
+/// TimeoutError when `timeout` expires first.
+/// Thread safety: every member may be called from any thread.
+template <class T = void>
+class ConcurrentFuture {
+public:
+    using value_type = T;
+
+    /// A new pending future (for code that completes it with set_result / set_exception, as
+    /// an executor does).
+    ConcurrentFuture() : s_(std::make_shared<detail::ConcurrentState<T>>()) {}
+    explicit ConcurrentFuture(std::shared_ptr<detail::ConcurrentState<T>> s) noexcept
+        : s_(std::move(s)) {}
+
+    /// Waits (at most `timeout`) and gives the result. Errors: see the class comment.
+    std::add_lvalue_reference_t<T> result(std::optional<Seconds> timeout = std::nullopt) const {
+        s_->wait(timeout);
+        s_->check_result();
+        if constexpr (!std::is_void_v<T>) return *s_->value();
+    }
+    /// Waits (at most `timeout`) and gives the exception, null for a value.
+    /// Errors: TimeoutError; CancelledError when cancelled.
+    std::exception_ptr exception(std::optional<Seconds> timeout = std::nullopt) const {
+        return s_->exception(timeout);
+    }
+    bool done() const { return s_->done(); }
+    bool cancelled() const { return s_->cancelled(); }
+    bool running() const { return s_->running(); }
+    /// Cancels the work if it has not started; see the class comment. Returns whether the
+    /// future is cancelled now.
+    bool cancel() const { return s_->cancel(); }
+
+    /// Calls `fn(future)` (or `fn()`) once the future is done, in the thread that completes
+    /// it, or at once in this thread if it is done already.
+    template <class F>
+    void add_done_callback(F fn) const {
+        if constexpr (std::is_invocable_v<F&, ConcurrentFuture&>) {
+            s_->add_done_callback([fn = std::move(fn), w = std::weak_ptr(s_)]() mutable {
+                if (auto s = w.lock()) {
+                    ConcurrentFuture f(std::move(s));
+                    fn(f);
+                }
+            });
+        } else {
+            static_assert(std::is_invocable_v<F&>,
+                          "a done callback takes the ConcurrentFuture by reference, or nothing");
+            s_->add_done_callback(std::move(fn));
+        }
+    }
+
+    /// Completes the future (executor side). Errors: InvalidStateError if already done.
+    template <class... U>
+    void set_result(U&&... value) const {
+        if (!s_->try_set_result(std::forward<U>(value)...))
+            throw InvalidStateError("set_result: the ConcurrentFuture is already done");
+    }
+    void set_exception(std::exception_ptr e) const { s_->set_exception(std::move(e)); }
+    /// Marks the work as running; false if it was cancelled (then it must not run).
+    bool set_running_or_notify_cancel() const { return s_->set_running_or_notify_cancel(); }
+
+    const std::shared_ptr<detail::ConcurrentState<T>>& state() const noexcept { return s_; }
+
+private:
+    std::shared_ptr<detail::ConcurrentState<T>> s_;
+};
+
+namespace detail {
+
+/// What run_coroutine_threadsafe shares between the caller's thread and the loop: the task,
+/// touched only on the loop's thread, and cleared when the coroutine's frame goes.
+struct ThreadsafeLink {
+    EventLoop* loop;
+    TaskCore* task = nullptr;  // no reference: valid while the body's frame lives
+};
+
+/// Lives in the body's frame (a parameter, so that a task cancelled before its first step
+/// still destroys it): when the frame goes without having completed the future (the loop was
+/// closed), the future is cancelled, so that no thread waits forever.
+template <class T>
+struct ThreadsafeGuard {
+    std::shared_ptr<ConcurrentState<T>> state;
+    std::shared_ptr<ThreadsafeLink> link;
+    ThreadsafeGuard(std::shared_ptr<ConcurrentState<T>> s, std::shared_ptr<ThreadsafeLink> l)
+        : state(std::move(s)), link(std::move(l)) {}
+    ThreadsafeGuard(ThreadsafeGuard&&) noexcept = default;
+    ~ThreadsafeGuard() {
+        if (link) link->task = nullptr;
+        if (state) state->cancel();  // no-op once finished
+    }
+};
+
+/// The task body: runs the coroutine and copies its outcome into the concurrent state. The
+/// task itself ends without an error (its outcome is retrieved here), except cancellation.
+template <class T>
+Coro<void> threadsafe_body(Coro<T> coro, ThreadsafeGuard<T> guard) {
+    std::exception_ptr err;
+    try {
+        if constexpr (std::is_void_v<T>) {
+            co_await std::move(coro);
+            guard.state->try_set_result();
+        } else {
+            guard.state->try_set_result(co_await std::move(coro));
+        }
+    } catch (const CancelledError&) {
+        guard.state->cancel();
+        throw;
+    } catch (...) {
+        err = std::current_exception();
+    }
+    if (err) guard.state->try_set_exception(err);
+}
+
+/// call_soon_threadsafe(fn), except that a closed loop is not an error: `fn` is dropped.
+template <class F>
+void post_or_drop(EventLoop& loop, F&& fn) {
+    try {
+        loop.call_soon_threadsafe(std::forward<F>(fn));
+    } catch (const RuntimeError&) {
+    }
+}
+
+/// Posts `task.cancel()` to the link's loop when the concurrent future is cancelled.
+void link_cancel_to_task(ConcurrentStateBase& state, std::shared_ptr<ThreadsafeLink> link);
+
+}  // namespace detail
+
+/// Submits `coro` to `loop` (running in another thread) and returns a ConcurrentFuture of its
+/// result. The coroutine becomes a task on `loop`, created there through
+/// call_soon_threadsafe. Python: asyncio.run_coroutine_threadsafe(coro, loop).
+/// Cancellation: cancelling the returned future cancels the task on its loop; a task that is
+/// cancelled (or destroyed by loop.close()) leaves the future cancelled.
+/// Errors: RuntimeError when `loop` is closed.
+/// Thread safety: callable from any thread; `loop` must not be destroyed meanwhile.
+template <class T>
+ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, EventLoop& loop) {
+    auto state = std::make_shared<detail::ConcurrentState<T>>();
+    auto link = std::make_shared<detail::ThreadsafeLink>(detail::ThreadsafeLink{&loop});
+    detail::link_cancel_to_task(*state, link);
+    // If this callback never runs (the loop closes first), destroying it destroys the guard
+    // in `body`'s frame, which cancels the future.
+    loop.call_soon_threadsafe(
+        [body = detail::threadsafe_body<T>(std::move(coro), detail::ThreadsafeGuard<T>(state, link)),
+         link]() mutable {
+            Task<void> task = link->loop->create_task(std::move(body));
+            link->task = task.core();
+        });
+    return ConcurrentFuture<T>(std::move(state));
+}
+
+/// A Future<T> on `loop` (default: the running loop) that completes with `future`.
+/// Python: asyncio.wrap_future(future, loop=loop).
+/// Cancellation: cancelling the returned Future cancels `future` (which fails if its work
+/// already runs; the Future stays cancelled all the same).
+/// Errors: RuntimeError("no running event loop") without a loop.
+template <class T>
+Future<T> wrap_future(const ConcurrentFuture<T>& future, EventLoop* loop = nullptr) {
+    EventLoop& l = loop ? *loop : get_running_loop();
+    Future<T> dest = l.create_future<T>();
+    auto src = future.state();
+    dest.add_done_callback([w = std::weak_ptr(src)](Future<T>& d) {
+        if (!d.cancelled()) return;
+        if (auto s = w.lock()) s->cancel();
+    });
+    // Runs in the thread that completes `future`: only moves the handle to the loop.
+    // (A weak reference: the state must not own itself through its own callback.)
+    src->add_done_callback(
+        [bound = detail::LoopBound<Future<T>>(dest), weak = std::weak_ptr(src), &l]() mutable {
+            auto src = weak.lock();  // the completing thread holds it
+            if (!src) return;
+            // A closed loop refuses the callback (RuntimeError): nobody can await `dest` any
+            // more, and `bound` parks the handle instead of releasing it in this thread.
+            detail::post_or_drop(l, [bound = std::move(bound), src]() mutable {
+                Future<T>& d = bound.get();
+                if (d.done()) return;  // cancelled meanwhile
+                if (src->cancelled()) {
+                    d.cancel();
+                    return;
+                }
+                if (std::exception_ptr e = src->exception(0.0)) {
+                    d.set_exception(e);
+                } else if constexpr (std::is_void_v<T>) {
+                    d.set_result();
+                } else if constexpr (std::is_copy_constructible_v<T>) {
+                    d.set_result(*src->value());
+                } else {
+                    d.set_result(std::move(*src->value()));
+                }
+            });
+        });
+    return dest;
+}
+
+}  // namespace asyncio
