@@ -1,0 +1,36 @@
+// Seed 000: gather without return_exceptions: the first failure comes out of
+// run_until_complete at once; the slower workers are still pending when the program ends.
+#include <chrono>
+
+#include "seed_common.hpp"
+
+const double COSTS[] = {0.3, 0.3, 0.2, 0.4, 0.2, 0.1, 0.7, 0.1, 1.0, 0.6};
+
+// The seed's worker: sleeps its cost, fails when the cost is over 0.4.
+asyncio::Coro<double> coroutine(int i) {
+    double t = COSTS[i];
+    seed::print("worker:" + std::to_string(i) + ",cost:" + seed::py(t));
+    co_await asyncio::sleep(t);
+    if (t > 0.4) {
+        seed::print("worker:" + std::to_string(i) + " trigger");
+        throw Exception("hehe " + std::to_string(i));
+    }
+    seed::print("worker:" + std::to_string(i) + " not trigger");
+    co_return t;
+}
+
+int main() {
+    auto loop = asyncio::new_event_loop();  // seed: asyncio.get_event_loop()
+    asyncio::set_event_loop(loop);
+    std::vector<asyncio::Coro<double>> tasks;
+    for (int i = 0; i < 10; ++i) tasks.push_back(coroutine(i));
+
+    auto start = std::chrono::steady_clock::now();
+    auto outer_future = asyncio::gather(std::move(tasks));
+    try {
+        loop->run_until_complete(outer_future);
+    } catch (const std::exception&) {  // the seed let this escape as a traceback
+        seed::print(seed::fmt(std::current_exception()));
+    }
+    seed::print("coroutine cost", seed::elapsed(start));
+}
