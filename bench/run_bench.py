@@ -16,9 +16,18 @@ Workloads (every program takes `<W> args...` and prints one line
   W4   ping-pong a counter through two queues of capacity 1, N round trips.
   W5   TASKS tasks x ITERS increments of a counter under one async lock,
        yielding inside the critical section; n = TASKS*ITERS.
+  W6t  N sequential to_thread() round trips of i+1 through the default
+       executor (tokio: spawn_blocking; go: a round trip to a worker
+       goroutine over unbuffered channels), sum checked.   args: N
+  W6s  another thread posts N callbacks with call_soon_threadsafe, each
+       adds one to a counter on the loop, the last stops it (tokio:
+       Handle::spawn from a std::thread; go: closures over a cap-1024
+       channel run by the main goroutine).                 args: N
 Sizes: full W1 1,000,000 x 1.0 s; W2 100,000; W3 1,000,000; W4 1,000,000;
-W5 1000x100. --quick: W1 10,000 x 0.2 s; W2 10,000; W3 100,000; W4 100,000;
-W5 100x10.
+W5 1000x100; W6t 100,000; W6s 1,000,000. --quick: W1 10,000 x 0.2 s;
+W2 10,000; W3 100,000; W4 100,000; W5 100x10; W6t 20,000; W6s 200,000.
+A peer without a counterpart of a workload (asio for W6) is not run on it
+and shows "n/a" in that table.
 
 Each workload runs --repeat K times per impl (runs interleaved across impls
 to spread drift); the table shows medians. CPython and uvloop take ~30 s
@@ -55,15 +64,22 @@ ROOT = os.path.dirname(HERE)
 PEERS = os.path.join(HERE, "peers")
 SYS_PYTHON = "/usr/bin/python3"
 
-WORKLOADS = ["W1", "W2g", "W2w", "W3", "W4", "W5"]
+WORKLOADS = ["W1", "W2g", "W2w", "W3", "W4", "W5", "W6t", "W6s"]
 IMPLS = ["asyncio-cpp", "cpython", "uvloop", "go", "go1", "tokio", "asio"]
 OURS = "asyncio-cpp"
 SLOW_IMPLS = ("cpython", "uvloop")
+# (impl, workload) pairs a peer has no counterpart for: not run, "n/a" in the table.
+NOT_APPLICABLE = {
+    ("asio", "W6t"): "no to_thread()/default-executor counterpart in the peer",
+    ("asio", "W6s"): "no call_soon_threadsafe counterpart in the peer",
+}
 
 FULL = {"W1": ["1000000", "1.0"], "W2g": ["100000"], "W2w": ["100000"],
-        "W3": ["1000000"], "W4": ["1000000"], "W5": ["1000", "100"]}
+        "W3": ["1000000"], "W4": ["1000000"], "W5": ["1000", "100"],
+        "W6t": ["100000"], "W6s": ["1000000"]}
 QUICK = {"W1": ["10000", "0.2"], "W2g": ["10000"], "W2w": ["10000"],
-         "W3": ["100000"], "W4": ["100000"], "W5": ["100", "10"]}
+         "W3": ["100000"], "W4": ["100000"], "W5": ["100", "10"],
+         "W6t": ["20000"], "W6s": ["200000"]}
 
 DESCR = {
     "W1": "{0} tasks each sleep({1} s), gather",
@@ -72,6 +88,8 @@ DESCR = {
     "W3": "spawn+await {0} trivial tasks in batches of 1,000 (ns/op per task)",
     "W4": "queue(1) ping-pong, {0} round trips (ns/op per round trip)",
     "W5": "{0} tasks x {1} locked increments with a yield inside the lock (ns/op per increment)",
+    "W6t": "{0} sequential to_thread(inc, i) round trips through the default executor (ns/op per trip)",
+    "W6s": "another thread posts {0} call_soon_threadsafe callbacks, each +1 on the loop (ns/op per callback)",
 }
 
 RESULT_RE = re.compile(
@@ -247,6 +265,7 @@ class Peers:
             return
         candidates = [ours] if ours else [
             os.path.join(self.build_dir, "asyncio_bench"),
+            os.path.join(ROOT, "build", "release", "bench", "asyncio_bench"),
             os.path.join(ROOT, "build", "asyncio_bench"),
             os.path.join(ROOT, "build", "bench", "asyncio_bench"),
             os.path.join(ROOT, "build", "Release", "asyncio_bench"),
@@ -327,7 +346,12 @@ def table(w, args, impls, results, failures, repeats):
         head.append("overhead ours/peer")
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")
+    na = []
     for impl in impls:
+        if (impl, w) in NOT_APPLICABLE:
+            out.append("| " + " | ".join([impl, "0"] + ["n/a"] * (len(head) - 2)) + " |")
+            na.append(f"{impl}: n/a, {NOT_APPLICABLE[(impl, w)]}")
+            continue
         if impl not in med:
             if impl in failures:
                 out.append(f"| {impl} | 0 | FAILED: {failures[impl][:120]} |")
@@ -343,6 +367,8 @@ def table(w, args, impls, results, failures, repeats):
             row.append(fmt_ratio(ours and ours["ovh"], m["ovh"]))
         out.append("| " + " | ".join(row) + " |")
     out.append("")
+    if na:
+        out += na + [""]
     if ours is None:
         out.append("(no asyncio-cpp result: ratios left out)")
         out.append("")
@@ -413,7 +439,7 @@ def main():
             k_of[impl] = max(1, k)
         for r in range(max(k_of.values())):
             for impl in impls:
-                if r >= k_of[impl] or impl in failures:
+                if r >= k_of[impl] or impl in failures or (impl, w) in NOT_APPLICABLE:
                     continue
                 res, err = run_one(peers, impl, w, args, a.taskset, a.timeout)
                 if err:

@@ -1,13 +1,14 @@
 // Go peer for the asyncio-cpp benchmarks (goroutines, channels, sync).
 //
-// Usage: go_bench W1 N [D] | W2g N | W2w N | W3 N | W4 N | W5 TASKS ITERS
+// Usage: go_bench W1 N [D] | W2g N | W2w N | W3 N | W4 N | W5 TASKS ITERS | W6t N | W6s N
 // Prints exactly one line on stdout:
 //
 //	RESULT impl=<go|go1> workload=<W> n=<N> wall_s=<f> rss_kb=<i> ns_per_op=<f>
 //
 // impl is "go1" when GOMAXPROCS=1 is in effect, "go" otherwise. For W5,
 // n = TASKS*ITERS (one op = one locked increment); for W4 one op is one round
-// trip. A failed self-check prints on stderr and exits with status 1.
+// trip; for W6t one op is one thread-hop round trip; for W6s one op is one
+// posted closure. A failed self-check prints on stderr and exits with status 1.
 // Standard library only: builds offline.
 package main
 
@@ -219,6 +220,63 @@ func w5(tasks, iters int) time.Duration {
 	return wall
 }
 
+// W6t: Go has no event loop and no to_thread(): a goroutine may already run
+// on any OS thread. The nearest equivalent of "hand a call to a worker, get
+// the result back" is a round trip to a worker goroutine: send i over an
+// unbuffered channel, the worker computes i+1 and sends it back over another.
+func w6t(n int) time.Duration {
+	req := make(chan int)
+	resp := make(chan int)
+	go func() {
+		for v := range req {
+			resp <- v + 1
+		}
+	}()
+	req <- 0 // start the worker before timing
+	<-resp
+	var total int64
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		req <- i
+		total += int64(<-resp)
+	}
+	wall := time.Since(t0)
+	close(req)
+	if total != int64(n)*int64(n+1)/2 {
+		die("W6t sum=%d", total)
+	}
+	return wall
+}
+
+// W6s: the nearest equivalent of call_soon_threadsafe: another goroutine
+// sends N closures over a buffered channel (cap 1024) and the main goroutine,
+// playing the loop, receives and runs them; each adds one to a counter and
+// the last one ends the loop. Timed from before starting the poster.
+func w6s(n int) time.Duration {
+	ch := make(chan func(), 1024)
+	counter := 0
+	running := true
+	t0 := time.Now()
+	go func() {
+		for i := 0; i < n; i++ {
+			ch <- func() {
+				counter++
+				if counter == n {
+					running = false
+				}
+			}
+		}
+	}()
+	for running {
+		(<-ch)()
+	}
+	wall := time.Since(t0)
+	if counter != n {
+		die("W6s counter=%d", counter)
+	}
+	return wall
+}
+
 func argInt(args []string, k int, def int) int {
 	if k < len(args) {
 		v, err := strconv.Atoi(args[k])
@@ -228,7 +286,7 @@ func argInt(args []string, k int, def int) int {
 		return v
 	}
 	if def < 0 {
-		fmt.Fprintln(os.Stderr, "usage: go_bench W1 N [D] | W2g N | W2w N | W3 N | W4 N | W5 TASKS ITERS")
+		fmt.Fprintln(os.Stderr, "usage: go_bench W1 N [D] | W2g N | W2w N | W3 N | W4 N | W5 TASKS ITERS | W6t N | W6s N")
 		os.Exit(2)
 	}
 	return def
@@ -274,6 +332,12 @@ func main() {
 		iters := argInt(args, 1, 100)
 		n = tasks * iters
 		wall = w5(tasks, iters)
+	case "W6t":
+		n = argInt(args, 0, 100000)
+		wall = w6t(n)
+	case "W6s":
+		n = argInt(args, 0, 1000000)
+		wall = w6s(n)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown workload %s\n", w)
 		os.Exit(2)

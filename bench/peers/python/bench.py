@@ -8,16 +8,20 @@ Usage:
     /usr/bin/python3 bench.py [--uvloop] W3 N
     /usr/bin/python3 bench.py [--uvloop] W4 N
     /usr/bin/python3 bench.py [--uvloop] W5 TASKS ITERS
+    /usr/bin/python3 bench.py [--uvloop] W6t N
+    /usr/bin/python3 bench.py [--uvloop] W6s N
 
 Prints exactly one line on stdout:
     RESULT impl=<cpython|uvloop> workload=<W> n=<N> wall_s=<f> rss_kb=<i> ns_per_op=<f>
-For W5, n = TASKS * ITERS (one op = one locked increment); for W4 one op is one round trip.
+For W5, n = TASKS * ITERS (one op = one locked increment); for W4 one op is one round trip;
+for W6t one op is one to_thread() round trip; for W6s one op is one call_soon_threadsafe callback.
 A failed self-check prints a message on stderr and exits with status 1.
 """
 
 import asyncio
 import resource
 import sys
+import threading
 import time
 
 
@@ -152,12 +156,57 @@ async def w5(tasks, iters):
     return wall
 
 
+# ---------------------------------------------------------------- W6
+def inc(i):
+    return i + 1
+
+
+async def w6t(n):
+    total = 0
+    await asyncio.to_thread(inc, 0)  # start the default executor's worker before timing
+    t0 = time.perf_counter()
+    for i in range(n):
+        total += await asyncio.to_thread(inc, i)
+    wall = time.perf_counter() - t0
+    if total != n * (n + 1) // 2:
+        die(f"W6t sum={total}")
+    return wall
+
+
+def w6s(n, new_loop):
+    loop = new_loop()
+    counter = 0
+
+    def cb():
+        nonlocal counter
+        counter += 1
+        if counter == n:
+            loop.stop()
+
+    def poster():
+        for _ in range(n):
+            loop.call_soon_threadsafe(cb)
+
+    t0 = time.perf_counter()
+    th = threading.Thread(target=poster)
+    th.start()
+    loop.run_forever()
+    wall = time.perf_counter() - t0
+    th.join()
+    loop.close()
+    if counter != n:
+        die(f"W6s counter={counter}")
+    return wall
+
+
 def main(argv):
     impl = "cpython"
+    new_loop = asyncio.new_event_loop
     if argv and argv[0] == "--uvloop":
         import uvloop
         uvloop.install()
         impl = "uvloop"
+        new_loop = uvloop.new_event_loop
         argv = argv[1:]
     if not argv:
         print(__doc__, file=sys.stderr)
@@ -185,6 +234,12 @@ def main(argv):
         iters = int(args[1]) if len(args) > 1 else 100
         n = tasks * iters
         wall = asyncio.run(w5(tasks, iters))
+    elif w == "W6t":
+        n = int(args[0]) if args else 100000
+        wall = asyncio.run(w6t(n))
+    elif w == "W6s":
+        n = int(args[0]) if args else 1000000
+        wall = w6s(n, new_loop)
     else:
         print(f"unknown workload {w}", file=sys.stderr)
         return 2

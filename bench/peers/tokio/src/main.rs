@@ -1,11 +1,14 @@
 //! Tokio peer for the asyncio-cpp benchmarks, on a current-thread runtime.
 //!
-//! Usage: tokio_bench W1 N [D] | W2g N | W2w N | W3 N | W4 N | W5 TASKS ITERS
+//! Usage: tokio_bench W1 N [D] | W2g N | W2w N | W3 N | W4 N | W5 TASKS ITERS | W6t N | W6s N
 //! Prints exactly one line on stdout:
 //!   RESULT impl=tokio workload=<W> n=<N> wall_s=<f> rss_kb=<i> ns_per_op=<f>
 //! For W5, n = TASKS*ITERS (one op = one locked increment); for W4 one op is
-//! one round trip. A failed self-check prints on stderr and exits with status 1.
+//! one round trip; for W6t one op is one spawn_blocking round trip; for W6s one
+//! op is one task spawned from another thread. A failed self-check prints on
+//! stderr and exits with status 1.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -171,8 +174,61 @@ async fn w5(tasks: u64, iters: u64) -> Duration {
     wall
 }
 
+/// W6t: N sequential spawn_blocking round trips of i + 1 through the
+/// runtime's blocking pool (the counterpart of to_thread on the default
+/// executor); sum checked.
+async fn w6t(n: u64) -> Duration {
+    // Start a blocking-pool thread before timing.
+    tokio::task::spawn_blocking(|| 1u64).await.unwrap();
+    let mut total: u64 = 0;
+    let t0 = Instant::now();
+    for i in 0..n {
+        total += tokio::task::spawn_blocking(move || i + 1).await.unwrap();
+    }
+    let wall = t0.elapsed();
+    if total != n * (n + 1) / 2 {
+        die(format!("W6t sum={}", total));
+    }
+    wall
+}
+
+/// W6s: the counterpart of call_soon_threadsafe: a std::thread holding the
+/// runtime's Handle spawns N tasks onto it; each adds one to a shared counter
+/// and the one that reaches N wakes the main task through a Notify. Timed from
+/// before starting the thread to the last task done.
+async fn w6s(n: u64) -> Duration {
+    let counter = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(tokio::sync::Notify::new());
+    let handle = tokio::runtime::Handle::current();
+    let t0 = Instant::now();
+    let poster = {
+        let counter = counter.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            for _ in 0..n {
+                let counter = counter.clone();
+                let done = done.clone();
+                handle.spawn(async move {
+                    if counter.fetch_add(1, Ordering::Relaxed) + 1 == n {
+                        done.notify_one();
+                    }
+                });
+            }
+        })
+    };
+    // notify_one stores a permit if the main task is not waiting yet.
+    done.notified().await;
+    let wall = t0.elapsed();
+    poster.join().unwrap();
+    let v = counter.load(Ordering::Relaxed);
+    if v != n {
+        die(format!("W6s counter={}", v));
+    }
+    wall
+}
+
 fn usage() -> ! {
-    eprintln!("usage: tokio_bench W1 N [D] | W2g N | W2w N | W3 N | W4 N | W5 TASKS ITERS");
+    eprintln!("usage: tokio_bench W1 N [D] | W2g N | W2w N | W3 N | W4 N | W5 TASKS ITERS | W6t N | W6s N");
     std::process::exit(2);
 }
 
@@ -237,6 +293,14 @@ fn main() {
             let t = arg_u64(args, 0, Some(1000));
             let it = arg_u64(args, 1, Some(100));
             (t * it, rt.block_on(w5(t, it)))
+        }
+        "W6t" => {
+            let n = arg_u64(args, 0, Some(100_000));
+            (n, rt.block_on(w6t(n)))
+        }
+        "W6s" => {
+            let n = arg_u64(args, 0, Some(1_000_000));
+            (n, rt.block_on(w6s(n)))
         }
         _ => usage(),
     };
