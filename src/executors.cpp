@@ -3,10 +3,13 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
 
+#include "asyncio/detail/spin.hpp"
 #include "asyncio/runners.hpp"
 
 namespace asyncio {
@@ -27,15 +30,38 @@ struct ThreadPoolShared {
     std::size_t started = 0;
     bool shutdown = false;
     std::string prefix;
+    // A worker that has just finished an item spins a moment for the next before it sleeps
+    // (at most one at a time): a loop that hands over short jobs one after another then pays
+    // no futex wake-up per job. `queued` mirrors queue.size() for the spinner's lock-free look.
+    std::atomic<std::size_t> queued{0};
+    std::atomic<bool> spinner{false};
 };
 
 namespace {
 
+// How long a worker spins for the next item after finishing one.
+constexpr auto worker_spin = std::chrono::microseconds(50);
+
+void spin_for_work(ThreadPoolShared& s) noexcept {
+    if (s.spinner.exchange(true, std::memory_order_acq_rel)) return;  // another one spins
+    auto deadline = std::chrono::steady_clock::now() + worker_spin;
+    for (unsigned i = 0; s.queued.load(std::memory_order_acquire) == 0; ++i) {
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
+        cpu_relax();
+    }
+    // Cleared before this worker takes the lock to look at the queue: a submitter that sees
+    // it set (under the lock) knows this worker will see its item, and skips the notify.
+    s.spinner.store(false, std::memory_order_release);
+}
+
 void worker_main(std::shared_ptr<ThreadPoolShared> s) {
+    bool finished_one = false;
     for (;;) {
+        if (finished_one) spin_for_work(*s);
         std::unique_ptr<WorkItem> item;
         {
             std::unique_lock<std::mutex> lock(s->m);
+            if (finished_one) --s->finishing;
             while (s->queue.empty() && !s->shutdown) {
                 ++s->idle;
                 s->cv.wait(lock);
@@ -44,6 +70,7 @@ void worker_main(std::shared_ptr<ThreadPoolShared> s) {
             if (s->queue.empty()) return;  // shut down, and nothing left to run
             item = std::move(s->queue.front());
             s->queue.pop_front();
+            s->queued.store(s->queue.size(), std::memory_order_relaxed);
         }
         item->run();
         {
@@ -54,8 +81,7 @@ void worker_main(std::shared_ptr<ThreadPoolShared> s) {
         }
         item->finish();
         item.reset();
-        std::lock_guard<std::mutex> lock(s->m);
-        --s->finishing;
+        finished_one = true;
     }
 }
 
@@ -95,6 +121,7 @@ void ThreadPoolExecutor::schedule(std::unique_ptr<detail::WorkItem> item) {
     std::unique_lock<std::mutex> lock(s_->m);
     if (s_->shutdown) throw RuntimeError("cannot schedule new futures after shutdown");
     s_->queue.push_back(std::move(item));
+    s_->queued.store(s_->queue.size(), std::memory_order_release);
     if (s_->queue.size() > s_->idle + s_->finishing && s_->started < s_->max_workers) {
         try {
             std::thread t(&detail::worker_main, s_);
@@ -111,8 +138,10 @@ void ThreadPoolExecutor::schedule(std::unique_ptr<detail::WorkItem> item) {
         }
         return;
     }
+    // A spinning worker takes a lone item itself: no wake-up needed.
+    bool spinner_takes_it = s_->queue.size() == 1 && s_->spinner.load(std::memory_order_acquire);
     lock.unlock();
-    s_->cv.notify_one();
+    if (!spinner_takes_it) s_->cv.notify_one();
 }
 
 void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
@@ -121,7 +150,10 @@ void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) {
     {
         std::lock_guard<std::mutex> lock(s_->m);
         s_->shutdown = true;
-        if (cancel_futures) dropped.swap(s_->queue);
+        if (cancel_futures) {
+            dropped.swap(s_->queue);
+            s_->queued.store(0, std::memory_order_relaxed);
+        }
         if (wait) to_join.swap(s_->threads);
     }
     s_->cv.notify_all();

@@ -146,6 +146,20 @@ TEST(ThreadPoolExecutor, StartsAThreadOnlyWhenNoWorkerIsIdle) {
     pool.shutdown();
 }
 
+// Items handed over one at a time, some within the worker's post-item spin and some after
+// it (the pause outlasts the spin): each runs exactly once, on the one worker.
+TEST(ThreadPoolExecutor, ItemsJustBeforeAndJustAfterTheWorkersSpinAllRun) {
+    asyncio::ThreadPoolExecutor pool(4);
+    long sum = 0;
+    for (int i = 0; i < 400; ++i) {
+        sum += pool.submit(add, i, 1).result(10s);
+        if (i % 40 == 0) std::this_thread::sleep_for(2ms);  // past the spin: the worker sleeps
+    }
+    EXPECT_EQ(sum, 400L * 401 / 2);
+    EXPECT_EQ(pool.thread_count(), 1u);
+    pool.shutdown();
+}
+
 TEST(ThreadPoolExecutor, FloodFromEightThreadsRunsEveryItemOnce) {
     asyncio::ThreadPoolExecutor pool(4);
     static constexpr int threads = 8, per_thread = 2000;
@@ -193,6 +207,32 @@ ASYNCIO_TEST_REALTIME(RunInExecutor, DefaultExecutorGivesTheResult) {
         threw = std::string(e.what()) == "in thread";
     }
     EXPECT_TRUE(threw);
+}
+
+// The loop spins a moment for an executor's answer before it sleeps in the poller: short
+// jobs come back during the spin, long ones after it, and both must wake the loop.
+ASYNCIO_TEST_REALTIME(RunInExecutor, ShortAndLongJobsBothWakeTheLoop) {
+    long sum = 0;
+    for (int i = 0; i < 2000; ++i) sum += co_await asyncio::to_thread(add, i, 1);
+    EXPECT_EQ(sum, 2000L * 2001 / 2);
+    for (int i = 0; i < 5; ++i) {
+        int v = co_await asyncio::to_thread([i] {
+            std::this_thread::sleep_for(3ms);  // longer than the loop's spin
+            return i;
+        });
+        EXPECT_EQ(v, i);
+    }
+    // A timer due during the wait still fires on time while a job is out.
+    auto job = asyncio::create_task([]() -> asyncio::Coro<int> {
+        co_return co_await asyncio::to_thread([] {
+            std::this_thread::sleep_for(50ms);
+            return 7;
+        });
+    }());
+    auto t0 = std::chrono::steady_clock::now();
+    co_await asyncio::sleep(0.005);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 45ms);
+    EXPECT_EQ(co_await job, 7);
 }
 
 ASYNCIO_TEST_REALTIME(RunInExecutor, ExplicitPoolRunsCallsInParallel) {

@@ -189,6 +189,7 @@ Future<T> wrap_future(const ConcurrentFuture<T>& future, EventLoop* loop = nullp
     EventLoop& l = loop ? *loop : get_running_loop();
     Future<T> dest = l.create_future<T>();
     auto src = future.state();
+    l.expect_threadsafe_post();  // the completing thread posts the news back, below
     dest.add_done_callback([w = std::weak_ptr(src)](Future<T>& d) {
         if (!d.cancelled()) return;
         if (auto s = w.lock()) s->cancel();
@@ -201,7 +202,8 @@ Future<T> wrap_future(const ConcurrentFuture<T>& future, EventLoop* loop = nullp
             if (!src) return;
             // A closed loop refuses the callback (RuntimeError): nobody can await `dest` any
             // more, and `bound` parks the handle instead of releasing it in this thread.
-            detail::post_or_drop(l, [bound = std::move(bound), src]() mutable {
+            detail::post_or_drop(l, [bound = std::move(bound), src, &l]() mutable {
+                l.threadsafe_post_arrived();
                 Future<T>& d = bound.get();
                 if (d.done()) return;  // cancelled meanwhile
                 if (src->cancelled()) {
