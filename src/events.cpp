@@ -146,6 +146,11 @@ void EventLoop::throw_closed() { throw RuntimeError("Event loop is closed"); }
 
 std::int64_t EventLoop::clock_ns() const noexcept { return virtual_time_ ? now_ns_ : steady_ns(); }
 
+void EventLoop::refresh_clock() const noexcept {
+    now_ns_ = steady_ns();
+    clock_stale_ = false;
+}
+
 std::int64_t EventLoop::when_to_ns(double when) const {
     if (std::isnan(when)) throw std::invalid_argument("call_at: when is NaN");
     if (when >= 9.2e9) return detail::never_ns;
@@ -314,7 +319,7 @@ void EventLoop::run_once() {
     // carry: skip the syscall (a third of a queue ping-pong's cost). The wake-up fd stays
     // armed and is drained by the next poll that may block.
     if (timeout != 0 || !fds_.empty()) poller_->poll(timeout, events);
-    if (!virtual_time_) now_ns_ = steady_ns();
+    if (!virtual_time_) clock_stale_ = true;  // read when first needed (timers, time())
     for (const auto& ev : events) {
         if (ev.fd == wake_fd_) {
             std::uint64_t v;
@@ -338,7 +343,7 @@ void EventLoop::run_once() {
     if (ts_pending()) drain_threadsafe();
 
     // Due timers go to the ready queue, in (deadline, scheduling order).
-    while (!timers_.empty() && timers_.top()->when <= now_ns_) {
+    while (!timers_.empty() && timers_.top()->when <= now_ns()) {
         detail::TimerNode* n = timers_.pop();
         if (n->kind == detail::TimerNode::task_sleep) {
             ready_.push(&detail::TaskCore::timer_fired_thunk, detail::TaskCore::from_timer(n));

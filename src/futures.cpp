@@ -12,11 +12,7 @@ void AnyFuture::throw_empty() {
 
 namespace asyncio::detail {
 
-void CallbackList::push(ReadyEntry e) {
-    if (empty()) {
-        one_ = e;
-        return;
-    }
+void CallbackList::push_more(ReadyEntry e) {
     if (one_.fn) {
         auto* v = new std::vector<ReadyEntry>();
         v->reserve(4);
@@ -80,7 +76,7 @@ bool FutureBase::cancel_future(std::exception_ptr cancelled_error) {
     return true;
 }
 
-void FutureBase::check_result() {
+void FutureBase::check_result_slow() {
     switch (state_) {
         case State::pending:
             throw InvalidStateError("Result is not set.");

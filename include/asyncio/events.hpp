@@ -215,7 +215,7 @@ public:
         std::int64_t ns = signed_delay_ns(delay);
         check_closed();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
-        schedule_timer(h, sat_add(now_ns_, ns));
+        schedule_timer(h, sat_add(now_ns(), ns));
         return TimerHandle(h);
     }
 
@@ -244,7 +244,7 @@ public:
     /// The loop's clock in seconds (monotonic). Read once per iteration: within one iteration
     /// it does not move, so call_later(d) from any callback of the iteration is relative to
     /// the iteration's start.
-    double time() const noexcept { return static_cast<double>(now_ns_) * 1e-9; }
+    double time() const noexcept { return static_cast<double>(now_ns()) * 1e-9; }
 
     // --- running ---
 
@@ -363,7 +363,12 @@ public:
         if (ts_pending()) drain_threadsafe();
         ready_.push(fn, self);
     }
-    std::int64_t now_ns() const noexcept { return now_ns_; }
+    /// The loop's clock for this iteration: read on first use after the poller returns, then
+    /// the same until the next iteration (an iteration that uses no time reads no clock).
+    std::int64_t now_ns() const noexcept {
+        if (clock_stale_) refresh_clock();
+        return now_ns_;
+    }
     detail::TimerHeap& timers() noexcept { return timers_; }
     void check_closed() const {
         if (closed_) throw_closed();
@@ -403,6 +408,7 @@ private:
     std::int64_t when_to_ns(double when) const;
     static std::int64_t signed_delay_ns(Seconds delay);
     std::int64_t clock_ns() const noexcept;
+    void refresh_clock() const noexcept;
     void schedule_timer(detail::HandleImpl* h, std::int64_t when);
     void push_threadsafe(detail::HandleImpl* h);
     void drain_threadsafe();
@@ -418,7 +424,8 @@ private:
 
     detail::ReadyQueue ready_;
     detail::TimerHeap timers_;
-    std::int64_t now_ns_ = 0;
+    mutable std::int64_t now_ns_ = 0;
+    mutable bool clock_stale_ = false;  // now_ns_ is to be read again before use
     std::int64_t epoch_ns_ = 0;  // virtual clock base
     std::uint32_t refs_ = 1;     // the owner's, then one per future
     std::uint32_t task_counter_ = 0;

@@ -7,17 +7,81 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 
 #include "asyncio/config.hpp"
 
 namespace asyncio::detail {
 
+#if ASYNCIO_FRAME_POOL
+
+inline constexpr std::size_t pool_granule = 8;
+inline constexpr std::size_t pool_max = 512;  // larger blocks go to operator new
+
+/// One thread's pool: a free list per size class (in granules) and the slab being carved.
+struct ThreadPool {
+    struct FreeBlock {
+        FreeBlock* next;
+    };
+    FreeBlock* free[pool_max / pool_granule + 1] = {};
+    char* cur = nullptr;
+    char* end = nullptr;
+    std::size_t in_use = 0;
+
+    // Blocks of an even number of granules are 16-aligned, odd ones 8-aligned. That is
+    // always enough: an object's size is a multiple of its alignment, so a size that is not
+    // a multiple of 16 (an odd count of granules) never needs more than 8. Coroutine frames,
+    // whose alignment operator new is not told, are covered by the same argument.
+    static std::size_t granules(std::size_t n, std::size_t align) noexcept {
+        std::size_t c = (n + pool_granule - 1) / pool_granule;
+        if (align > 2 * pool_granule && (c & 1)) ++c;  // over-aligned requests (never by size)
+        return c;
+    }
+    /// Carves a block of `c` granules from the slab (a new slab when it is used up).
+    void* carve(std::size_t c);
+};
+
+extern thread_local constinit ThreadPool tls_pool;
+
 /// A block of `n` bytes aligned to `align` (8 or 16; 16 is what operator new promises).
-void* pool_allocate(std::size_t n, std::size_t align = 16);
-void pool_deallocate(void* p, std::size_t n, std::size_t align = 16) noexcept;
+/// The common case, a block from the size class's free list, is inline.
+inline void* pool_allocate(std::size_t n, std::size_t align = 16) {
+    if (n - 1 >= pool_max) return n == 0 ? pool_allocate(1, align) : ::operator new(n);
+    std::size_t c = ThreadPool::granules(n, align);
+    ThreadPool& p = tls_pool;
+    if (ThreadPool::FreeBlock* b = p.free[c]) {
+        p.free[c] = b->next;
+        p.in_use += c * pool_granule;
+        return b;
+    }
+    return p.carve(c);
+}
+
+inline void pool_deallocate(void* ptr, std::size_t n, std::size_t align = 16) noexcept {
+    if (!ptr) return;
+    if (n == 0) n = 1;
+    if (n > pool_max) {
+        ::operator delete(ptr);
+        return;
+    }
+    std::size_t c = ThreadPool::granules(n, align);
+    ThreadPool& p = tls_pool;
+    auto* b = static_cast<ThreadPool::FreeBlock*>(ptr);
+    b->next = p.free[c];
+    p.free[c] = b;
+    p.in_use -= c * pool_granule;
+}
 
 /// Bytes currently handed out by this thread's pool (allocations minus frees).
-std::size_t pool_bytes_in_use() noexcept;
+inline std::size_t pool_bytes_in_use() noexcept { return tls_pool.in_use; }
+
+#else
+
+inline void* pool_allocate(std::size_t n, std::size_t = 16) { return ::operator new(n); }
+inline void pool_deallocate(void* p, std::size_t, std::size_t = 16) noexcept { ::operator delete(p); }
+inline std::size_t pool_bytes_in_use() noexcept { return 0; }
+
+#endif
 
 /// Mixin giving a class sized operator new/delete from the pool.
 struct pooled {

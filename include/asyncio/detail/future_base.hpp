@@ -33,7 +33,13 @@ public:
     ~CallbackList() { delete many(); }
 
     bool empty() const noexcept { return one_.fn == nullptr && one_.self == nullptr; }
-    void push(ReadyEntry e);
+    void push(ReadyEntry e) {
+        if (empty()) {
+            one_ = e;  // the common case: one callback (the awaiting task)
+            return;
+        }
+        push_more(e);
+    }
     /// Moves every entry out, in order, into `sink(entry)`; leaves the list empty.
     template <class Sink>
     void drain(Sink&& sink) {
@@ -52,6 +58,7 @@ public:
     std::size_t remove_if(Pred&& pred);
 
 private:
+    void push_more(ReadyEntry e);
     std::vector<ReadyEntry>* many() const noexcept {
         return one_.fn == nullptr ? static_cast<std::vector<ReadyEntry>*>(one_.self) : nullptr;
     }
@@ -84,7 +91,10 @@ public:
     bool cancel_future(std::exception_ptr cancelled_error);
 
     /// Throws what result() throws for a pending, cancelled or failed future; else returns.
-    void check_result();
+    void check_result() {
+        if (state_ == State::finished && !exc_) return;  // the common case, inline
+        check_result_slow();
+    }
     /// Python's exception(): null for a result; throws for pending and cancelled.
     std::exception_ptr exception();
 
@@ -114,6 +124,7 @@ public:
 
 protected:
     void assert_pending(const char* op) const;
+    void check_result_slow();
     void report_unretrieved(const char* message, const std::string& repr) noexcept;
     void schedule_callbacks();
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 
 #include "asyncio/futures.hpp"
 
@@ -28,10 +29,34 @@ struct Waiter {
     /// True when the future was completed with a result (woken), not cancelled.
     bool woken() const noexcept { return fut_.state()->done() && !fut_.state()->cancelled(); }
 
+    /// Makes the waiter's future, on `loop`. Its state lives here, in the waiting frame (no
+    /// allocation): the waiter holds a reference of its own so that handles never free it,
+    /// and ~Waiter destroys it once the handles (the task's await) are gone.
+    void make_future(EventLoop& loop) {
+        drop_future();
+        auto* st = ::new (static_cast<void*>(storage_)) FutureState<void>(loop);
+        st->add_ref();
+        has_state_ = true;
+        fut_ = Future<void>(st);
+    }
+
     Future<void> fut_;
     Waiter* prev_ = nullptr;
     Waiter* next_ = nullptr;
     WaiterList* list_ = nullptr;
+
+private:
+    void drop_future() noexcept {
+        fut_ = Future<void>();
+        if (!has_state_) return;
+        has_state_ = false;
+        // Only the waiter's own reference is left: nothing outside the waiting frame ever
+        // holds this future (it is private to the primitive and awaited in this frame).
+        std::launder(reinterpret_cast<FutureState<void>*>(storage_))->~FutureState();
+    }
+
+    alignas(FutureState<void>) unsigned char storage_[sizeof(FutureState<void>)];
+    bool has_state_ = false;
 };
 
 class WaiterList {
@@ -49,7 +74,7 @@ public:
 
     /// Parks `w` at the back with a fresh future on the running loop.
     void push_back(Waiter& w) {
-        w.fut_ = get_running_loop().create_future<void>();
+        w.make_future(get_running_loop());
         w.list_ = this;
         w.prev_ = tail_;
         w.next_ = nullptr;
@@ -110,6 +135,7 @@ private:
 
 inline Waiter::~Waiter() {
     if (list_) list_->erase(this);
+    drop_future();
 }
 
 }  // namespace asyncio::detail
