@@ -31,7 +31,7 @@ Coro<bool> Lock::acquire() {
     waiters_.push_back(w);
     std::exception_ptr err;
     try {
-        co_await w.fut_;
+        co_await w.wait();
     } catch (...) {
         err = std::current_exception();
     }
@@ -59,7 +59,7 @@ Coro<bool> Event::wait() {
     if (value_) co_return true;
     detail::Waiter w;
     waiters_.push_back(w);
-    co_await w.fut_;  // cancelled: ~Waiter unlinks
+    co_await w.wait();  // cancelled: ~Waiter unlinks
     co_return true;
 }
 
@@ -83,7 +83,7 @@ Coro<bool> Condition::wait() {
     lock_->release();
     std::exception_ptr err;
     try {
-        co_await w.fut_;
+        co_await w.wait();
     } catch (...) {
         err = std::current_exception();
     }
@@ -134,7 +134,7 @@ Coro<bool> Semaphore::acquire() {
     waiters_.push_back(w);
     std::exception_ptr err;
     try {
-        co_await w.fut_;
+        co_await w.wait();
     } catch (...) {
         err = std::current_exception();
     }

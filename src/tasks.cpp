@@ -152,6 +152,16 @@ bool TaskCore::cancel(std::optional<std::string> msg) {
         // Leave waiter_ set: it may be a task that swallows the cancellation, and a later
         // cancel() must be able to reach it again.
         if (waiter_->cancel(msg)) return true;
+    } else if (waiting_ == parked) {
+        // As a cancelled waiter future: the waiter lets go, the step comes next iteration.
+        ParkNode* node = park_node_;
+        park_node_ = nullptr;
+        waiting_ = none;
+        node->on_cancel(node);
+        exc_ = std::make_exception_ptr(CancelledError(std::move(msg)));
+        throw_on_resume_ = true;
+        schedule_step();
+        return true;
     } else if (waiting_ == timer) {
         // The sleep's future is cancelled: the timer goes, the step comes next iteration.
         loop_->timers().remove(&timer_);
@@ -222,6 +232,28 @@ void TaskCore::wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume) {
     timer_.kind = TimerNode::task_sleep;
     loop_->timers().push(&timer_, ns > never_ns - now ? never_ns : now + ns);
     waiting_ = timer;
+}
+
+void TaskCore::park(ParkNode* node, std::coroutine_handle<> resume) {
+    resume_ = resume;
+    if (must_cancel_) {
+        // Cancelled while running: as a waiter future cancelled as soon as it is awaited.
+        must_cancel_ = false;
+        throw_on_resume_ = true;
+        waiting_ = none;
+        node->on_cancel(node);
+        schedule_step();
+        return;
+    }
+    park_node_ = node;
+    waiting_ = parked;
+}
+
+void TaskCore::unpark() noexcept {
+    if (waiting_ != parked) return;
+    park_node_ = nullptr;
+    waiting_ = none;
+    schedule_step();
 }
 
 void TaskCore::yield_once(std::coroutine_handle<> resume) {
@@ -320,6 +352,7 @@ void TaskCore::finish_with_exception(std::exception_ptr e) {
 void TaskCore::leave_waiting() noexcept {
     if (waiting_ == future && waiter_) waiter_->remove_callback_entry(&wakeup_thunk, this);
     if (waiting_ == timer) loop_->timers().remove(&timer_);
+    if (waiting_ == parked && park_node_) park_node_->on_cancel(park_node_);
     waiter_ = nullptr;
     waiting_ = none;
 }

@@ -88,6 +88,44 @@ ASYNCIO_TEST(Lock, CancelledAcquireLeavesTheQueue) {
     EXPECT_FALSE(lock.locked()) << "the cancelled waiter must not have been given the lock";
 }
 
+// A cancel requested while the task runs reaches the wait it starts next: acquire() raises
+// at once and leaves no waiter behind (as a waiter future cancelled when awaited).
+ASYNCIO_TEST(Lock, CancelRequestedBeforeTheWaitRaisesAtTheWait) {
+    Lock lock;
+    co_await lock.acquire();
+    auto t = create_task([](Lock* l) -> Coro<bool> {
+        current_task()->cancel("early");
+        co_return co_await l->acquire();
+    }(&lock));
+    EXPECT_TRUE(co_await ends_cancelled(t));
+    lock.release();
+    EXPECT_FALSE(lock.locked()) << "no waiter may be left to take the lock";
+}
+
+// A task parked on a lock when its loop closes is destroyed and reported, whether the lock
+// dies before or after it (ASan checks that neither side touches the other once gone).
+TEST(LockLifetime, ATaskParkedWhenTheLoopClosesIsDestroyedAndReported) {
+    for (bool lock_dies_first : {true, false}) {
+        auto loop = new_event_loop();
+        int reports = 0;
+        loop->set_exception_handler([&](EventLoop&, const ExceptionContext& c) {
+            if (c.message.find("destroyed but it is pending") != std::string::npos) ++reports;
+        });
+        auto lock = std::make_unique<Lock>();
+        Task<bool> parked;
+        loop->run_until_complete([](Lock* l, Task<bool>* out) -> Coro<void> {
+            co_await l->acquire();
+            *out = create_task(l->acquire());
+            co_await asyncio::sleep(0);
+        }(lock.get(), &parked));
+        EXPECT_FALSE(parked.done());
+        if (lock_dies_first) lock.reset();
+        loop->close();
+        lock.reset();
+        EXPECT_EQ(reports, 1);
+    }
+}
+
 // parity #80: LockTests::test_release_not_acquired
 ASYNCIO_TEST(Lock, ReleasingAnUnlockedLockRaisesRuntimeError) {
     Lock lock;

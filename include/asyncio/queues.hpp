@@ -45,7 +45,7 @@ public:
             putters_.push_back(w);
             std::exception_ptr err;
             try {
-                co_await w.fut_;
+                co_await w.wait();
             } catch (...) {
                 err = std::current_exception();
             }
@@ -69,7 +69,7 @@ public:
             getters_.push_back(w);
             std::exception_ptr err;
             try {
-                co_await w.fut_;
+                co_await w.wait();
             } catch (...) {
                 err = std::current_exception();
             }

@@ -22,9 +22,16 @@ class AnyTask;
 
 namespace detail {
 
+/// Something a task parks on without a future (a lock's or a queue's waiter): the task
+/// calls `on_cancel(node)` when it is cancelled while parked, and the node must then let go
+/// of the task (unlink itself) without consuming a wake-up.
+struct ParkNode {
+    void (*on_cancel)(ParkNode* node) noexcept = nullptr;
+};
+
 class TaskCore : public FutureBase {
 public:
-    enum Waiting : std::uint8_t { none, future, timer };
+    enum Waiting : std::uint8_t { none, future, timer, parked };
 
     TaskCore(EventLoop& loop, std::coroutine_handle<> root);
     ~TaskCore() override;
@@ -48,6 +55,12 @@ public:
     void wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume);
     /// The task suspends at `resume` for one loop iteration (sleep(0), a bare yield).
     void yield_once(std::coroutine_handle<> resume);
+    /// The task suspends at `resume` until unpark() (or a cancel, which tells `node`). The
+    /// same iterations as waiting on a future that the waker completes: the step runs in
+    /// the iteration after unpark().
+    void park(ParkNode* node, std::coroutine_handle<> resume);
+    /// Wakes a parked task (its step comes next iteration). Only the node's owner calls it.
+    void unpark() noexcept;
     /// Called by every awaiter's await_resume: throws the CancelledError a cancel() left for
     /// this resumption, if any.
     void check_resume() {
@@ -110,11 +123,13 @@ private:
     Extras& extras();
     const Extras* find_extras() const noexcept;
 
-    // What the task waits on: a future (waiting_ == future) or its own sleep timer
-    // (waiting_ == timer); never both, so they share storage.
+    // What the task waits on: a future (waiting_ == future), its own sleep timer
+    // (waiting_ == timer) or a park node (waiting_ == parked); one at a time, so they share
+    // storage.
     union {
         FutureBase* waiter_ = nullptr;
         TimerNode timer_;
+        ParkNode* park_node_;  // waiting_ == parked
     };
 };
 

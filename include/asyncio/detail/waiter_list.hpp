@@ -1,62 +1,58 @@
 // The wait queue behind every synchronization primitive and queue: an intrusive FIFO of
-// waiters, each a pending Future<void> that the parked task awaits.
+// waiters, each a task parked on it (TaskCore::park: no future, no allocation).
 //
-// A Waiter lives in the frame of the coroutine that waits (acquire(), get(), ...), so parking
-// costs one future and no list allocation. Invariant: a waiter is linked iff it is in its
-// list; waking one (wake/wake_front) completes its future and unlinks it, so the list only
-// ever holds waiters nobody has woken yet (a waiter whose future was cancelled may still be
-// linked until its task runs: wake() skips those). Either side may die first: a waiter's
-// destructor unlinks it, and a list's destructor detaches the waiters still linked (a task
-// abandoned at loop close may outlive the lock it waited on).
+// A Waiter lives in the frame of the coroutine that waits (acquire(), get(), ...). Invariant:
+// a waiter is linked iff it is in its list; waking one unlinks it, marks it woken and
+// schedules its task, and a task cancelled while parked unlinks its waiter at once, so the
+// list only ever holds tasks still waiting. The iterations are those of CPython's waiter
+// futures: the woken (or cancelled) task runs in the next iteration. Either side may die
+// first: a waiter's destructor unlinks it, and a list's destructor detaches the waiters
+// still linked (a task abandoned at loop close may outlive the lock it waited on).
 #pragma once
 
 #include <cstddef>
-#include <new>
+#include <coroutine>
 
-#include "asyncio/futures.hpp"
+#include "asyncio/detail/task_core.hpp"
 
 namespace asyncio::detail {
 
 class WaiterList;
 
-struct Waiter {
-    Waiter() = default;
+struct Waiter : ParkNode {
+    Waiter() noexcept { on_cancel = &cancelled_thunk; }
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
     inline ~Waiter();
 
     bool linked() const noexcept { return list_ != nullptr; }
-    /// True when the future was completed with a result (woken), not cancelled.
-    bool woken() const noexcept { return fut_.state()->done() && !fut_.state()->cancelled(); }
+    /// True once a wake-up was handed to this waiter (whatever happened to its task since).
+    bool woken() const noexcept { return woken_; }
 
-    /// Makes the waiter's future, on `loop`. Its state lives here, in the waiting frame (no
-    /// allocation): the waiter holds a reference of its own so that handles never free it,
-    /// and ~Waiter destroys it once the handles (the task's await) are gone.
-    void make_future(EventLoop& loop) {
-        drop_future();
-        auto* st = ::new (static_cast<void*>(storage_)) FutureState<void>(loop);
-        st->add_ref();
-        has_state_ = true;
-        fut_ = Future<void>(st);
-    }
+    /// `co_await w.wait()`: parks the current task until the waiter is woken; a cancel of
+    /// the task unlinks the waiter and throws CancelledError here.
+    struct Awaiter {
+        Waiter& w;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            w.task_ = &task_for_await("waiting on a lock or queue");
+            w.task_->park(&w, h);
+        }
+        void await_resume() const {
+            if (TaskCore* t = w.task_) t->check_resume();
+        }
+    };
+    Awaiter wait() noexcept { return Awaiter{*this}; }
 
-    Future<void> fut_;
     Waiter* prev_ = nullptr;
     Waiter* next_ = nullptr;
     WaiterList* list_ = nullptr;
+    TaskCore* task_ = nullptr;  // the parked task, while it waits
+    bool woken_ = false;
+    bool cancelled_ = false;
 
 private:
-    void drop_future() noexcept {
-        fut_ = Future<void>();
-        if (!has_state_) return;
-        has_state_ = false;
-        // Only the waiter's own reference is left: nothing outside the waiting frame ever
-        // holds this future (it is private to the primitive and awaited in this frame).
-        std::launder(reinterpret_cast<FutureState<void>*>(storage_))->~FutureState();
-    }
-
-    alignas(FutureState<void>) unsigned char storage_[sizeof(FutureState<void>)];
-    bool has_state_ = false;
+    inline static void cancelled_thunk(ParkNode* node) noexcept;
 };
 
 class WaiterList {
@@ -72,9 +68,8 @@ public:
     std::size_t size() const noexcept { return size_; }
     Waiter* front() const noexcept { return head_; }
 
-    /// Parks `w` at the back with a fresh future on the running loop.
-    void push_back(Waiter& w) {
-        w.make_future(get_running_loop());
+    /// Puts `w` at the back; the caller then parks on it with `co_await w.wait()`.
+    void push_back(Waiter& w) noexcept {
         w.list_ = this;
         w.prev_ = tail_;
         w.next_ = nullptr;
@@ -100,17 +95,15 @@ public:
         --size_;
     }
 
-    /// Wakes the first waiter whose future is still pending (dropping cancelled ones on the
-    /// way); returns false if there was none. The woken task resumes in the next iteration.
-    bool wake_one() {
-        while (Waiter* w = head_) {
-            erase(w);
-            if (!w->fut_.done()) {
-                w->fut_.set_result();
-                return true;
-            }
-        }
-        return false;
+    /// Wakes the first waiter (a cancelled one has already unlinked itself); returns false
+    /// if there was none. The woken task resumes in the next iteration.
+    bool wake_one() noexcept {
+        Waiter* w = head_;
+        if (!w) return false;
+        erase(w);
+        w->woken_ = true;
+        if (w->task_) w->task_->unpark();
+        return true;
     }
 
     /// Wakes every pending waiter, in FIFO order; returns how many.
@@ -120,12 +113,8 @@ public:
         return n;
     }
 
-    /// True if some linked waiter has not been cancelled.
-    bool has_live() const noexcept {
-        for (Waiter* w = head_; w; w = w->next_)
-            if (!w->fut_.done()) return true;
-        return false;
-    }
+    /// True if some task waits here (cancelled waiters unlink themselves at once).
+    bool has_live() const noexcept { return head_ != nullptr; }
 
 private:
     Waiter* head_ = nullptr;
@@ -135,7 +124,12 @@ private:
 
 inline Waiter::~Waiter() {
     if (list_) list_->erase(this);
-    drop_future();
+}
+
+inline void Waiter::cancelled_thunk(ParkNode* node) noexcept {
+    auto* w = static_cast<Waiter*>(node);
+    w->cancelled_ = true;  // the task's resume throws the CancelledError
+    if (w->list_) w->list_->erase(w);
 }
 
 }  // namespace asyncio::detail
