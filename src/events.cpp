@@ -342,40 +342,48 @@ void EventLoop::run_once() {
     if (pending_signals_.load(std::memory_order_acquire)) process_signals();
     if (ts_pending()) drain_threadsafe();
 
-    // Due timers go to the ready queue, in (deadline, scheduling order).
-    while (!timers_.empty() && timers_.top()->when <= now_ns()) {
-        detail::TimerNode* n = timers_.pop();
+    // Run what is ready now, then the timers due now, in (deadline, scheduling order): the
+    // order CPython gets by appending due timers to the ready queue, without queueing them.
+    // What this schedules runs in the next iteration; so do timers scheduled meanwhile, even
+    // those already due (seq_mark tells them apart).
+    std::size_t ntodo = ready_.size();
+    bool timers_due = !timers_.empty() && timers_.top()->when <= now_ns();
+    std::uint32_t seq_mark = timers_.next_seq();
+    for (std::size_t i = 0; i < ntodo; ++i) run_ready(ready_.pop());
+    if (!timers_due) return;
+    std::int64_t due_until = now_ns();
+    while (!timers_.empty()) {
+        detail::TimerNode* n = timers_.top();
+        if (n->when > due_until || !detail::TimerHeap::seq_before(n->seq, seq_mark)) break;
+        timers_.pop();
         if (n->kind == detail::TimerNode::task_sleep) {
-            ready_.push(&detail::TaskCore::timer_fired_thunk, detail::TaskCore::from_timer(n));
+            run_ready({&detail::TaskCore::timer_fired_thunk, detail::TaskCore::from_timer(n)});
         } else {
             auto* h = detail::HandleImpl::from_timer(n);
             if (h->cancelled()) {
                 if (cancelled_timers_) --cancelled_timers_;
                 h->release();
             } else {
-                ready_.push(&detail::HandleImpl::run_thunk, h);  // the heap's reference moves
+                run_ready({&detail::HandleImpl::run_thunk, h});  // the heap's reference moves
             }
         }
     }
+}
 
-    // Run what is ready now; what this schedules runs in the next iteration.
-    std::size_t ntodo = ready_.size();
+void EventLoop::run_ready(detail::ReadyEntry e) {
     if (!debug_) {
-        for (std::size_t i = 0; i < ntodo; ++i) run_entry(ready_.pop());
-    } else {
-        for (std::size_t i = 0; i < ntodo; ++i) {
-            detail::ReadyEntry e = ready_.pop();
-            std::int64_t t0 = steady_ns();
-            run_entry(e);
-            double took = static_cast<double>(steady_ns() - t0) * 1e-9;
-            if (took >= slow_callback_duration_) {
-                const char* what = e.fn == &detail::TaskCore::step_thunk ||
-                                           e.fn == &detail::TaskCore::wakeup_thunk
-                                       ? "a task step"
-                                       : "a callback";
-                std::fprintf(stderr, "asyncio: executing %s took %.3f seconds\n", what, took);
-            }
-        }
+        run_entry(e);
+        return;
+    }
+    std::int64_t t0 = steady_ns();
+    run_entry(e);
+    double took = static_cast<double>(steady_ns() - t0) * 1e-9;
+    if (took >= slow_callback_duration_) {
+        const char* what = e.fn == &detail::TaskCore::step_thunk ||
+                                   e.fn == &detail::TaskCore::wakeup_thunk
+                               ? "a task step"
+                               : "a callback";
+        std::fprintf(stderr, "asyncio: executing %s took %.3f seconds\n", what, took);
     }
 }
 

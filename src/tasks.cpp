@@ -122,10 +122,24 @@ std::string TaskCore::repr() const {
     return s + ">";
 }
 
-void TaskCore::schedule_step() { loop_->push_ready(&step_thunk, this); }
+void TaskCore::schedule_step() {
+    // Not waiting: the union is free for the ready queue's link (step() overwrites it only
+    // once the queue has let go of it). The queued step holds a reference, so that the link
+    // outlives its place in the queue even if the task is abandoned meanwhile.
+    add_ref();
+    ready_link_.owner = this;
+    loop_->push_ready_linked(&step_thunk, &ready_link_);
+}
 
 void TaskCore::step_thunk(void* self, bool run) {
-    if (run) static_cast<TaskCore*>(self)->step();
+    auto* t = static_cast<TaskCore*>(self);
+    if (run) {
+        StatePtr<TaskCore> ref(t);  // released even if the step throws (SystemExit)
+        t->release();               // the queued step's reference, now held by `ref`
+        t->step();
+    } else {
+        t->release();
+    }
 }
 
 void TaskCore::wakeup_thunk(void* self, bool run) {
@@ -350,10 +364,16 @@ void TaskCore::finish_with_exception(std::exception_ptr e) {
 }
 
 void TaskCore::leave_waiting() noexcept {
-    if (waiting_ == future && waiter_) waiter_->remove_callback_entry(&wakeup_thunk, this);
+    // Only the member in use is touched: with none, the storage may be a queued step's link.
+    if (waiting_ == future && waiter_) {
+        waiter_->remove_callback_entry(&wakeup_thunk, this);
+        waiter_ = nullptr;
+    }
     if (waiting_ == timer) loop_->timers().remove(&timer_);
-    if (waiting_ == parked && park_node_) park_node_->on_cancel(park_node_);
-    waiter_ = nullptr;
+    if (waiting_ == parked && park_node_) {
+        park_node_->on_cancel(park_node_);
+        park_node_ = nullptr;
+    }
     waiting_ = none;
 }
 
@@ -390,6 +410,11 @@ TaskCore& task_for_await(const char* what) {
     if (TaskCore* t = tls.current_task) return *t;
     throw RuntimeError(std::string(what) + " outside of a task: run it with asyncio::run(), "
                                            "create_task() or run_until_complete()");
+}
+
+std::exception_ptr& coro_exc_out_of_memory() noexcept {
+    static std::exception_ptr e = std::make_exception_ptr(std::bad_alloc());
+    return e;
 }
 
 void throw_awaited_twice() { throw RuntimeError("cannot reuse already awaited coroutine"); }

@@ -78,6 +78,49 @@ TEST_F(HandLoop, WorkScheduledDuringAnIterationRunsInTheNextOne) {
     EXPECT_TRUE(x_ran);
 }
 
+// Due timers run after the callbacks that were ready first, and what either schedules runs
+// in the next iteration in the order it was scheduled: a timer that is already due when it
+// is scheduled (call_later(0) from a due timer) waits for the next iteration too.
+TEST_F(HandLoop, DueTimersRunAfterReadyCallbacksAndScheduleForTheNextIteration) {
+    std::string order;
+    l->call_later(0, [&] {
+        order += "T1 ";
+        l->call_soon([&] { order += "s1 "; });
+        l->call_later(0, [&] { order += "T3 "; });
+    });
+    l->call_later(0, [&] {
+        order += "T2 ";
+        l->call_soon([&] { order += "s2 "; });
+    });
+    l->call_soon([&] {
+        order += "R ";
+        l->call_soon([&] { order += "r "; });
+    });
+    run_once(*l);
+    EXPECT_EQ(order, "R T1 T2 ");
+    run_once(*l);
+    EXPECT_EQ(order, "R T1 T2 r s1 s2 T3 ");
+}
+
+// Task steps woken by timers keep their place among other callbacks woken in the same
+// iteration (steps scheduled back to back share one queue slot; order must not change).
+ASYNCIO_TEST(Loop, StepsWokenByTimersInterleaveWithCallbacksInScheduleOrder) {
+    std::string order;
+    auto sleeper = [](std::string* out, std::string name) -> asyncio::Coro<void> {
+        co_await asyncio::sleep(0.5);
+        *out += name + " ";
+    };
+    auto a = asyncio::create_task(sleeper(&order, "A"));
+    auto b = asyncio::create_task(sleeper(&order, "B"));
+    co_await asyncio::sleep(0);  // both sleep now; next a plain timer due between them
+    loop().call_later(0.5, [&] { loop().call_soon([&] { order += "x "; }); });
+    auto c = asyncio::create_task(sleeper(&order, "C"));
+    co_await a;
+    co_await b;
+    co_await c;
+    EXPECT_EQ(order, "A B x C ");
+}
+
 // parity #5 — libuv test-timer.c::timer_order (CPython: test_timer_comparison)
 TEST_F(HandLoop, EqualDeadlinesFireInTheOrderTheyWereScheduled) {
     std::string order;

@@ -42,7 +42,10 @@ namespace detail {
 
 /// The untyped state of a generator frame (the base of its promise).
 struct asyncgen_state : promise_base {
-    // promise_base::continuation_ is whoever awaits next()/aclose(); exc_ what it raised.
+    // promise_base::continuation_ is whoever awaits next()/aclose(); exc_ what it raised
+    // (kept in the frame: a generator's exception is taken later, by the next()/aclose()).
+    void unhandled_exception() noexcept { exc_ = std::current_exception(); }
+    std::exception_ptr exc_;
     std::coroutine_handle<> self_;
     EventLoop* loop_ = nullptr;  // set on first iteration (registered for shutdown)
     asyncgen_state* prev_ = nullptr;

@@ -38,6 +38,27 @@ void report_never_awaited(void* frame) noexcept;
 [[noreturn]] void throw_empty_coro();
 TaskCore& task_for_await(const char* what);
 
+/// A coroutine's exception goes to tls.coro_exc (rarely taken: allocated then). On memory
+/// exhaustion a shared bad_alloc stands in.
+std::exception_ptr& coro_exc_out_of_memory() noexcept;
+inline void stash_coro_exception() noexcept {
+    try {
+        tls.coro_exc = new std::exception_ptr(std::current_exception());
+    } catch (...) {
+        tls.coro_exc = &coro_exc_out_of_memory();
+    }
+}
+/// The exception the Coro that just ended left (null: it returned normally).
+inline std::exception_ptr take_coro_exception() noexcept {
+    std::exception_ptr* p = tls.coro_exc;
+    if (!p) return nullptr;
+    tls.coro_exc = nullptr;
+    if (p == &coro_exc_out_of_memory()) return *p;
+    std::exception_ptr e = std::move(*p);
+    delete p;
+    return e;
+}
+
 struct promise_base {
     static void* operator new(std::size_t n) { return pool_allocate(n); }
     static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, n); }
@@ -53,12 +74,13 @@ struct promise_base {
 
     std::suspend_always initial_suspend() const noexcept { return {}; }
     final_awaiter final_suspend() const noexcept { return {}; }
-    void unhandled_exception() noexcept { exc_ = std::current_exception(); }
+    // The frame ends right after this and its awaiter (or task) takes the exception next,
+    // with nothing in between on this thread: it waits in the thread's slot, not the frame.
+    void unhandled_exception() noexcept { stash_coro_exception(); }
 
     // Who resumes when this frame finishes: the awaiting frame, or std::noop_coroutine() for
     // the root of a task. Null until started, which is how a never-awaited frame is told.
     std::coroutine_handle<> continuation_;
-    std::exception_ptr exc_;
 };
 
 template <class T>
@@ -70,7 +92,7 @@ struct coro_promise : promise_base {
         value_.emplace(std::forward<U>(v));
     }
     T take() {
-        if (exc_) std::rethrow_exception(exc_);
+        if (!value_) std::rethrow_exception(take_coro_exception());
         return std::move(*value_);
     }
     std::optional<T> value_;
@@ -81,7 +103,7 @@ struct coro_promise<void> : promise_base {
     Coro<void> get_return_object() noexcept;
     void return_void() const noexcept {}
     void take() {
-        if (exc_) std::rethrow_exception(exc_);
+        if (std::exception_ptr e = take_coro_exception()) std::rethrow_exception(e);
     }
 };
 

@@ -117,6 +117,10 @@ struct ThreadState {
     TaskCore* current_task = nullptr;
     EventLoop* event_loop = nullptr;  // set_event_loop()
     ContextData** context_override = nullptr;  // set by ContextScope (Context.run)
+    // The exception a Coro just ended with, from its unhandled_exception() until its awaiter
+    // (or task) takes it: the two run back to back on this thread, so one slot serves every
+    // frame and no frame carries an exception_ptr of its own (see coro.hpp).
+    std::exception_ptr* coro_exc = nullptr;
 };
 inline thread_local ThreadState tls;
 
@@ -363,6 +367,10 @@ public:
         if (ts_pending()) drain_threadsafe();
         ready_.push(fn, self);
     }
+    void push_ready_linked(detail::ReadyFn fn, detail::ReadyLink* link) {
+        if (ts_pending()) drain_threadsafe();
+        ready_.push_linked(fn, link);
+    }
     /// The loop's clock for this iteration: read on first use after the poller returns, then
     /// the same until the next iteration (an iteration that uses no time reads no clock).
     std::int64_t now_ns() const noexcept {
@@ -420,6 +428,7 @@ private:
     void set_signal_handler(int sig, detail::HandleImpl* h);
     void process_signals();
     void run_entry(detail::ReadyEntry e);
+    void run_ready(detail::ReadyEntry e);
     void purge_cancelled_timers();
 
     detail::ReadyQueue ready_;

@@ -35,12 +35,14 @@ protected:
     bool take_root_result(std::exception_ptr& out) override {
         auto h = Coro<T>::handle_type::from_address(root_address());
         auto& p = h.promise();
-        if (p.exc_) {
-            out = std::move(p.exc_);
-            return false;
+        if constexpr (!std::is_void_v<T>) {
+            if (p.value_) {
+                slot_.v.emplace(std::move(*p.value_));
+                return true;
+            }
         }
-        if constexpr (!std::is_void_v<T>) slot_.v.emplace(std::move(*p.value_));
-        return true;
+        out = take_coro_exception();
+        return !out;
     }
 
 private:

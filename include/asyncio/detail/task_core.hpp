@@ -125,11 +125,12 @@ private:
 
     // What the task waits on: a future (waiting_ == future), its own sleep timer
     // (waiting_ == timer) or a park node (waiting_ == parked); one at a time, so they share
-    // storage.
+    // storage, with the ready queue's link of a scheduled step (waiting_ == none).
     union {
         FutureBase* waiter_ = nullptr;
         TimerNode timer_;
         ParkNode* park_node_;  // waiting_ == parked
+        ReadyLink ready_link_;  // waiting_ == none, a step scheduled
     };
 };
 

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 namespace asyncio::detail {
@@ -38,7 +39,7 @@ public:
     std::size_t size() const noexcept { return heap_.size() + run_live_; }
     /// The earliest timer (not empty()).
     TimerNode* top() const noexcept {
-        TimerNode* r = run_live_ ? run_[run_head_ & run_mask_] : nullptr;
+        TimerNode* r = run_live_ ? run_.front() : nullptr;
         if (heap_.empty()) return r;
         if (!r) return heap_.front();
         return less(heap_.front(), r) ? heap_.front() : r;
@@ -55,6 +56,13 @@ public:
         n->index = static_cast<std::uint32_t>(heap_.size());
         heap_.push_back(n);
         sift_up(n->index);
+    }
+
+    /// The sequence number the next push() gets.
+    std::uint32_t next_seq() const noexcept { return next_seq_; }
+    /// Scheduling order, modulo 2^32: a was scheduled before b.
+    static bool seq_before(std::uint32_t a, std::uint32_t b) noexcept {
+        return static_cast<std::int32_t>(a - b) < 0;
     }
 
     TimerNode* pop() noexcept {
@@ -76,13 +84,13 @@ public:
     void remove_if(Pred drop) {
         std::vector<TimerNode*> keep;
         keep.reserve(run_live_);
-        for (std::uint64_t a = run_head_; a != run_tail_; ++a) {
-            TimerNode* n = run_[a & run_mask_];
+        for (TimerNode* n : run_) {
             if (!n) continue;
             n->index = TimerNode::npos;
             n->in_run = 0;
             if (!drop(n)) keep.push_back(n);
         }
+        run_.clear();
         run_head_ = run_tail_ = 0;
         run_live_ = 0;
         run_back_ = nullptr;
@@ -106,8 +114,9 @@ public:
     std::vector<TimerNode*> take_all() {
         std::vector<TimerNode*> all = std::move(heap_);
         heap_.clear();
-        for (std::uint64_t a = run_head_; a != run_tail_; ++a)
-            if (TimerNode* n = run_[a & run_mask_]) all.push_back(n);
+        for (TimerNode* n : run_)
+            if (n) all.push_back(n);
+        run_.clear();
         run_head_ = run_tail_ = 0;
         run_live_ = 0;
         run_back_ = nullptr;
@@ -123,10 +132,9 @@ private:
     static constexpr std::uint64_t pos_mod = TimerNode::npos;
 
     void run_push(TimerNode* n) {
-        if (run_tail_ - run_head_ == run_.size()) run_grow();
         n->in_run = 1;
         n->index = static_cast<std::uint32_t>(run_tail_ % pos_mod);
-        run_[run_tail_ & run_mask_] = n;
+        run_.push_back(n);
         ++run_tail_;
         ++run_live_;
         run_back_ = n;
@@ -134,25 +142,25 @@ private:
     void run_remove(TimerNode* n) noexcept {
         // the absolute position: the one in [head, tail) congruent to index
         std::uint64_t a = run_head_ + ((n->index + pos_mod - run_head_ % pos_mod) % pos_mod);
-        run_[a & run_mask_] = nullptr;
+        run_[a - run_head_] = nullptr;
         n->index = TimerNode::npos;
         n->in_run = 0;
         --run_live_;
-        while (run_head_ != run_tail_ && !run_[run_head_ & run_mask_]) ++run_head_;
+        while (!run_.empty() && !run_.front()) {
+            run_.pop_front();
+            ++run_head_;
+        }
         if (run_live_ == 0) {
+            run_.clear();
             run_head_ = run_tail_ = 0;
             run_back_ = nullptr;
         } else if (n == run_back_) {
-            while (!run_[(run_tail_ - 1) & run_mask_]) --run_tail_;
-            run_back_ = run_[(run_tail_ - 1) & run_mask_];
+            while (!run_.back()) {
+                run_.pop_back();
+                --run_tail_;
+            }
+            run_back_ = run_.back();
         }
-    }
-    void run_grow() {
-        std::size_t ncap = run_.empty() ? 64 : run_.size() * 2;
-        std::vector<TimerNode*> nb(ncap, nullptr);
-        for (std::uint64_t a = run_head_; a != run_tail_; ++a) nb[a & (ncap - 1)] = run_[a & run_mask_];
-        run_ = std::move(nb);
-        run_mask_ = ncap - 1;
     }
 
     static bool less(const TimerNode* a, const TimerNode* b) noexcept {
@@ -201,8 +209,9 @@ private:
     }
 
     std::vector<TimerNode*> heap_;
-    std::vector<TimerNode*> run_;  // ring; holes (nullptr) are removed timers
-    std::uint64_t run_mask_ = 0;
+    // The FIFO run, in blocks (no doubling copy, and blocks go as they are consumed); holes
+    // (nullptr) are removed timers. run_head_ is the absolute position of run_.front().
+    std::deque<TimerNode*> run_;
     std::uint64_t run_head_ = 0;   // absolute positions
     std::uint64_t run_tail_ = 0;
     std::size_t run_live_ = 0;
