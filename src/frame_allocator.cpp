@@ -32,9 +32,8 @@ char* new_slab() {
 
 thread_local constinit ThreadPool tls_pool;
 
-void* ThreadPool::carve(std::size_t c) {
+void* ThreadPool::carve(std::size_t c, std::size_t block_align) {
     std::size_t bytes = c * pool_granule;
-    std::size_t block_align = (c & 1) ? pool_granule : 2 * pool_granule;
     char* p = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(cur) + block_align - 1) &
                                       ~(block_align - 1));
     if (!cur || p + bytes > end) {

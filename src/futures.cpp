@@ -1,5 +1,7 @@
 #include "asyncio/futures.hpp"
 
+#include <atomic>
+
 #include "asyncio/events.hpp"
 #include "asyncio/tasks.hpp"
 
@@ -12,16 +14,40 @@ void AnyFuture::throw_empty() {
 
 namespace asyncio::detail {
 
-void CallbackList::push_more(ReadyEntry e) {
-    if (one_.fn) {
-        auto* v = new std::vector<ReadyEntry>();
-        v->reserve(4);
-        v->push_back(one_);
-        v->push_back(e);
-        one_ = ReadyEntry{nullptr, v};
-        return;
+namespace {
+std::atomic<ReadyFn> callback_fns[8] = {};  // [0] unused: tag 0 means "none"
+}  // namespace
+
+int callback_tag(ReadyFn fn) noexcept {
+    for (int t = 1; t < 8; ++t) {
+        ReadyFn f = callback_fns[t].load(std::memory_order_acquire);
+        if (f == fn) return t;
+        if (f == nullptr) return 0;
     }
-    many()->push_back(e);
+    return 0;
+}
+
+bool register_callback_fn(ReadyFn fn) noexcept {
+    for (int t = 1; t < 8; ++t) {
+        ReadyFn expected = nullptr;
+        if (callback_fns[t].compare_exchange_strong(expected, fn, std::memory_order_acq_rel) ||
+            expected == fn)
+            return true;
+    }
+    return false;
+}
+
+ReadyFn callback_fn(int tag) noexcept { return callback_fns[tag].load(std::memory_order_relaxed); }
+
+void CallbackList::push_more(ReadyEntry e) {
+    auto* v = many();
+    if (!v) {
+        v = new std::vector<ReadyEntry>();
+        v->reserve(4);
+        if (word_) v->push_back(one());
+        word_ = reinterpret_cast<std::uintptr_t>(v);
+    }
+    v->push_back(e);
 }
 
 FutureBase::FutureBase(EventLoop& loop) noexcept : loop_(&loop) { loop.add_ref(); }

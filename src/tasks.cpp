@@ -219,6 +219,7 @@ void TaskCore::wait_on_future(FutureBase* fut, std::coroutine_handle<> resume) {
     if (&fut->loop() != loop_)
         throw RuntimeError("Task " + repr() + " got Future " + fut->repr() +
                            " attached to a different loop");
+    [[maybe_unused]] static const bool tagged = register_callback_fn(&wakeup_thunk);
     fut->add_callback(&wakeup_thunk, this);
     waiter_ = fut;
     waiting_ = future;

@@ -25,6 +25,7 @@ void WaitCore::start(std::optional<Seconds> timeout) {
     for (std::size_t i = 0; i < fs_.size(); ++i) {
         links_[i] = Link{this, fs_[i]};
         add_ref();
+        [[maybe_unused]] static const bool tagged = register_callback_fn(&on_completion);
         fs_[i]->add_callback(&on_completion, &links_[i]);
     }
 }
@@ -68,6 +69,7 @@ void AsCompletedCore::start(std::optional<Seconds> timeout) {
     for (std::size_t i = 0; i < children_.size(); ++i) {
         links_[i] = Link{this, i};
         add_ref();
+        [[maybe_unused]] static const bool tagged = register_callback_fn(&on_completion);
         children_[i].state->add_callback(&on_completion, &links_[i]);
     }
     nlinks_ = children_.size();

@@ -56,6 +56,47 @@ ASYNCIO_TEST(Coro, ExceptionsPropagateThroughTheChain) {
     }
 }
 
+// A frame's exception passes to its awaiter through the thread's slot: failures caught and
+// raised again at every level, in void and valued coroutines and in a task's root, each
+// reach the right awaiter, and nothing is left in the slot.
+asyncio::Coro<void> void_thrower(int n) {
+    if (n == 0) throw std::invalid_argument("bottom");
+    try {
+        co_await void_thrower(n - 1);
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string(e.what()) + "+" + std::to_string(n));
+    }
+}
+
+ASYNCIO_TEST(Coro, EachFailureReachesItsOwnAwaiterAndLeavesNothingBehind) {
+    std::string got;
+    try {
+        co_await void_thrower(3);
+    } catch (const std::invalid_argument& e) {
+        got = e.what();
+    }
+    EXPECT_EQ(got, "bottom+1+2+3");
+    EXPECT_EQ(asyncio::detail::tls.coro_exc, nullptr);
+    // A caught failure followed by a normal return: the next await sees a success.
+    auto ok_after_failure = []() -> asyncio::Coro<int> {
+        try {
+            co_await relay();
+        } catch (const std::out_of_range&) {
+        }
+        co_return 7;
+    };
+    EXPECT_EQ(co_await ok_after_failure(), 7);
+    auto t = asyncio::create_task(void_thrower(1));
+    bool task_failed = false;
+    try {
+        co_await t;
+    } catch (const std::invalid_argument& e) {
+        task_failed = std::string(e.what()) == "bottom+1";
+    }
+    EXPECT_TRUE(task_failed);
+    EXPECT_EQ(asyncio::detail::tls.coro_exc, nullptr);
+}
+
 ASYNCIO_TEST(Coro, AwaitingTwiceIsARuntimeError) {
     auto c = asyncio::sleep(0, 1);
     EXPECT_EQ(co_await c, 1);

@@ -215,3 +215,55 @@ ASYNCIO_TEST(Future, AnEmptyHandleIsAClearErrorNotACrash) {
         EXPECT_NE(std::string(e.what()).find("empty"), std::string::npos);
     }
 }
+
+// The done-callback list is one word while it holds a single callback of a registered
+// function; a second callback, or an unregistered function, moves it to a vector. Either
+// way the order is the order of registration, and removal keeps the rest in order.
+namespace {
+std::vector<std::string>* cb_log = nullptr;
+void cb_tagged(void* self, bool run) {
+    if (run) cb_log->push_back("t" + std::to_string(*static_cast<int*>(self)));
+}
+void cb_plain(void* self, bool run) {
+    if (run) cb_log->push_back("p" + std::to_string(*static_cast<int*>(self)));
+}
+}  // namespace
+
+TEST(CallbackList, OneWordOrVectorKeepsRegistrationOrderThroughRemovals) {
+    using asyncio::detail::CallbackList;
+    using asyncio::detail::ReadyEntry;
+    ASSERT_TRUE(asyncio::detail::register_callback_fn(&cb_tagged));
+    EXPECT_NE(asyncio::detail::callback_tag(&cb_tagged), 0);
+    EXPECT_EQ(asyncio::detail::callback_tag(&cb_plain), 0);
+    alignas(8) int a = 1, b = 2, c = 3;
+    std::vector<std::string> log;
+    cb_log = &log;
+    auto run_all = [&](CallbackList& l) { l.drain([](ReadyEntry e) { e.fn(e.self, true); }); };
+
+    CallbackList one;
+    one.push({&cb_tagged, &a});
+    run_all(one);
+    EXPECT_TRUE(one.empty());
+    EXPECT_EQ(log, (std::vector<std::string>{"t1"}));
+
+    log.clear();
+    CallbackList many;
+    many.push({&cb_tagged, &a});
+    many.push({&cb_plain, &b});
+    many.push({&cb_tagged, &c});
+    EXPECT_EQ(many.remove_if([&](const ReadyEntry& e) { return e.self == &b; }), 1u);
+    run_all(many);
+    EXPECT_EQ(log, (std::vector<std::string>{"t1", "t3"}));
+
+    log.clear();
+    CallbackList plain;
+    plain.push({&cb_plain, &b});
+    EXPECT_EQ(plain.remove_if([](const ReadyEntry&) { return false; }), 0u);
+    run_all(plain);
+    EXPECT_EQ(log, (std::vector<std::string>{"p2"}));
+    CallbackList removed;
+    removed.push({&cb_tagged, &a});
+    EXPECT_EQ(removed.remove_if([](const ReadyEntry&) { return true; }), 1u);
+    EXPECT_TRUE(removed.empty());
+    cb_log = nullptr;
+}

@@ -23,7 +23,11 @@ struct ThreadPool {
     struct FreeBlock {
         FreeBlock* next;
     };
-    FreeBlock* free[pool_max / pool_granule + 1] = {};
+    static constexpr std::size_t classes = pool_max / pool_granule + 1;
+    // free[c]: blocks of c granules placed for their size (see granules()); free[classes + c]:
+    // blocks of an even count c asked for with 8-byte alignment, placed 8-aligned, so that
+    // such objects pack tightly between odd-sized ones (a task and its frame, say).
+    FreeBlock* free[2 * classes] = {};
     char* cur = nullptr;
     char* end = nullptr;
     std::size_t in_use = 0;
@@ -37,8 +41,12 @@ struct ThreadPool {
         if (align > 2 * pool_granule && (c & 1)) ++c;  // over-aligned requests (never by size)
         return c;
     }
-    /// Carves a block of `c` granules from the slab (a new slab when it is used up).
-    void* carve(std::size_t c);
+    static std::size_t list(std::size_t c, std::size_t align) noexcept {
+        return (align <= pool_granule && !(c & 1)) ? classes + c : c;
+    }
+    /// Carves a block of `c` granules, aligned to `block_align`, from the slab (a new slab
+    /// when it is used up).
+    void* carve(std::size_t c, std::size_t block_align);
 };
 
 extern thread_local constinit ThreadPool tls_pool;
@@ -48,13 +56,14 @@ extern thread_local constinit ThreadPool tls_pool;
 inline void* pool_allocate(std::size_t n, std::size_t align = 16) {
     if (n - 1 >= pool_max) return n == 0 ? pool_allocate(1, align) : ::operator new(n);
     std::size_t c = ThreadPool::granules(n, align);
+    std::size_t l = ThreadPool::list(c, align);
     ThreadPool& p = tls_pool;
-    if (ThreadPool::FreeBlock* b = p.free[c]) {
-        p.free[c] = b->next;
+    if (ThreadPool::FreeBlock* b = p.free[l]) {
+        p.free[l] = b->next;
         p.in_use += c * pool_granule;
         return b;
     }
-    return p.carve(c);
+    return p.carve(c, (c & 1) || l != c ? pool_granule : 2 * pool_granule);
 }
 
 inline void pool_deallocate(void* ptr, std::size_t n, std::size_t align = 16) noexcept {
@@ -65,10 +74,11 @@ inline void pool_deallocate(void* ptr, std::size_t n, std::size_t align = 16) no
         return;
     }
     std::size_t c = ThreadPool::granules(n, align);
+    std::size_t l = ThreadPool::list(c, align);
     ThreadPool& p = tls_pool;
     auto* b = static_cast<ThreadPool::FreeBlock*>(ptr);
-    b->next = p.free[c];
-    p.free[c] = b;
+    b->next = p.free[l];
+    p.free[l] = b;
     p.in_use -= c * pool_granule;
 }
 

@@ -24,7 +24,15 @@ class EventLoop;
 
 namespace detail {
 
-/// Done callbacks: empty, one entry inline, or (fn == nullptr, self != nullptr) a vector.
+/// The functions a lone callback may use without an allocation (the library's own: a task's
+/// wake-up, gather's, wait's, a TaskGroup's), each named by a 3-bit tag; at most 7,
+/// registered during static initialisation. Lookups are thread-safe.
+int callback_tag(ReadyFn fn) noexcept;  // 0: not registered
+ReadyFn callback_fn(int tag) noexcept;
+bool register_callback_fn(ReadyFn fn) noexcept;  // false when all tags are taken
+
+/// Done callbacks, in one word: empty (0); one entry whose function has a tag, stored as
+/// `self | tag` (objects are 8-aligned); or a heap vector of every entry (tag 0).
 class CallbackList {
 public:
     CallbackList() = default;
@@ -32,23 +40,26 @@ public:
     CallbackList& operator=(const CallbackList&) = delete;
     ~CallbackList() { delete many(); }
 
-    bool empty() const noexcept { return one_.fn == nullptr && one_.self == nullptr; }
+    bool empty() const noexcept { return word_ == 0; }
     void push(ReadyEntry e) {
-        if (empty()) {
-            one_ = e;  // the common case: one callback (the awaiting task)
-            return;
+        if (word_ == 0) {
+            auto self = reinterpret_cast<std::uintptr_t>(e.self);
+            if (int tag = callback_tag(e.fn); tag && (self & 7) == 0) {
+                word_ = self | static_cast<std::uintptr_t>(tag);  // the common case
+                return;
+            }
         }
         push_more(e);
     }
     /// Moves every entry out, in order, into `sink(entry)`; leaves the list empty.
     template <class Sink>
     void drain(Sink&& sink) {
-        if (one_.fn) {
-            ReadyEntry e = one_;
-            one_ = {};
+        if (word_ & 7) {
+            ReadyEntry e = one();
+            word_ = 0;
             sink(e);
         } else if (auto* v = many()) {
-            one_ = {};
+            word_ = 0;
             for (auto& e : *v) sink(e);
             delete v;
         }
@@ -59,10 +70,13 @@ public:
 
 private:
     void push_more(ReadyEntry e);
-    std::vector<ReadyEntry>* many() const noexcept {
-        return one_.fn == nullptr ? static_cast<std::vector<ReadyEntry>*>(one_.self) : nullptr;
+    ReadyEntry one() const noexcept {
+        return {callback_fn(static_cast<int>(word_ & 7)), reinterpret_cast<void*>(word_ & ~std::uintptr_t{7})};
     }
-    ReadyEntry one_{nullptr, nullptr};
+    std::vector<ReadyEntry>* many() const noexcept {
+        return (word_ & 7) == 0 ? reinterpret_cast<std::vector<ReadyEntry>*>(word_) : nullptr;
+    }
+    std::uintptr_t word_ = 0;
 };
 
 class FutureBase : public pooled {
@@ -173,10 +187,11 @@ private:
 template <class Pred>
 std::size_t CallbackList::remove_if(Pred&& pred) {
     std::size_t removed = 0;
-    if (one_.fn) {
-        if (pred(one_)) {
-            one_.fn(one_.self, false);
-            one_ = {};
+    if (word_ & 7) {
+        ReadyEntry e = one();
+        if (pred(e)) {
+            word_ = 0;
+            e.fn(e.self, false);
             removed = 1;
         }
     } else if (auto* v = many()) {
@@ -192,7 +207,7 @@ std::size_t CallbackList::remove_if(Pred&& pred) {
         *v = std::move(keep);
         if (v->empty()) {
             delete v;
-            one_ = {};
+            word_ = 0;
         }
     }
     return removed;
