@@ -43,13 +43,13 @@ using asyncio::STDOUT;
 /// a co_await expression is destroyed twice by GCC 12: declare such options as a variable
 /// first (`SubprocessOptions opts{.cwd = "/tmp"}; co_await create_subprocess_exec(opts, ...)`).
 struct SubprocessOptions {
-    std::optional<int> stdin_;   ///< PIPE, DEVNULL or an fd; empty: inherit
-    std::optional<int> stdout_;  ///< PIPE, DEVNULL or an fd; empty: inherit
-    std::optional<int> stderr_;  ///< PIPE, DEVNULL, STDOUT or an fd; empty: inherit
+    std::optional<int> stdin_{};   ///< PIPE, DEVNULL or an fd; empty: inherit
+    std::optional<int> stdout_{};  ///< PIPE, DEVNULL or an fd; empty: inherit
+    std::optional<int> stderr_{};  ///< PIPE, DEVNULL, STDOUT or an fd; empty: inherit
     std::size_t limit = default_stream_limit;  ///< the StreamReaders' limit
-    std::optional<std::string> cwd;            ///< the child's working directory
+    std::optional<std::string> cwd{};          ///< the child's working directory
     /// The child's environment as "NAME=value" strings; empty: the parent's.
-    std::optional<std::vector<std::string>> env;
+    std::optional<std::vector<std::string>> env{};
     bool start_new_session = false;  ///< setsid() in the child
     bool close_fds = true;           ///< close every fd but 0, 1 and 2 in the child
 };
