@@ -132,14 +132,12 @@ void TaskCore::schedule_step() {
 }
 
 void TaskCore::step_thunk(void* self, bool run) {
-    auto* t = static_cast<TaskCore*>(self);
-    if (run) {
-        StatePtr<TaskCore> ref(t);  // released even if the step throws (SystemExit)
-        t->release();               // the queued step's reference, now held by `ref`
-        t->step();
-    } else {
-        t->release();
-    }
+    // Drops the queued step's reference afterwards, even if the step throws (SystemExit).
+    struct Release {
+        TaskCore* t;
+        ~Release() { t->release(); }
+    } ref{static_cast<TaskCore*>(self)};
+    if (run) ref.t->step();
 }
 
 void TaskCore::wakeup_thunk(void* self, bool run) {
