@@ -33,7 +33,8 @@ struct Waiter : ParkNode {
     /// the task unlinks the waiter and throws CancelledError here.
     struct Awaiter {
         Waiter& w;
-        bool await_ready() const noexcept { return false; }
+        // Woken between push_back() and the co_await (nothing runs there today): no park.
+        bool await_ready() const noexcept { return w.woken_; }
         void await_suspend(std::coroutine_handle<> h) {
             w.task_ = &task_for_await("waiting on a lock or queue");
             w.task_->park(&w, h);
