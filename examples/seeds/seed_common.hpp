@@ -67,9 +67,13 @@ inline void handler(asyncio::EventLoop& loop, const asyncio::ExceptionContext& c
     std::string w, out = "handler:";
     while (words >> w) {
         if (w.find('(') != std::string::npos || w.find('<') != std::string::npos) break;
-        out += " " + w;
+        out += ' ';
+        out += w;
     }
-    if (ctx.exception) out += " " + fmt(ctx.exception);
+    if (ctx.exception) {
+        out += ' ';
+        out += fmt(ctx.exception);
+    }
     std::cout << out << std::endl;
     loop.default_exception_handler(ctx);
 }
