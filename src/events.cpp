@@ -352,10 +352,23 @@ void EventLoop::run_once() {
     for (std::size_t i = 0; i < ntodo; ++i) run_ready(ready_.pop());
     if (!timers_due) return;
     std::int64_t due_until = now_ns();
+    struct PutBack {  // also when a callback's KeyboardInterrupt leaves the loop
+        EventLoop* l;
+        ~PutBack() {
+            for (detail::TimerNode* n : l->deferred_timers_) l->timers_.reinsert(n);
+            l->deferred_timers_.clear();
+        }
+    } put_back{this};
     while (!timers_.empty()) {
         detail::TimerNode* n = timers_.top();
-        if (n->when > due_until || !detail::TimerHeap::seq_before(n->seq, seq_mark)) break;
+        if (n->when > due_until) break;
         timers_.pop();
+        if (!detail::TimerHeap::seq_before(n->seq, seq_mark)) {
+            // Scheduled during this iteration with a deadline already past (a negative
+            // delay): it runs next iteration, and must not hold back the timers behind it.
+            deferred_timers_.push_back(n);
+            continue;
+        }
         if (n->kind == detail::TimerNode::task_sleep) {
             run_ready({&detail::TaskCore::timer_fired_thunk, detail::TaskCore::from_timer(n)});
         } else {

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <string>
 #include <thread>
@@ -450,4 +452,190 @@ TEST(LoopBackend, ThePollerIsNamed) {
     auto l = asyncio::new_event_loop();
     EXPECT_STREQ(l->backend_name(), "epoll");
     l->close();
+}
+
+// ---------------------------------------------------------------------------------------
+// The iteration rule against a model of CPython's _run_once, on random programs: callbacks
+// that schedule callbacks (call_soon, call_later with delays of 0, negative or a few ms),
+// cancel timers and start tasks; tasks that yield (sleep(0)) or sleep. Every decision comes
+// from a generator seeded by the id of the callback or task step making it, so the loop and
+// the model take the same decisions whatever the order, and the two logs must be equal.
+namespace order_model {
+
+struct Rng {
+    std::uint64_t s;
+    explicit Rng(std::uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
+    std::uint32_t next(std::uint32_t n) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        return static_cast<std::uint32_t>(s % n);
+    }
+};
+
+constexpr int max_events = 400;
+
+// What a callback (id) does: 0-3 actions, each a call_soon, a call_later, a cancel of an
+// earlier timer, or a new task.
+struct Action {
+    int kind;      // 0 soon, 1 later, 2 cancel, 3 task
+    double delay;  // for later
+    int target;    // for cancel: index into the timers made so far
+};
+std::vector<Action> actions_of(std::uint64_t seed, int id) {
+    Rng r(seed * 1000003 + static_cast<std::uint64_t>(id));
+    std::vector<Action> a(r.next(4) + (id % 3 == 0 ? 0 : 1));  // programs often reach the cap
+    static const double delays[] = {0.0, -0.001, 0.001, 0.002, 0.003};
+    for (auto& x : a) {
+        x.kind = static_cast<int>(r.next(4));
+        x.delay = delays[r.next(5)];
+        x.target = static_cast<int>(r.next(1000));
+    }
+    return a;
+}
+// What step k of task t does next: 0 finish, 1 sleep(0), 2 sleep(0.001), 3 sleep(0.002).
+int task_next(std::uint64_t seed, int t, int k) {
+    Rng r(seed * 7919 + static_cast<std::uint64_t>(t) * 131 + static_cast<std::uint64_t>(k));
+    return k >= 4 ? 0 : static_cast<int>(r.next(4));
+}
+
+// --- the model: CPython's loop on a virtual clock ---
+struct Model {
+    std::uint64_t seed;
+    std::vector<std::string> log;
+    struct Ev {
+        int kind;  // 0 callback id, 1 task step (t, k), 2 sleep timer, 3 sleep future set
+        int a, b;
+        int timer = -1;  // the timer it came from: a cancelled handle is skipped when run
+    };
+    struct Timer {
+        std::int64_t when;  // µs: exact, as the loop's integer clock (no rounding ties)
+        std::uint64_t seq;
+        Ev ev;
+        bool cancelled = false;
+        bool gone = false;  // moved to the ready queue
+    };
+    std::deque<Ev> ready;
+    std::vector<Timer> timers;  // kept unsorted; picked by (when, seq)
+    std::vector<std::size_t> handles;  // callback timers, by creation order
+    std::uint64_t seq = 0;
+    std::int64_t now = 0;
+    int next_id = 1, next_task = 1;
+
+    void soon(Ev e) { ready.push_back(e); }
+    std::size_t later(double d, Ev e) {
+        auto us = static_cast<std::int64_t>(std::llround(d * 1e6));
+        timers.push_back({now + us, seq++, e});  // a negative delay is in the past
+        return timers.size() - 1;
+    }
+    void run(Ev e) {
+        if ((int)log.size() >= max_events) return;
+        if (e.kind == 0) {
+            log.push_back("c" + std::to_string(e.a));
+            for (const Action& x : actions_of(seed, e.a)) {
+                if (x.kind == 0) soon({0, next_id++, 0});
+                if (x.kind == 1) handles.push_back(later(x.delay, {0, next_id++, 0}));
+                if (x.kind == 2 && !handles.empty())
+                    timers[handles[x.target % handles.size()]].cancelled = true;
+                if (x.kind == 3) soon({1, next_task++, 0});
+            }
+        } else {
+            log.push_back("t" + std::to_string(e.a) + "." + std::to_string(e.b));
+            int n = task_next(seed, e.a, e.b);
+            Ev step{1, e.a, e.b + 1};
+            if (n == 1) soon(step);
+            // the sleep's timer sets the future, whose callback schedules the step
+            if (n >= 2) later(n == 2 ? 0.001 : 0.002, {2, e.a, e.b + 1});
+        }
+    }
+    void run_all() {
+        soon({0, next_id++, 0});
+        while (!ready.empty() || std::any_of(timers.begin(), timers.end(),
+                                             [](const Timer& t) { return !t.cancelled && !t.gone; })) {
+            if (ready.empty()) {  // jump the clock to the next live timer
+                std::int64_t w = std::numeric_limits<std::int64_t>::max();
+                for (auto& t : timers)
+                    if (!t.cancelled && !t.gone) w = std::min(w, t.when);
+                now = std::max(now, w);
+            }
+            // due timers join the ready queue in (when, seq) order
+            std::vector<std::size_t> due;
+            for (std::size_t i = 0; i < timers.size(); ++i)
+                if (!timers[i].gone && timers[i].when <= now) due.push_back(i);
+            std::sort(due.begin(), due.end(), [&](std::size_t x, std::size_t y) {
+                return timers[x].when != timers[y].when ? timers[x].when < timers[y].when
+                                                        : timers[x].seq < timers[y].seq;
+            });
+            for (std::size_t i : due) {
+                if (!timers[i].cancelled) {
+                    Ev e = timers[i].ev;
+                    e.timer = static_cast<int>(i);
+                    if (e.kind == 2) e = {3, e.a, e.b};  // "set the sleep future"
+                    ready.push_back(e);
+                }
+                timers[i].gone = true;
+            }
+            std::size_t n = ready.size();
+            for (std::size_t i = 0; i < n; ++i) {
+                Ev e = ready.front();
+                ready.pop_front();
+                if (e.timer >= 0 && timers[static_cast<std::size_t>(e.timer)].cancelled) continue;
+                if (e.kind == 3)
+                    soon({1, e.a, e.b});  // the future's done callback wakes the task
+                else
+                    run(e);
+            }
+        }
+    }
+};
+
+// --- the same program on the real loop ---
+struct Real {
+    std::uint64_t seed;
+    asyncio::EventLoop* l;
+    std::vector<std::string> log;
+    std::vector<asyncio::TimerHandle> handles;
+    std::vector<asyncio::Task<void>> tasks;
+    int next_id = 1, next_task = 1;
+
+    static asyncio::Coro<void> task_body(Real* r, int t) {
+        for (int k = 0;; ++k) {
+            if ((int)r->log.size() < max_events) r->log.push_back("t" + std::to_string(t) + "." + std::to_string(k));
+            int n = task_next(r->seed, t, k);
+            if (n == 0) co_return;
+            co_await asyncio::sleep(n == 1 ? 0.0 : n == 2 ? 0.001 : 0.002);
+        }
+    }
+    void callback(int id) {
+        if ((int)log.size() >= max_events) return;
+        log.push_back("c" + std::to_string(id));
+        for (const Action& x : actions_of(seed, id)) {
+            if (x.kind == 0) l->call_soon([this, i = next_id++] { callback(i); });
+            if (x.kind == 1) handles.push_back(l->call_later(x.delay, [this, i = next_id++] { callback(i); }));
+            if (x.kind == 2 && !handles.empty()) handles[x.target % handles.size()].cancel();
+            if (x.kind == 3) tasks.push_back(l->create_task(task_body(this, next_task++)));
+        }
+    }
+};
+
+}  // namespace order_model
+
+TEST(LoopOrder, RandomProgramsRunInTheOrderOfCPythonsIteration) {
+    using namespace order_model;
+    std::size_t total = 0;
+    for (std::uint64_t seed = 1; seed <= 2000; ++seed) {
+        Model m{seed};
+        m.run_all();
+        auto loop = asyncio::testing::make_test_loop();
+        Real r{seed, loop.get()};
+        loop->call_soon([&r] { r.callback(r.next_id++); });
+        loop->call_later(1000.0, [&] { loop->stop(); });
+        loop->run_forever();
+        ASSERT_EQ(r.log, m.log) << "seed " << seed;
+        total += r.log.size();
+        r.tasks.clear();
+        r.handles.clear();
+        loop->close();
+    }
+    EXPECT_GT(total, 2000u * 30) << "the programs should not all be trivial";
 }

@@ -433,6 +433,7 @@ private:
 
     detail::ReadyQueue ready_;
     detail::TimerHeap timers_;
+    std::vector<detail::TimerNode*> deferred_timers_;  // run_once(): due, but for next time
     mutable std::int64_t now_ns_ = 0;
     mutable bool clock_stale_ = false;  // now_ns_ is to be read again before use
     std::int64_t epoch_ns_ = 0;  // virtual clock base

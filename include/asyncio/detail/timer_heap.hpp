@@ -65,6 +65,18 @@ public:
         return static_cast<std::int32_t>(a - b) < 0;
     }
 
+    /// Puts back a node taken out with pop(), keeping its deadline and sequence number.
+    void reinsert(TimerNode* n) {
+        if (run_live_ == 0 || !less(n, run_back_)) {
+            run_push(n);
+            return;
+        }
+        n->in_run = 0;
+        n->index = static_cast<std::uint32_t>(heap_.size());
+        heap_.push_back(n);
+        sift_up(n->index);
+    }
+
     TimerNode* pop() noexcept {
         TimerNode* n = top();
         remove(n);
