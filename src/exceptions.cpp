@@ -4,7 +4,11 @@
 
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <typeinfo>
+
+#include "asyncio/detail/time.hpp"
 
 namespace asyncio {
 
@@ -75,5 +79,11 @@ bool is_cancelled_error(const std::exception_ptr& e) noexcept {
         return false;
     }
 }
+
+namespace detail {
+void throw_nan_delay(const char* what) {
+    throw std::invalid_argument(std::string(what) + ": delay is NaN");
+}
+}  // namespace detail
 
 }  // namespace asyncio

@@ -54,8 +54,7 @@ void GatherBase::start() {
         if (!children_[i].owned && !seen.insert(c).second) continue;
         links_[nfuts_] = Link{this, c};
         add_ref();
-        [[maybe_unused]] static const bool tagged = register_callback_fn(&child_done);
-        c->add_callback(&child_done, &links_[nfuts_]);
+        add_tagged_callback<&child_done>(c, &links_[nfuts_]);
         ++nfuts_;
     }
 }

@@ -28,8 +28,7 @@ void TaskGroupCore::track(TaskCore* t) {
     head_ = n;
     ++ntasks_;
     add_ref();
-    [[maybe_unused]] static const bool tagged = register_callback_fn(&on_task_done_thunk);
-    t->add_callback(&on_task_done_thunk, n);
+    add_tagged_callback<&on_task_done_thunk>(t, n);
 }
 
 void TaskGroupCore::unlink(Node* n) noexcept {

@@ -164,20 +164,10 @@ bool TaskCore::cancel(std::optional<std::string> msg) {
         // Leave waiter_ set: it may be a task that swallows the cancellation, and a later
         // cancel() must be able to reach it again.
         if (waiter_->cancel(msg)) return true;
-    } else if (waiting_ == parked) {
-        // As a cancelled waiter future: the waiter lets go, the step comes next iteration.
-        ParkNode* node = park_node_;
-        park_node_ = nullptr;
-        waiting_ = none;
-        node->on_cancel(node);
-        exc_ = std::make_exception_ptr(CancelledError(std::move(msg)));
-        throw_on_resume_ = true;
-        schedule_step();
-        return true;
-    } else if (waiting_ == timer) {
-        // The sleep's future is cancelled: the timer goes, the step comes next iteration.
-        loop_->timers().remove(&timer_);
-        waiting_ = none;
+    } else if (waiting_ == timer || waiting_ == parked) {
+        // The sleep's (or the waiter's) future is cancelled: the timer goes (the waiter lets
+        // go of the task), and the step comes next iteration.
+        leave_waiting();
         exc_ = std::make_exception_ptr(CancelledError(std::move(msg)));
         throw_on_resume_ = true;
         schedule_step();
@@ -217,8 +207,7 @@ void TaskCore::wait_on_future(FutureBase* fut, std::coroutine_handle<> resume) {
     if (&fut->loop() != loop_)
         throw RuntimeError("Task " + repr() + " got Future " + fut->repr() +
                            " attached to a different loop");
-    [[maybe_unused]] static const bool tagged = register_callback_fn(&wakeup_thunk);
-    fut->add_callback(&wakeup_thunk, this);
+    add_tagged_callback<&wakeup_thunk>(fut, this);
     waiter_ = fut;
     waiting_ = future;
     resume_ = resume;

@@ -25,8 +25,7 @@ void WaitCore::start(std::optional<Seconds> timeout) {
     for (std::size_t i = 0; i < fs_.size(); ++i) {
         links_[i] = Link{this, fs_[i]};
         add_ref();
-        [[maybe_unused]] static const bool tagged = register_callback_fn(&on_completion);
-        fs_[i]->add_callback(&on_completion, &links_[i]);
+        add_tagged_callback<&on_completion>(fs_[i], &links_[i]);
     }
 }
 
@@ -69,8 +68,7 @@ void AsCompletedCore::start(std::optional<Seconds> timeout) {
     for (std::size_t i = 0; i < children_.size(); ++i) {
         links_[i] = Link{this, i};
         add_ref();
-        [[maybe_unused]] static const bool tagged = register_callback_fn(&on_completion);
-        children_[i].state->add_callback(&on_completion, &links_[i]);
+        add_tagged_callback<&on_completion>(children_[i].state.get(), &links_[i]);
     }
     nlinks_ = children_.size();
     if (timeout && !children_.empty()) {

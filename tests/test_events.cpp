@@ -502,7 +502,7 @@ int task_next(std::uint64_t seed, int t, int k) {
 // --- the model: CPython's loop on a virtual clock ---
 struct Model {
     std::uint64_t seed;
-    std::vector<std::string> log;
+    std::vector<std::string> log{};
     struct Ev {
         int kind;  // 0 callback id, 1 task step (t, k), 2 sleep timer, 3 sleep future set
         int a, b;
@@ -515,9 +515,9 @@ struct Model {
         bool cancelled = false;
         bool gone = false;  // moved to the ready queue
     };
-    std::deque<Ev> ready;
-    std::vector<Timer> timers;  // kept unsorted; picked by (when, seq)
-    std::vector<std::size_t> handles;  // callback timers, by creation order
+    std::deque<Ev> ready{};
+    std::vector<Timer> timers{};  // kept unsorted; picked by (when, seq)
+    std::vector<std::size_t> handles{};  // callback timers, by creation order
     std::uint64_t seq = 0;
     std::int64_t now = 0;
     int next_id = 1, next_task = 1;
@@ -593,9 +593,9 @@ struct Model {
 struct Real {
     std::uint64_t seed;
     asyncio::EventLoop* l;
-    std::vector<std::string> log;
-    std::vector<asyncio::TimerHandle> handles;
-    std::vector<asyncio::Task<void>> tasks;
+    std::vector<std::string> log{};
+    std::vector<asyncio::TimerHandle> handles{};
+    std::vector<asyncio::Task<void>> tasks{};
     int next_id = 1, next_task = 1;
 
     static asyncio::Coro<void> task_body(Real* r, int t) {

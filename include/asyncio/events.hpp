@@ -235,8 +235,9 @@ public:
 
     /// call_soon() callable from any thread: same FIFO as call_soon, wakes the loop.
     /// Thread safety: safe from any thread while the loop object exists; the closed check is
-    /// made under the queue's lock, so a close() racing with it never loses the callback
-    /// silently (it is either queued before the close, or refused with RuntimeError).
+    /// part of the push itself (one atomic exchange), so a close() racing with it never loses
+    /// the callback silently (it is either queued before the close, or refused with
+    /// RuntimeError).
     template <class F, class... A>
     Handle call_soon_threadsafe(F&& fn, A&&... args) {
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);

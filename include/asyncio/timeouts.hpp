@@ -6,6 +6,7 @@
 // timeouts convert only at the level that fired, and a foreign cancel() stays a cancel.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -94,7 +95,7 @@ template <class Body>
 Coro<detail::body_result_t<Body, Timeout>> timeout(std::optional<Seconds> delay, Body body) {
     std::optional<double> when;
     if (delay) {
-        if (delay->count() != delay->count()) throw std::invalid_argument("timeout: delay is NaN");
+        if (std::isnan(delay->count())) detail::throw_nan_delay("timeout");
         when = get_running_loop().time() + delay->count();
     }
     Timeout cm(when);

@@ -32,10 +32,11 @@ struct ThreadPool {
     char* end = nullptr;
     std::size_t in_use = 0;
 
-    // Blocks of an even number of granules are 16-aligned, odd ones 8-aligned. That is
-    // always enough: an object's size is a multiple of its alignment, so a size that is not
-    // a multiple of 16 (an odd count of granules) never needs more than 8. Coroutine frames,
-    // whose alignment operator new is not told, are covered by the same argument.
+    // Blocks of an odd number of granules are 8-aligned, even ones 16-aligned unless asked
+    // for with 8-byte alignment (list()). That is always enough: an object's size is a
+    // multiple of its alignment, so a size that is not a multiple of 16 (an odd count of
+    // granules) never needs more than 8. Coroutine frames, whose alignment operator new is
+    // not told, are asked for as 16.
     static std::size_t granules(std::size_t n, std::size_t align) noexcept {
         std::size_t c = (n + pool_granule - 1) / pool_granule;
         if (align > 2 * pool_granule && (c & 1)) ++c;  // over-aligned requests (never by size)

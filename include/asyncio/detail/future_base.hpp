@@ -26,7 +26,7 @@ namespace detail {
 
 /// The functions a lone callback may use without an allocation (the library's own: a task's
 /// wake-up, gather's, wait's, a TaskGroup's), each named by a 3-bit tag; at most 7,
-/// registered during static initialisation. Lookups are thread-safe.
+/// registered on first use by add_tagged_callback(). Thread-safe.
 int callback_tag(ReadyFn fn) noexcept;  // 0: not registered
 ReadyFn callback_fn(int tag) noexcept;
 bool register_callback_fn(ReadyFn fn) noexcept;  // false when all tags are taken
@@ -183,6 +183,14 @@ public:
 private:
     S* p_ = nullptr;
 };
+
+/// `f->add_callback(Fn, self)` for a library callback function that deserves a tag (one
+/// registration per function, on its first use).
+template <ReadyFn Fn>
+void add_tagged_callback(FutureBase* f, void* self) {
+    [[maybe_unused]] static const bool tagged = register_callback_fn(Fn);
+    f->add_callback(Fn, self);
+}
 
 template <class Pred>
 std::size_t CallbackList::remove_if(Pred&& pred) {

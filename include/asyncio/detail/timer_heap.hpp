@@ -48,14 +48,7 @@ public:
     void push(TimerNode* n, std::int64_t when) {
         n->when = when;
         n->seq = next_seq_++;
-        if (run_live_ == 0 || !less(n, run_back_)) {
-            run_push(n);
-            return;
-        }
-        n->in_run = 0;
-        n->index = static_cast<std::uint32_t>(heap_.size());
-        heap_.push_back(n);
-        sift_up(n->index);
+        reinsert(n);
     }
 
     /// The sequence number the next push() gets.
@@ -65,7 +58,8 @@ public:
         return static_cast<std::int32_t>(a - b) < 0;
     }
 
-    /// Puts back a node taken out with pop(), keeping its deadline and sequence number.
+    /// Puts in a node with its deadline and sequence number already set (push(), or a node
+    /// taken out with pop() going back).
     void reinsert(TimerNode* n) {
         if (run_live_ == 0 || !less(n, run_back_)) {
             run_push(n);

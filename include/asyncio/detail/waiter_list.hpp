@@ -50,7 +50,6 @@ struct Waiter : ParkNode {
     WaiterList* list_ = nullptr;
     TaskCore* task_ = nullptr;  // the parked task, while it waits
     bool woken_ = false;
-    bool cancelled_ = false;
 
 private:
     inline static void cancelled_thunk(ParkNode* node) noexcept;
@@ -114,9 +113,6 @@ public:
         return n;
     }
 
-    /// True if some task waits here (cancelled waiters unlink themselves at once).
-    bool has_live() const noexcept { return head_ != nullptr; }
-
 private:
     Waiter* head_ = nullptr;
     Waiter* tail_ = nullptr;
@@ -128,8 +124,8 @@ inline Waiter::~Waiter() {
 }
 
 inline void Waiter::cancelled_thunk(ParkNode* node) noexcept {
+    // The task's resume throws the CancelledError; the waiter only leaves the list.
     auto* w = static_cast<Waiter*>(node);
-    w->cancelled_ = true;  // the task's resume throws the CancelledError
     if (w->list_) w->list_->erase(w);
 }
 
