@@ -639,3 +639,25 @@ TEST(LoopOrder, RandomProgramsRunInTheOrderOfCPythonsIteration) {
     }
     EXPECT_GT(total, 2000u * 30) << "the programs should not all be trivial";
 }
+
+// The clock is read lazily, at most once per iteration: constant within an iteration, and
+// moving on between iterations even when no timer asks for it.
+TEST(LoopClock, TimeIsFixedWithinAnIterationAndMovesBetweenThem) {
+    auto l = asyncio::new_event_loop();
+    double first = 0, again = 0, next = 0;
+    l->call_soon([&] {
+        first = l->time();
+        auto until = std::chrono::steady_clock::now() + 5ms;
+        while (std::chrono::steady_clock::now() < until) {
+        }
+        again = l->time();
+        l->call_soon([&] {
+            next = l->time();
+            l->stop();
+        });
+    });
+    l->run_forever();
+    l->close();
+    EXPECT_EQ(again, first) << "one iteration, one clock reading";
+    EXPECT_GE(next - first, 0.005) << "the next iteration reads the clock again";
+}
