@@ -1,5 +1,5 @@
 // The event loop: ordering, time, timers, errors, close, running-loop rules, fds.
-// Ports PARITY.md section A (#1–#9) and the loop parts of CPython's test_events /
+// Ports docs/parity.md section A (#1–#9) and the loop parts of CPython's test_events /
 // test_base_events.
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // Future<T>: states, results, exceptions, done callbacks, unretrieved-exception reports.
-// Ports PARITY.md section B (#10–#14), CPython's test_futures.
+// Ports docs/parity.md section B (#10–#14), CPython's test_futures.
 #include <memory>
 #include <string>
 #include <vector>

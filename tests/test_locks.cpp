@@ -1,4 +1,4 @@
-// Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier: parity #79–#93 (PARITY.md K)
+// Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier: parity #79–#93 (docs/parity.md K)
 // and the cancellation sweep of each primitive.
 #include <algorithm>
 #include <numeric>

@@ -1,4 +1,4 @@
-// Queue, LifoQueue, PriorityQueue: parity #94–#100 (PARITY.md L), move-only items, and the
+// Queue, LifoQueue, PriorityQueue: parity #94–#100 (docs/parity.md L), move-only items, and the
 // cancellation sweeps of getters and putters.
 #include <algorithm>
 #include <memory>

@@ -1,5 +1,5 @@
 // run() and Runner: results, errors, shutdown of leftover tasks, closed runners, SIGINT.
-// Ports PARITY.md section M (#101–#102), CPython's test_runners.
+// Ports docs/parity.md section M (#101–#102), CPython's test_runners.
 #include <signal.h>
 #include <unistd.h>
 

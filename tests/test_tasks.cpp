@@ -1,5 +1,5 @@
 // Task<T>: scheduling, names, cancellation (CPython's exact rules), lifetime, reports.
-// Ports PARITY.md section C (#15–#27), CPython's test_tasks (BaseTaskTests).
+// Ports docs/parity.md section C (#15–#27), CPython's test_tasks (BaseTaskTests).
 #include <csignal>
 #include <string>
 #include <vector>
