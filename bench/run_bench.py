@@ -29,6 +29,14 @@ W2 10,000; W3 100,000; W4 100,000; W5 100x10; W6t 20,000; W6s 200,000.
 A peer without a counterpart of a workload (asio for W6) is not run on it
 and shows "n/a" in that table.
 
+W7 and W7m (TCP echo throughput, idle-connection memory) are run by
+bench/w7_echo.py, whose docstring describes them: each server pinned to CPU 0,
+the C load generator (bench/w7/echo_load.c) to CPU 1, whatever --taskset says;
+a raw C epoll echo server (bench/w7/raw_echo.c) always runs to show the
+generator's ceiling; `go` and `go1` both mean the GOMAXPROCS=1 Go server.
+W7 runs --w7-secs seconds per measurement (default 2, --quick 1) after a
+warm-up; W7m holds 10,000 idle connections (--quick: 2,000).
+
 Each workload runs --repeat K times per impl (runs interleaved across impls
 to spread drift); the table shows medians. CPython and uvloop take ~30 s
 each for the full W1 (1M tasks), so on full-size W1 they are run
@@ -38,6 +46,7 @@ Usage:
   python3 bench/run_bench.py [--build-dir DIR] [--quick] [--only W1,W3]
       [--impls asyncio-cpp,cpython,uvloop,go,go1,tokio,asio] [--repeat K]
       [--slow-repeat K] [--ours PATH] [--taskset CPU] [--timeout S]
+      [--w7-secs S]
 
 --only takes workload names; W2 means W2g and W2w. --taskset CPU pins every
 impl but `go` (whose point is the default GOMAXPROCS) to one CPU. Peers are
@@ -64,7 +73,8 @@ ROOT = os.path.dirname(HERE)
 PEERS = os.path.join(HERE, "peers")
 SYS_PYTHON = "/usr/bin/python3"
 
-WORKLOADS = ["W1", "W2g", "W2w", "W3", "W4", "W5", "W6t", "W6s"]
+WORKLOADS = ["W1", "W2g", "W2w", "W3", "W4", "W5", "W6t", "W6s", "W7", "W7m"]
+W7_WORKLOADS = ("W7", "W7m")  # run by bench/w7_echo.py
 IMPLS = ["asyncio-cpp", "cpython", "uvloop", "go", "go1", "tokio", "asio"]
 OURS = "asyncio-cpp"
 SLOW_IMPLS = ("cpython", "uvloop")
@@ -95,6 +105,19 @@ DESCR = {
 RESULT_RE = re.compile(
     r"^RESULT impl=(?P<impl>\S+) workload=(?P<w>\S+) n=(?P<n>\d+) "
     r"wall_s=(?P<wall>[0-9.eE+-]+) rss_kb=(?P<rss>-?\d+) ns_per_op=(?P<ns>[0-9.eE+-]+)\s*$")
+
+
+def cpu_model():
+    """lscpu's model name: the CPU differs between machines of the same kind."""
+    try:
+        p = subprocess.run(["lscpu"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, timeout=10)
+        for ln in p.stdout.splitlines():
+            if ln.startswith("Model name:"):
+                return ln.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "CPU model unknown"
 
 
 def log(msg):
@@ -390,6 +413,8 @@ def main():
     ap.add_argument("--ours", default=None, help="path to asyncio_bench (default: look in build dirs)")
     ap.add_argument("--taskset", default=None, help="pin all impls but `go` to this CPU")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")
+    ap.add_argument("--w7-secs", type=float, default=None,
+                    help="W7: measured seconds per server and configuration (default 2, --quick 1)")
     a = ap.parse_args()
 
     build_dir = os.path.abspath(a.build_dir)
@@ -420,7 +445,13 @@ def main():
     peers.build_tokio(wanted)
     peers.build_asio(wanted)
     impls = [i for i in IMPLS if i in wanted and i in peers.cmds]
-    if not impls:
+    w7 = None
+    if any(w in W7_WORKLOADS for w in wl):
+        import w7_echo
+        w7 = w7_echo.W7(build_dir, peers)
+        if not w7.build(wanted):
+            w7 = None
+    if not impls and w7 is None:
         log("nothing to run")
         return 1
 
@@ -429,6 +460,20 @@ def main():
     sections = []
     any_fail = False
     for w in wl:
+        if w in W7_WORKLOADS:
+            if w7 is None:
+                continue
+            if w == "W7":
+                secs = a.w7_secs or (1.0 if a.quick else 2.0)
+                text, runs, failed = w7.run_throughput(a.repeat, secs, 0.2 if a.quick else 0.5)
+            else:
+                n = w7_echo.MEM_CONNS_QUICK if a.quick else w7_echo.MEM_CONNS_FULL
+                text, runs, failed = w7.run_memory(n, a.repeat)
+            all_runs += runs
+            any_fail = any_fail or failed
+            sections.append(text)
+            print(text, flush=True)
+            continue
         args = sizes[w]
         results, failures = {}, {}
         k_of = {}
@@ -458,7 +503,7 @@ def main():
         "# asyncio-cpp vs peers",
         "",
         f"{datetime.datetime.now().isoformat(timespec='seconds')}, {platform.node()}, "
-        f"{platform.platform()}, {os.cpu_count()} CPUs; "
+        f"{platform.platform()}, {os.cpu_count()} CPUs ({cpu_model()}); "
         f"{'quick' if a.quick else 'full'} sizes; medians of {a.repeat} runs"
         + (f" ({a.slow_repeat} for cpython/uvloop on W1)" if not a.quick and "W1" in wl else "")
         + (f"; pinned to CPU {a.taskset} (but go)" if a.taskset is not None else ""),
