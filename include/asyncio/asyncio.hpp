@@ -22,5 +22,6 @@
 #include "asyncio/queues.hpp"
 #include "asyncio/executors.hpp"
 #include "asyncio/threads.hpp"
+#include "asyncio/sockets.hpp"
 #include "asyncio/streams.hpp"
 #include "asyncio/subprocess.hpp"

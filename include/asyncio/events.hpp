@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -33,6 +34,7 @@
 #include "asyncio/detail/time.hpp"
 #include "asyncio/detail/timer_heap.hpp"
 #include "asyncio/exceptions.hpp"
+#include "asyncio/sockets.hpp"
 
 namespace asyncio {
 
@@ -361,6 +363,46 @@ public:
     /// Shuts the default executor down and waits (at most `timeout`) for its threads.
     /// Python: loop.shutdown_default_executor(timeout).
     Coro<void> shutdown_default_executor(std::optional<Seconds> timeout = std::nullopt);
+
+    // --- networking (sockets.hpp; defined in src/selector_events.cpp, src/base_events.cpp) ---
+    // The sock_* methods need a non-blocking socket (std::invalid_argument otherwise) that
+    // outlives the call. Cancellation: cancelling one leaves no registration with the loop
+    // and loses no data (a receive reads only once resumed; a send stops where the kernel
+    // took its bytes). Errors: std::system_error with the errno.
+
+    /// Up to `nbytes` bytes; "" at EOF. Python: loop.sock_recv(sock, nbytes).
+    Coro<std::string> sock_recv(Socket& sock, std::size_t nbytes);
+    /// Reads into `buf`; returns the count (0 at EOF). Python: loop.sock_recv_into.
+    Coro<std::size_t> sock_recv_into(Socket& sock, std::span<char> buf);
+    /// A datagram (up to `bufsize` bytes) and its sender. Python: loop.sock_recvfrom.
+    Coro<std::pair<std::string, SockAddr>> sock_recvfrom(Socket& sock, std::size_t bufsize);
+    /// Python: loop.sock_recvfrom_into(sock, buf, nbytes=0) (0: the whole buffer).
+    Coro<std::pair<std::size_t, SockAddr>> sock_recvfrom_into(Socket& sock, std::span<char> buf,
+                                                              std::size_t nbytes = 0);
+    /// Sends all of `data`. Python: loop.sock_sendall(sock, data).
+    Coro<void> sock_sendall(Socket& sock, std::string data);
+    /// Sends one datagram to `address`; returns the bytes sent. Python: loop.sock_sendto.
+    Coro<std::size_t> sock_sendto(Socket& sock, std::string data, SockAddr address);
+    /// Connects to host:port (a name is resolved first, in the default executor).
+    /// Python: loop.sock_connect(sock, (host, port)).
+    Coro<void> sock_connect(Socket& sock, std::string host, int port);
+    Coro<void> sock_connect(Socket& sock, SockAddr address);
+    /// The next connection (non-blocking) and its peer address. Python: loop.sock_accept.
+    Coro<std::pair<Socket, SockAddr>> sock_accept(Socket& sock);
+    /// Sends `count` bytes (nullopt: to EOF) of the file `file_fd` from `offset` with
+    /// sendfile(2); where the kernel cannot, reads and sends (unless `fallback` is false:
+    /// SendfileNotAvailableError). Returns the bytes sent. Python: loop.sock_sendfile.
+    Coro<std::size_t> sock_sendfile(Socket& sock, int file_fd, std::size_t offset = 0,
+                                    std::optional<std::size_t> count = std::nullopt,
+                                    bool fallback = true);
+    /// Resolves in the default executor. Errors: GaiError (what() = getaddrinfo's text).
+    /// Python: loop.getaddrinfo(host, port, family=, type=, proto=, flags=).
+    Coro<std::vector<AddrInfo>> getaddrinfo(std::string host, std::string port,
+                                            AddrInfoOptions options = {});
+    Coro<std::vector<AddrInfo>> getaddrinfo(std::string host, int port,
+                                            AddrInfoOptions options = {});
+    /// (host, service) of an address, in the default executor. Python: loop.getnameinfo.
+    Coro<std::pair<std::string, std::string>> getnameinfo(SockAddr address, int flags = 0);
 
     // --- internals shared with futures and tasks (not part of the API) ---
 
