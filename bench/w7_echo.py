@@ -9,6 +9,7 @@ send the next) for a fixed time after a warm-up. Four configurations: 1 KiB and 
 messages at 10 and 100 connections. Servers:
   asyncio-cpp protocol   loop.create_server + a Protocol whose data_received writes back
   asyncio-cpp streams    start_server; handler loops read(65536) / write / drain
+  asyncio-cpp sock_*     sock_accept / sock_recv(65536) / sock_sendall (seed 004's shape)
   cpython, uvloop        the same two shapes (bench/peers/python/echo_server.py)
   go1                    net package, goroutine per connection, GOMAXPROCS=1
   tokio                  current-thread runtime, task per connection
@@ -150,12 +151,19 @@ class W7:
         # The binary lists its workloads on stderr when run without arguments.
         p = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         names = set(p.stderr.replace(":", " ").split())
-        if not {"W7proto", "W7streams"} <= names:
-            self.note(f"{OURS}: this asyncio_bench has no W7 servers (W7proto/W7streams); not run")
-            return
         lines = [exe, "W7lines"] if "W7lines" in names else None
-        self.servers.append(Server(f"{OURS} protocol", OURS, [exe, "W7proto"], lines))
-        self.servers.append(Server(f"{OURS} streams", OURS, [exe, "W7streams"], None))
+        found = False
+        for workload, label in (("W7proto", "protocol"), ("W7streams", "streams"), ("W7sock", "sock_*")):
+            if workload in names:
+                found = True
+                self.servers.append(Server(f"{OURS} {label}", OURS, [exe, workload],
+                                           lines if workload == "W7proto" else None))
+        if lines and "W7proto" not in names:
+            self.servers.append(Server(f"{OURS} streams (lines)", OURS, None, lines))
+        if not found:
+            self.note(f"{OURS}: this asyncio_bench has no W7 servers (W7proto/W7streams); not run")
+        elif not {"W7proto", "W7streams"} <= names:
+            self.note(f"{OURS}: this asyncio_bench lacks W7proto or W7streams; those rows are missing")
 
     def _build_go(self):
         go = shutil.which("go") or ("/usr/lib/go/bin/go" if os.path.exists("/usr/lib/go/bin/go") else None)
@@ -283,7 +291,7 @@ class W7:
         runs = []
         for r in range(repeat):
             for srv in self.servers:
-                if srv.label in failures:
+                if srv.label in failures or not srv.echo_argv:
                     continue
                 try:
                     p, port, err = self.start(srv, srv.echo_argv)
@@ -316,7 +324,7 @@ class W7:
             rs = results.get((label, size, conns))
             return statistics.median(x[key] for x in rs) if rs else None
 
-        labels = [s.label for s in self.servers]
+        labels = [s.label for s in self.servers if s.echo_argv]
         out = [f"### W7: TCP echo, closed loop, servers on CPU {SERVER_CPU}, C epoll load generator "
                f"on CPU {CLIENT_CPU}", "",
                f"Each run: {warm:g} s warm-up, then {secs:g} s measured; medians of {repeat} runs. "
@@ -445,7 +453,7 @@ class W7:
             m = re.match(r"^CHECKED ok=(\d+) failed=(\d+)", line)
             if not m or int(m.group(1)) != n:
                 raise RuntimeError(f"after the measurement, not every connection echoed a line: {line!r}")
-            return {"workload": "W7m", "impl": srv.label, "conns": n, "empty_kb": empty,
+            return {"workload": "W7m", "impl": srv.impl, "conns": n, "empty_kb": empty,
                     "full_kb": full, "per_conn_b": (full - empty) * 1024.0 / n}
         finally:
             if hold is not None:
@@ -482,33 +490,31 @@ class W7:
         servers = [s for s in self.servers if s.lines_argv]
         for r in range(repeat):
             for srv in servers:
-                if srv.label in failures:
+                if srv.impl in failures:
                     continue
                 try:
                     res = self.run_memory_one(srv, n)
                 except (RuntimeError, OSError) as e:
-                    failures[srv.label] = str(e)
-                    _log(f"[run] W7m {srv.label}: FAILED: {e}")
+                    failures[srv.impl] = str(e)
+                    _log(f"[run] W7m {srv.impl}: FAILED: {e}")
                     continue
                 runs.append(res)
-                results.setdefault(srv.label, []).append(res)
-                _log(f"[run {r + 1}/{repeat}] W7m {srv.label:22s} empty {res['empty_kb']} kB, "
+                results.setdefault(srv.impl, []).append(res)
+                _log(f"[run {r + 1}/{repeat}] W7m {srv.impl:22s} empty {res['empty_kb']} kB, "
                      f"{n} idle conns {res['full_kb']} kB: {res['per_conn_b']:.0f} B/conn")
-        label_of = {s.label: s.label.replace(" protocol", "") for s in servers}
         out = [f"### W7m: {n:,} idle stream connections (handler waiting in readline), server RSS", "",
                "VmRSS of the server from /proc/PID/status, empty (listening) and with every connection "
                f"accepted and idle; medians of {repeat} runs. Afterwards every connection was checked "
                "to echo a line. Goal: asyncio-cpp ≤ 2 KiB per connection.", "",
                "| server | runs | empty RSS MiB | RSS with conns MiB | bytes per connection | ours / server |",
                "|---|---:|---:|---:|---:|---:|"]
-        ours_label = f"{OURS} protocol"
-        ours_pc = statistics.median(x["per_conn_b"] for x in results[ours_label]) if ours_label in results else None
+        ours_pc = statistics.median(x["per_conn_b"] for x in results[OURS]) if OURS in results else None
         for srv in servers:
-            rs = results.get(srv.label)
-            name = label_of[srv.label]
+            rs = results.get(srv.impl)
+            name = srv.impl
             if not rs:
-                if srv.label in failures:
-                    out.append(f"| {name} | 0 | FAILED: {failures[srv.label][:150]} |")
+                if srv.impl in failures:
+                    out.append(f"| {name} | 0 | FAILED: {failures[srv.impl][:150]} |")
                 continue
             pc = statistics.median(x["per_conn_b"] for x in rs)
             ratio = f"{ours_pc / pc:.2f}" if ours_pc is not None and pc > 0 else "–"
