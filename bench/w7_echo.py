@@ -53,7 +53,8 @@ MEM_CONNS_FULL, MEM_CONNS_QUICK = 10000, 2000
 LOAD_RE = re.compile(
     r"^LOAD conns=(?P<conns>\d+) size=(?P<size>\d+) secs=(?P<secs>[0-9.]+) msgs=(?P<msgs>\d+) "
     r"msgs_per_s=(?P<mps>[0-9.]+) mib_per_s=(?P<mib>[0-9.]+) p50_us=(?P<p50>[0-9.]+) "
-    r"p99_us=(?P<p99>[0-9.]+) p999_us=(?P<p999>[0-9.]+) cpu_pct=(?P<cpu>[0-9.]+)\s*$")
+    r"p99_us=(?P<p99>[0-9.]+) p999_us=(?P<p999>[0-9.]+) cpu_pct=(?P<cpu>[0-9.]+) "
+    r"all_msgs=(?P<all>\d+)\s*$")
 
 
 def _log(msg):
@@ -269,7 +270,23 @@ class W7:
         if p.stdout:
             p.stdout.close()
 
-    def load(self, port, size, conns, secs, warm):
+    @staticmethod
+    def cpu_ns(pid):
+        """CPU time of every thread of `pid` so far, in ns (/proc/PID/task/*/schedstat)."""
+        total = 0
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                        total += int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    pass
+        except OSError:
+            return None
+        return total
+
+    def load(self, port, size, conns, secs, warm, server_pid=None):
+        cpu0 = self.cpu_ns(server_pid) if server_pid else None
         cmd = self._pin(CLIENT_CPU, [self.loadgen, "run", "127.0.0.1", str(port), str(conns),
                                      str(size), f"{secs:g}", f"{warm:g}"])
         try:
@@ -280,7 +297,9 @@ class W7:
         m = next((LOAD_RE.match(ln) for ln in p.stdout.splitlines() if ln.startswith("LOAD ")), None)
         if p.returncode != 0 or not m:
             return None, f"generator exit {p.returncode}: {p.stderr.strip()[-300:]}"
-        return {"msgs_per_s": float(m["mps"]), "mib_per_s": float(m["mib"]), "p50_us": float(m["p50"]),
+        cpu1 = self.cpu_ns(server_pid) if server_pid else None
+        cpu_us = (cpu1 - cpu0) / 1e3 / int(m["all"]) if cpu0 is not None and cpu1 and int(m["all"]) else None
+        return {"server_cpu_us_per_msg": cpu_us, "msgs_per_s": float(m["mps"]), "mib_per_s": float(m["mib"]), "p50_us": float(m["p50"]),
                 "p99_us": float(m["p99"]), "p999_us": float(m["p999"]), "gen_cpu_pct": float(m["cpu"]),
                 "msgs": int(m["msgs"]), "secs": float(m["secs"])}, None
 
@@ -301,7 +320,7 @@ class W7:
                     continue
                 try:
                     for size, conns in CONFIGS:
-                        res, why = self.load(port, size, conns, secs, warm)
+                        res, why = self.load(port, size, conns, secs, warm, p.pid)
                         if res is None or p.poll() is not None:
                             err.seek(0)
                             failures[srv.label] = f"{size} B x {conns}: {why or 'server exited'}; " \
@@ -313,7 +332,8 @@ class W7:
                         results.setdefault((srv.label, size, conns), []).append(res)
                         _log(f"[run {r + 1}/{repeat}] W7 {srv.label:22s} {size:6d} B x {conns:3d}: "
                              f"{res['msgs_per_s']:10.0f} msg/s  {res['mib_per_s']:8.1f} MiB/s  "
-                             f"p99 {res['p99_us']:8.1f} us  generator CPU {res['gen_cpu_pct']:.0f} %")
+                             f"p99 {res['p99_us']:8.1f} us  generator CPU {res['gen_cpu_pct']:3.0f} %  "
+                             f"server {res['server_cpu_us_per_msg'] or 0:.2f} us CPU/msg")
                 finally:
                     self.stop(p)
                     err.close()
@@ -325,19 +345,27 @@ class W7:
             return statistics.median(x[key] for x in rs) if rs else None
 
         labels = [s.label for s in self.servers if s.echo_argv]
+
+        def fmt_cpu(label, size, conns):
+            vals = [x["server_cpu_us_per_msg"] for x in results.get((label, size, conns), [])
+                    if x.get("server_cpu_us_per_msg") is not None]
+            return f"{statistics.median(vals):.2f}" if vals else "–"
         out = [f"### W7: TCP echo, closed loop, servers on CPU {SERVER_CPU}, C epoll load generator "
                f"on CPU {CLIENT_CPU}", "",
                f"Each run: {warm:g} s warm-up, then {secs:g} s measured; medians of {repeat} runs. "
                "msg/s = echoed messages per second over all connections; MiB/s = echoed payload "
                "(one direction); latency = one message's round trip; gen CPU = the generator's own "
-               "CPU use (well below 100 % means it was waiting for the server).", ""]
+               "CPU use (well below 100 % means it was waiting for the server); server CPU µs/msg = "
+               "the server's CPU time (all its threads, /proc/PID/task/*/schedstat) over the whole "
+               "run divided by the messages echoed: the cost of one echo, which holds better than "
+               "msg/s when the machine is busy.", ""]
         ours_p = f"{OURS} protocol"
         for size, conns in CONFIGS:
             out.append(f"#### {size // 1024} KiB messages, {conns} connections")
             out.append("")
             out.append("| server | runs | msg/s | MiB/s | p50 µs | p99 µs | p99.9 µs | gen CPU % | "
-                       "ours (protocol) / server |")
-            out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                       "server CPU µs/msg | ours (protocol) / server |")
+            out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
             ours_v = med(ours_p, size, conns, "msgs_per_s")
             for label in labels:
                 rs = results.get((label, size, conns))
@@ -350,7 +378,7 @@ class W7:
                 out.append(f"| {label} | {len(rs)} | {v:,.0f} | {med(label, size, conns, 'mib_per_s'):,.1f} | "
                            f"{med(label, size, conns, 'p50_us'):.0f} | {med(label, size, conns, 'p99_us'):.0f} | "
                            f"{med(label, size, conns, 'p999_us'):.0f} | "
-                           f"{med(label, size, conns, 'gen_cpu_pct'):.0f} | {ratio} |")
+                           f"{med(label, size, conns, 'gen_cpu_pct'):.0f} | {fmt_cpu(label, size, conns)} | {ratio} |")
             raw = med("raw-epoll", size, conns, "msgs_per_s")
             others = [(med(lb, size, conns, "msgs_per_s"), lb) for lb in labels
                       if lb != "raw-epoll" and results.get((lb, size, conns))]
@@ -370,17 +398,29 @@ class W7:
 
         out.append("#### W7 goals (ratios of medians from this run)")
         out.append("")
-        out.append("| ratio | config | value | goal | met |")
-        out.append("|---|---|---:|---:|---|")
+        out.append("msg/s ratio = throughput of the first over the second; CPU ratio = the second's "
+                   "server CPU µs/msg over the first's (the same comparison by cost per echo, "
+                   "above 1 = the first is cheaper).")
+        out.append("")
+        out.append("| ratio | config | msg/s ratio | CPU ratio | goal | met (msg/s) |")
+        out.append("|---|---|---:|---:|---:|---|")
+
+        def cpu_med(label, size, conns):
+            vals = [x["server_cpu_us_per_msg"] for x in results.get((label, size, conns), [])
+                    if x.get("server_cpu_us_per_msg")]
+            return statistics.median(vals) if vals else None
 
         def goal_row(name, a, b, size, conns, goal):
             va, vb = med(a, size, conns, "msgs_per_s"), med(b, size, conns, "msgs_per_s")
             cfg = f"{size // 1024} KiB / {conns} conns"
             if va is None or vb is None:
-                out.append(f"| {name} | {cfg} | – | ≥ {goal:.2f} | not measured |")
+                out.append(f"| {name} | {cfg} | – | – | ≥ {goal:.2f} | not measured |")
                 return
+            ca, cb = cpu_med(a, size, conns), cpu_med(b, size, conns)
+            cpu_ratio = f"{cb / ca:.2f}" if ca and cb else "–"
             ratio = va / vb
-            out.append(f"| {name} | {cfg} | {ratio:.2f} | ≥ {goal:.2f} | {'yes' if ratio >= goal else 'NO'} |")
+            out.append(f"| {name} | {cfg} | {ratio:.2f} | {cpu_ratio} | ≥ {goal:.2f} | "
+                       f"{'yes' if ratio >= goal else 'NO'} |")
 
         gs, gc = GOAL_CONFIG
         goal_row("ours (protocol) / go1", ours_p, "go1", gs, gc, 1.0)

@@ -5,11 +5,12 @@
  *       the whole echo, send the next. Runs WARMUP_S (default 0.5) unmeasured, then
  *       SECS measured, then stops. Prints one line:
  *         LOAD conns=<n> size=<b> secs=<f> msgs=<n> msgs_per_s=<f> mib_per_s=<f>
- *              p50_us=<f> p99_us=<f> p999_us=<f> cpu_pct=<f>
+ *              p50_us=<f> p99_us=<f> p999_us=<f> cpu_pct=<f> all_msgs=<n>
  *       mib_per_s counts echoed payload in one direction (msgs * SIZE / 2^20 per second);
  *       latency is send-of-first-byte to receipt-of-last-byte of a message; cpu_pct is
  *       this process's user+system CPU time over the measured window (below ~95 % the
- *       generator was waiting for the server, not the other way round).
+ *       generator was waiting for the server, not the other way round); all_msgs counts
+ *       the warm-up's messages too (to divide a server's CPU time over the whole run by).
  *       Each message carries a sequence number in its first and last 8 bytes, checked
  *       on every echo; --verify compares every byte.
  *
@@ -227,7 +228,7 @@ static int run_mode(int argc, char** argv) {
     uint64_t t_start = now_ns();
     uint64_t t_meas = t_start + (uint64_t)(warm * 1e9);
     uint64_t t_end = t_meas + (uint64_t)(secs * 1e9);
-    uint64_t msgs = 0, total = 0;
+    uint64_t msgs = 0, total = 0, all_msgs = 0;
     double cpu0 = 0;
     int measuring = 0;
     for (int i = 0; i < nconns; ++i) start_message(&conns[i], t_start);
@@ -268,6 +269,7 @@ static int run_mode(int argc, char** argv) {
                 ++total;
                 hist[bucket_of(t - c->t0)]++;
             }
+            ++all_msgs;
             if (t < t_end) start_message(c, t);
         }
     }
@@ -275,10 +277,11 @@ static int run_mode(int argc, char** argv) {
     double cpu = cpu_s() - cpu0;
     if (!measuring || wall <= 0) fail("measurement window never started");
     printf("LOAD conns=%d size=%ld secs=%.3f msgs=%llu msgs_per_s=%.1f mib_per_s=%.2f "
-           "p50_us=%.1f p99_us=%.1f p999_us=%.1f cpu_pct=%.1f\n",
+           "p50_us=%.1f p99_us=%.1f p999_us=%.1f cpu_pct=%.1f all_msgs=%llu\n",
            nconns, size, wall, (unsigned long long)msgs, (double)msgs / wall,
            (double)msgs * (double)size / wall / 1048576.0, percentile_us(total, 0.50),
-           percentile_us(total, 0.99), percentile_us(total, 0.999), 100.0 * cpu / wall);
+           percentile_us(total, 0.99), percentile_us(total, 0.999), 100.0 * cpu / wall,
+           (unsigned long long)all_msgs);
     fflush(stdout);
     for (int i = 0; i < nconns; ++i) close(conns[i].fd);
     return 0;
