@@ -6,7 +6,7 @@
 #   make tsan    the thread-crossing tests under ThreadSanitizer
 
 JOBS ?= $(shell nproc)
-BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config
+BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl
 BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev
 
 .PHONY: all deps demo test test-dev test-asan tsan bench clean

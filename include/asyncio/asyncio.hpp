@@ -25,3 +25,4 @@
 #include "asyncio/sockets.hpp"
 #include "asyncio/streams.hpp"
 #include "asyncio/subprocess.hpp"
+#include "asyncio/ssl.hpp"
