@@ -59,20 +59,34 @@ std::string format_error(const std::string& library, const std::string& reason,
 
 const char* library_name(int lib) {
     switch (lib) {
-        case ERR_LIB_SSL: return "SSL";
-        case ERR_LIB_X509: return "X509";
-        case ERR_LIB_X509V3: return "X509V3";
-        case ERR_LIB_PEM: return "PEM";
-        case ERR_LIB_EVP: return "EVP";
-        case ERR_LIB_ASN1: return "ASN1";
-        case ERR_LIB_SYS: return "SYS";
-        case ERR_LIB_BIO: return "BIO";
-        case ERR_LIB_PKCS12: return "PKCS12";
-        case ERR_LIB_RSA: return "RSA";
-        case ERR_LIB_EC: return "EC";
-        case ERR_LIB_OSSL_STORE: return "STORE";
-        case ERR_LIB_PROV: return "PROV";
-        default: return "SSL";
+        case ERR_LIB_SSL:
+            return "SSL";
+        case ERR_LIB_X509:
+            return "X509";
+        case ERR_LIB_X509V3:
+            return "X509V3";
+        case ERR_LIB_PEM:
+            return "PEM";
+        case ERR_LIB_EVP:
+            return "EVP";
+        case ERR_LIB_ASN1:
+            return "ASN1";
+        case ERR_LIB_SYS:
+            return "SYS";
+        case ERR_LIB_BIO:
+            return "BIO";
+        case ERR_LIB_PKCS12:
+            return "PKCS12";
+        case ERR_LIB_RSA:
+            return "RSA";
+        case ERR_LIB_EC:
+            return "EC";
+        case ERR_LIB_OSSL_STORE:
+            return "STORE";
+        case ERR_LIB_PROV:
+            return "PROV";
+        default:
+            return "SSL";
     }
 }
 
@@ -101,11 +115,13 @@ std::exception_ptr last_openssl_error(const char* fallback) {
     if (code == 0) return std::make_exception_ptr(SSLError(fallback));
     const char* reason = ERR_reason_error_string(code);
     std::string text = reason ? reason : fallback;
-    return std::make_exception_ptr(SSLError(library_name(ERR_GET_LIB(code)),
-                                            reason ? mnemonic(reason) : std::string(), text));
+    return std::make_exception_ptr(
+        SSLError(library_name(ERR_GET_LIB(code)), reason ? mnemonic(reason) : std::string(), text));
 }
 
-void raise_openssl_error(const char* fallback) { std::rethrow_exception(last_openssl_error(fallback)); }
+void raise_openssl_error(const char* fallback) {
+    std::rethrow_exception(last_openssl_error(fallback));
+}
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -147,7 +163,8 @@ bool MemoryBIO::eof() const { return impl_->eof_written && BIO_ctrl_pending(impl
 
 std::string MemoryBIO::read(long long n) {
     std::size_t avail = BIO_ctrl_pending(impl_->bio);
-    std::size_t len = (n < 0 || static_cast<std::size_t>(n) > avail) ? avail : static_cast<std::size_t>(n);
+    std::size_t len =
+        (n < 0 || static_cast<std::size_t>(n) > avail) ? avail : static_cast<std::size_t>(n);
     std::string out(len, '\0');
     std::size_t got = 0;
     if (len > 0 && BIO_read_ex(impl_->bio, out.data(), len, &got) != 1) got = 0;
@@ -218,9 +235,12 @@ int password_callback(char* buf, int size, int, void* userdata) {
     auto* src = static_cast<PasswordSource*>(userdata);
     std::string pw;
     try {
-        if (src->fixed && *src->fixed) pw = **src->fixed;
-        else if (src->ask && *src->ask) pw = (*src->ask)();
-        else return -1;  // no password: fail rather than prompt on the terminal
+        if (src->fixed && *src->fixed)
+            pw = **src->fixed;
+        else if (src->ask && *src->ask)
+            pw = (*src->ask)();
+        else
+            return -1;  // no password: fail rather than prompt on the terminal
     } catch (...) {
         src->error = std::current_exception();
         return -1;
@@ -265,9 +285,12 @@ void load_chain(SSL_CTX* ctx, const std::string& certfile, const std::string& ke
 
 int verify_flags_for(VerifyMode mode) {
     switch (mode) {
-        case VerifyMode::CERT_NONE: return SSL_VERIFY_NONE;
-        case VerifyMode::CERT_OPTIONAL: return SSL_VERIFY_PEER;
-        case VerifyMode::CERT_REQUIRED: return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        case VerifyMode::CERT_NONE:
+            return SSL_VERIFY_NONE;
+        case VerifyMode::CERT_OPTIONAL:
+            return SSL_VERIFY_PEER;
+        case VerifyMode::CERT_REQUIRED:
+            return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     }
     throw std::invalid_argument("invalid verify_mode");
 }
@@ -448,19 +471,20 @@ void SSLContext::set_verify_flags(unsigned long flags) {
 
 namespace {
 
-TLSVersion from_wire(long v, TLSVersion none) {
-    return v == 0 ? none : static_cast<TLSVersion>(v);
-}
+TLSVersion from_wire(long v, TLSVersion none) { return v == 0 ? none : static_cast<TLSVersion>(v); }
 
 int to_wire(TLSVersion v, const char* which) {
     switch (v) {
         case TLSVersion::MINIMUM_SUPPORTED:
-        case TLSVersion::MAXIMUM_SUPPORTED: return 0;
+        case TLSVersion::MAXIMUM_SUPPORTED:
+            return 0;
         case TLSVersion::TLSv1:
         case TLSVersion::TLSv1_1:
         case TLSVersion::TLSv1_2:
-        case TLSVersion::TLSv1_3: return static_cast<int>(v);
-        case TLSVersion::SSLv3: break;
+        case TLSVersion::TLSv1_3:
+            return static_cast<int>(v);
+        case TLSVersion::SSLv3:
+            break;
     }
     throw std::invalid_argument(std::string("Unsupported TLS/SSL version for ") + which + ": 0x" +
                                 [&] {
@@ -508,16 +532,20 @@ SSLObject SSLContext::wrap_bio(MemoryBIO incoming, MemoryBIO outgoing, WrapOptio
     if (options.server_side && options.server_hostname)
         throw std::invalid_argument("server_hostname can only be specified in client mode");
     if (options.server_side && impl_->protocol == PROTOCOL_TLS_CLIENT)
-        throw std::invalid_argument("Cannot create a server socket with a PROTOCOL_TLS_CLIENT context");
+        throw std::invalid_argument(
+            "Cannot create a server socket with a PROTOCOL_TLS_CLIENT context");
     if (!options.server_side && impl_->protocol == PROTOCOL_TLS_SERVER)
-        throw std::invalid_argument("Cannot create a client socket with a PROTOCOL_TLS_SERVER context");
+        throw std::invalid_argument(
+            "Cannot create a client socket with a PROTOCOL_TLS_SERVER context");
     if (!options.server_side && impl_->check_hostname && !options.server_hostname)
         throw std::invalid_argument("check_hostname requires server_hostname");
     if (options.server_hostname) {
         const std::string& h = *options.server_hostname;
         if (h.empty() || h.front() == '.' || h.find('\0') != std::string::npos)
-            throw std::invalid_argument("server_hostname cannot be an empty string, start with a "
-                                        "leading dot or contain a NUL byte: '" + h + "'");
+            throw std::invalid_argument(
+                "server_hostname cannot be an empty string, start with a "
+                "leading dot or contain a NUL byte: '" +
+                h + "'");
     }
     return SSLObject(std::make_shared<SSLObject::Impl>(*this, std::move(incoming),
                                                        std::move(outgoing), options.server_side,

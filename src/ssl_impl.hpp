@@ -44,7 +44,7 @@ struct SSLContext::Impl : std::enable_shared_from_this<SSLContext::Impl> {
 enum class Outcome { OK, WANT_READ, WANT_WRITE, CLOSED, FAILED };
 
 struct SSLObject::Impl : std::enable_shared_from_this<SSLObject::Impl> {
-    SSL* ssl = nullptr;  // owned
+    SSL* ssl = nullptr;           // owned
     SSLContext original_context;  // holds the SNI callback's context alive
     SSLContext context;           // the current one (an SNI callback may switch it)
     MemoryBIO incoming;

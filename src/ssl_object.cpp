@@ -17,7 +17,8 @@ namespace {
 
 bool is_ip_address(const std::string& host) {
     unsigned char buf[16];
-    return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 std::string asn1_string(const ASN1_STRING* s) {
@@ -65,26 +66,34 @@ Certificate::Name decode_name(const X509_NAME* name) {
 
 std::vector<std::pair<std::string, std::string>> decode_alt_names(X509* cert) {
     std::vector<std::pair<std::string, std::string>> out;
-    auto* names = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    auto* names =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
     if (!names) return out;
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
         const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
         switch (g->type) {
-            case GEN_DNS: out.emplace_back("DNS", asn1_string(g->d.dNSName)); break;
-            case GEN_EMAIL: out.emplace_back("email", asn1_string(g->d.rfc822Name)); break;
+            case GEN_DNS:
+                out.emplace_back("DNS", asn1_string(g->d.dNSName));
+                break;
+            case GEN_EMAIL:
+                out.emplace_back("email", asn1_string(g->d.rfc822Name));
+                break;
             case GEN_URI:
                 out.emplace_back("URI", asn1_string(g->d.uniformResourceIdentifier));
                 break;
             case GEN_IPADD: {
                 const ASN1_OCTET_STRING* ip = g->d.iPAddress;
                 char text[INET6_ADDRSTRLEN] = "<invalid>";
-                if (ip->length == 4) inet_ntop(AF_INET, ip->data, text, sizeof text);
-                else if (ip->length == 16) inet_ntop(AF_INET6, ip->data, text, sizeof text);
+                if (ip->length == 4)
+                    inet_ntop(AF_INET, ip->data, text, sizeof text);
+                else if (ip->length == 16)
+                    inet_ntop(AF_INET6, ip->data, text, sizeof text);
                 out.emplace_back("IP Address", text);
                 break;
             }
-            default: out.emplace_back("othername", "<unsupported>"); break;
+            default:
+                out.emplace_back("othername", "<unsupported>");
+                break;
         }
     }
     GENERAL_NAMES_free(names);
@@ -155,8 +164,10 @@ SSLObject::Impl::Impl(SSLContext ctx, MemoryBIO in, MemoryBIO out, bool server,
             }
         }
     }
-    if (server_side) SSL_set_accept_state(ssl);
-    else SSL_set_connect_state(ssl);
+    if (server_side)
+        SSL_set_accept_state(ssl);
+    else
+        SSL_set_connect_state(ssl);
 }
 
 SSLObject::Impl::~Impl() { SSL_free(ssl); }
@@ -168,10 +179,14 @@ Outcome outcome_of(SSL* ssl, int ret, SSLObject::Impl& self) {
     self.last_ssl_error = err;
     self.last_ret = ret;
     switch (err) {
-        case SSL_ERROR_WANT_READ: return Outcome::WANT_READ;
-        case SSL_ERROR_WANT_WRITE: return Outcome::WANT_WRITE;
-        case SSL_ERROR_ZERO_RETURN: return Outcome::CLOSED;
-        default: return Outcome::FAILED;
+        case SSL_ERROR_WANT_READ:
+            return Outcome::WANT_READ;
+        case SSL_ERROR_WANT_WRITE:
+            return Outcome::WANT_WRITE;
+        case SSL_ERROR_ZERO_RETURN:
+            return Outcome::CLOSED;
+        default:
+            return Outcome::FAILED;
     }
 }
 
@@ -244,7 +259,8 @@ std::exception_ptr SSLObject::Impl::error() {
                     SSLEOFError("EOF occurred in violation of protocol"));
             }
             return last_openssl_error("Some I/O error occurred");
-        default: break;
+        default:
+            break;
     }
     unsigned long code = ERR_peek_last_error();
     if (ERR_GET_LIB(code) == ERR_LIB_SSL) {
@@ -263,8 +279,8 @@ std::exception_ptr SSLObject::Impl::error() {
         }
         if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
             ERR_clear_error();
-            return std::make_exception_ptr(SSLEOFError(
-                "SSL", "UNEXPECTED_EOF_WHILE_READING", "EOF occurred in violation of protocol"));
+            return std::make_exception_ptr(SSLEOFError("SSL", "UNEXPECTED_EOF_WHILE_READING",
+                                                       "EOF occurred in violation of protocol"));
         }
     }
     return last_openssl_error("A failure in the SSL library occurred");

@@ -18,7 +18,8 @@ using asyncio::testing::test_certs;
 namespace {
 
 ssl::SSLContext client_context() {
-    return ssl::create_default_context(ssl::Purpose::SERVER_AUTH, {.cafile = test_certs()("ca.pem")});
+    return ssl::create_default_context(ssl::Purpose::SERVER_AUTH,
+                                       {.cafile = test_certs()("ca.pem")});
 }
 
 ssl::SSLContext server_context(const std::string& cert = "server") {
@@ -207,8 +208,8 @@ TEST(SSLContext, IsASharedHandle) {
 // CPython: test_load_cert_chain
 TEST(SSLContext, LoadCertChainReportsAMissingFileWithItsErrno) {
     auto ctx = ssl::create_default_context(ssl::Purpose::CLIENT_AUTH);
-    auto e = expect_throw<std::system_error>(
-        [&] { ctx.load_cert_chain(test_certs()("missing.pem")); });
+    auto e =
+        expect_throw<std::system_error>([&] { ctx.load_cert_chain(test_certs()("missing.pem")); });
     EXPECT_EQ(e.code().value(), ENOENT);
     EXPECT_NE(std::string(e.what()).find("missing.pem"), std::string::npos);
 }
@@ -244,9 +245,9 @@ TEST(SSLContext, LoadCertChainDecryptsAnEncryptedKeyWithThePassword) {
                         }));
     EXPECT_EQ(asked, 1);
     auto e = expect_throw<std::runtime_error>([&] {
-        ctx.load_cert_chain(cert, key,
-                            std::function<std::string()>(
-                                []() -> std::string { throw std::runtime_error("no keyring"); }));
+        ctx.load_cert_chain(cert, key, std::function<std::string()>([]() -> std::string {
+                                throw std::runtime_error("no keyring");
+                            }));
     });
     EXPECT_STREQ(e.what(), "no keyring");
 }
@@ -319,7 +320,7 @@ TEST(SSLObject, HandshakeThenDataBothWays) {
     auto der = link.client.getpeercert_binary();
     ASSERT_TRUE(der.has_value());
     EXPECT_EQ(static_cast<unsigned char>((*der)[0]), 0x30);  // a DER SEQUENCE
-    EXPECT_EQ(link.server.getpeercert(), std::nullopt);  // no client certificate
+    EXPECT_EQ(link.server.getpeercert(), std::nullopt);      // no client certificate
 
     EXPECT_EQ(link.client.write("hello"), 5u);
     link.pump();
@@ -574,8 +575,8 @@ TEST(SSLObject, CloseNotifyFromTheClientThenFromTheServer) {
     EXPECT_THROW(link.client.unwrap(), ssl::SSLWantReadError);  // sent ours, waits for theirs
     link.pump();
     EXPECT_EQ(Link::drain(link.server), "last words");  // then "" at close_notify
-    EXPECT_EQ(link.server.read(), "");                   // stays at the clean end
-    link.server.unwrap();                                // ours answers theirs: done
+    EXPECT_EQ(link.server.read(), "");                  // stays at the clean end
+    link.server.unwrap();                               // ours answers theirs: done
     link.pump();
     link.client.unwrap();  // now complete
     EXPECT_THROW(link.client.write("more"), ssl::SSLError);

@@ -35,7 +35,7 @@ namespace asyncio::ssl {
 /// "[SSL: WRONG_VERSION_NUMBER] wrong version number".
 /// Python: ssl.SSLError (an OSError there; a std::runtime_error here).
 class SSLError : public std::runtime_error {
-public:
+  public:
     explicit SSLError(const std::string& what) : std::runtime_error(what) {}
     SSLError(std::string library, std::string reason, const std::string& text);
 
@@ -44,7 +44,7 @@ public:
     /// The mnemonic of the reason ("CERTIFICATE_VERIFY_FAILED"), "" when none.
     const std::string& reason() const noexcept { return reason_; }
 
-private:
+  private:
     std::string library_;
     std::string reason_;
 };
@@ -52,28 +52,28 @@ private:
 /// The peer closed the TLS layer cleanly (close_notify) and no more data can be read.
 /// Python: ssl.SSLZeroReturnError.
 class SSLZeroReturnError : public SSLError {
-public:
+  public:
     using SSLError::SSLError;
 };
 /// The operation needs more bytes from the peer in the incoming BIO. Python: ssl.SSLWantReadError.
 class SSLWantReadError : public SSLError {
-public:
+  public:
     using SSLError::SSLError;
 };
 /// The operation needs the outgoing BIO drained. Python: ssl.SSLWantWriteError.
 class SSLWantWriteError : public SSLError {
-public:
+  public:
     using SSLError::SSLError;
 };
 /// An I/O error below TLS. Python: ssl.SSLSyscallError.
 class SSLSyscallError : public SSLError {
-public:
+  public:
     using SSLError::SSLError;
 };
 /// The transport ended without close_notify (a truncated stream): "EOF occurred in violation
 /// of protocol". Python: ssl.SSLEOFError.
 class SSLEOFError : public SSLError {
-public:
+  public:
     using SSLError::SSLError;
 };
 
@@ -81,7 +81,7 @@ public:
 /// "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: hostname mismatch, certificate
 /// is not valid for 'example.com'". Python: ssl.SSLCertVerificationError (alias CertificateError).
 class SSLCertVerificationError : public SSLError {
-public:
+  public:
     SSLCertVerificationError(long verify_code, std::string verify_message, const std::string& text);
 
     /// OpenSSL's X509_V_ERR_* code (e.g. 62 hostname mismatch, 10 expired, 20 unknown issuer).
@@ -89,7 +89,7 @@ public:
     /// The verification message alone ("certificate has expired").
     const std::string& verify_message() const noexcept { return verify_message_; }
 
-private:
+  private:
     long verify_code_;
     std::string verify_message_;
 };
@@ -195,7 +195,7 @@ class SSLObject;
 
 /// A growable byte buffer that an SSLObject reads from or writes to. Python: ssl.MemoryBIO.
 class MemoryBIO {
-public:
+  public:
     MemoryBIO();
 
     /// Bytes buffered. Python: pending.
@@ -214,7 +214,7 @@ public:
     struct Impl;
     const std::shared_ptr<Impl>& impl() const noexcept { return impl_; }
 
-private:
+  private:
     std::shared_ptr<Impl> impl_;
 };
 
@@ -254,7 +254,7 @@ struct DefaultContextOptions {
 /// Errors: SSLError for what OpenSSL refuses; std::invalid_argument for invalid arguments
 /// (Python's ValueError / TypeError); std::system_error for a file that cannot be read.
 class SSLContext {
-public:
+  public:
     explicit SSLContext(SSLProtocol protocol = PROTOCOL_TLS_CLIENT);
 
     SSLProtocol protocol() const;
@@ -325,7 +325,7 @@ public:
     explicit SSLContext(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
     const std::shared_ptr<Impl>& impl() const noexcept { return impl_; }
 
-private:
+  private:
     std::shared_ptr<Impl> impl_;
 };
 
@@ -346,7 +346,7 @@ SSLContext create_default_context(Purpose purpose = Purpose::SERVER_AUTH,
 /// one; when it cannot finish it throws SSLWantReadError (feed the incoming BIO and call it
 /// again), after having put into the outgoing BIO what must be sent. A shared handle.
 class SSLObject {
-public:
+  public:
     /// The context, which an SNI callback may switch. Python: context.
     SSLContext context() const;
     void set_context(const SSLContext& context);
@@ -395,7 +395,7 @@ public:
     explicit SSLObject(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
     const std::shared_ptr<Impl>& impl() const noexcept { return impl_; }
 
-private:
+  private:
     std::shared_ptr<Impl> impl_;
 };
 

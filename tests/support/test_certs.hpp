@@ -22,7 +22,7 @@
 namespace asyncio::testing {
 
 class TestCerts {
-public:
+  public:
     TestCerts() {
         char templ[] = "/tmp/asyncio-certs-XXXXXX";
         if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
@@ -48,7 +48,8 @@ cat server.pem server.key > server_combined.pem
 )SH";
         std::string script_path = dir_ + "/make_certs.sh";
         std::ofstream(script_path) << script;
-        std::string cmd = "bash '" + script_path + "' '" + dir_ + "' >'" + dir_ + "/openssl.log' 2>&1";
+        std::string cmd =
+            "bash '" + script_path + "' '" + dir_ + "' >'" + dir_ + "/openssl.log' 2>&1";
         if (std::system(cmd.c_str()) != 0) {
             std::ifstream log(dir_ + "/openssl.log");
             std::stringstream text;
@@ -73,7 +74,7 @@ cat server.pem server.key > server_combined.pem
         return text.str();
     }
 
-private:
+  private:
     std::string dir_;
 };
 

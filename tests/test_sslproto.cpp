@@ -1,0 +1,823 @@
+// The TLS protocol layer (CPython's sslproto.SSLProtocol) driven in memory: two SSLProtocols
+// joined by a fake transport pair on a virtual-time loop. Ported in our own words from
+// CPython's Lib/test/test_asyncio/test_sslproto.py (names in comments).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <asyncio/asyncio.hpp>
+#include <asyncio/detail/sslproto.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "asyncio_test.hpp"
+#include "test_certs.hpp"
+
+namespace ssl = asyncio::ssl;
+using asyncio::detail::SSLProtocol;
+using asyncio::detail::SSLProtocolOptions;
+using asyncio::detail::SSLProtocolState;
+using asyncio::testing::loop;
+using asyncio::testing::test_certs;
+
+namespace {
+
+ssl::SSLContext client_context() {
+    return ssl::create_default_context(ssl::Purpose::SERVER_AUTH,
+                                       {.cafile = test_certs()("ca.pem")});
+}
+
+ssl::SSLContext server_context(const std::string& cert = "server") {
+    auto ctx = ssl::create_default_context(ssl::Purpose::CLIENT_AUTH);
+    ctx.load_cert_chain(test_certs()(cert + ".pem"), test_certs()(cert + ".key"));
+    return ctx;
+}
+
+// Records what the TLS layer tells the application.
+struct App : asyncio::detail::TLSApp {
+    std::vector<std::string> events;
+    std::string data;
+    bool echo = false;
+    SSLProtocol* proto = nullptr;
+    std::exception_ptr lost_exc;
+    bool lost = false;
+
+    void connection_made() override { events.push_back("made"); }
+    void data_received(std::string_view d) override {
+        data += d;
+        if (echo) proto->app_write(d);
+    }
+    bool eof_received() override {
+        events.push_back("eof");
+        return false;
+    }
+    void connection_lost(std::exception_ptr exc) override {
+        events.push_back("lost");
+        lost = true;
+        lost_exc = exc;
+    }
+    void pause_writing() override { events.push_back("pause_writing"); }
+    void resume_writing() override { events.push_back("resume_writing"); }
+};
+
+// One end of an in-memory byte pipe: writes reach the peer's protocol in a later callback;
+// close() sends EOF after the bytes, force_close() drops them. Either ends with
+// connection_lost on both sides, as a socket pair would.
+struct FakeTransport : asyncio::detail::TLSLower {
+    std::shared_ptr<SSLProtocol> proto;  // owns the protocol, as a transport does
+    FakeTransport* peer = nullptr;
+    bool closed = false;
+    bool deaf = false;  // swallow what is written (a peer that never answers)
+    bool reading = true;
+    std::string held;  // bytes that arrived while reading was paused
+    bool eof_held = false;
+    std::vector<std::string> calls;
+    std::size_t written = 0;
+
+    void write(std::string_view data) override {
+        if (closed) return;
+        written += data.size();
+        if (deaf || !peer) return;
+        loop().call_soon([p = peer, d = std::string(data)] { p->deliver(d); });
+    }
+    void deliver(const std::string& d) {
+        if (closed) return;
+        if (!reading) {
+            held += d;
+            return;
+        }
+        proto->data_received(d);
+    }
+    void deliver_eof() {
+        if (closed) return;
+        if (!reading) {
+            eof_held = true;
+            return;
+        }
+        if (!proto->eof_received()) close();
+    }
+    void pause_reading() override {
+        calls.push_back("pause_reading");
+        reading = false;
+    }
+    void resume_reading() override {
+        calls.push_back("resume_reading");
+        reading = true;
+        if (!held.empty()) {
+            std::string d;
+            d.swap(held);
+            proto->data_received(d);
+        }
+        if (eof_held) deliver_eof();
+    }
+    void close() override {
+        if (closed) return;
+        calls.push_back("close");
+        closed = true;
+        if (peer && !deaf) loop().call_soon([p = peer] { p->deliver_eof(); });
+        loop().call_soon([self = proto] { self->connection_lost(nullptr); });
+    }
+    void force_close(std::exception_ptr exc) override {
+        if (closed) return;
+        calls.push_back("force_close");
+        closed = true;
+        if (peer && !deaf) loop().call_soon([p = peer] { p->deliver_eof(); });
+        loop().call_soon([self = proto, exc] { self->connection_lost(exc); });
+    }
+    std::any get_extra_info(const std::string& name) const override {
+        if (name == "peername") return std::string("memory");
+        return {};
+    }
+};
+
+struct End {
+    std::shared_ptr<App> app = std::make_shared<App>();
+    asyncio::Future<void> waiter = loop().create_future<void>();
+    FakeTransport transport;
+    std::shared_ptr<SSLProtocol> proto;
+
+    End(ssl::SSLContext ctx, SSLProtocolOptions options) {
+        proto =
+            std::make_shared<SSLProtocol>(loop(), app, std::move(ctx), waiter, std::move(options));
+        app->proto = proto.get();
+        transport.proto = proto;
+    }
+    ~End() { transport.proto = nullptr; }
+};
+
+struct Pair {
+    End client;
+    End server;
+    Pair(ssl::SSLContext cctx = client_context(), ssl::SSLContext sctx = server_context(),
+         SSLProtocolOptions copts = {.server_hostname = "localhost"},
+         SSLProtocolOptions sopts = {.server_side = true})
+        : client(std::move(cctx), std::move(copts)), server(std::move(sctx), std::move(sopts)) {
+        client.transport.peer = &server.transport;
+        server.transport.peer = &client.transport;
+    }
+    void connect() {
+        server.proto->connection_made(&server.transport);
+        client.proto->connection_made(&client.transport);
+    }
+};
+
+template <class E>
+std::string error_text(const asyncio::Future<void>& f) {
+    try {
+        f.result();
+    } catch (const E& e) {
+        return e.what();
+    } catch (...) {
+        return "<other exception>";
+    }
+    return "<no exception>";
+}
+
+asyncio::Coro<void> settle(int rounds = 20) {
+    for (int i = 0; i < rounds; ++i) co_await asyncio::sleep(0);
+}
+
+}  // namespace
+
+// CPython: test_sslproto.py BaseStartTLS.test_start_tls_client_buf_proto_1 (handshake, data)
+ASYNCIO_TEST(SSLProtocol, HandshakeThenEchoThroughTheAppTransport) {
+    Pair p;
+    p.server.app->echo = true;
+    p.connect();
+    co_await p.client.waiter;
+    co_await p.server.waiter;
+    EXPECT_EQ(p.client.proto->state(), SSLProtocolState::WRAPPED);
+    EXPECT_EQ(p.client.app->events, std::vector<std::string>{"made"});
+    p.client.proto->app_write("ping");
+    co_await settle();
+    EXPECT_EQ(p.server.app->data, "ping");
+    EXPECT_EQ(p.client.app->data, "ping");
+
+    // Extra info after the handshake.
+    auto cert = std::any_cast<ssl::Certificate>(p.client.proto->get_extra_info("peercert"));
+    EXPECT_EQ(cert.common_name(), "localhost");
+    auto cipher = std::any_cast<ssl::Cipher>(p.client.proto->get_extra_info("cipher"));
+    EXPECT_EQ(cipher.protocol, "TLSv1.3");
+    EXPECT_FALSE(p.client.proto->get_extra_info("compression").has_value());
+    EXPECT_FALSE(p.client.proto->get_extra_info("selected_alpn_protocol").has_value());
+    auto obj = std::any_cast<ssl::SSLObject>(p.client.proto->get_extra_info("ssl_object"));
+    EXPECT_EQ(obj.version(), "TLSv1.3");
+    EXPECT_TRUE(std::any_cast<ssl::SSLContext>(p.client.proto->get_extra_info("sslcontext")) ==
+                p.client.proto->ssl_object().context());
+    EXPECT_EQ(std::any_cast<std::string>(p.client.proto->get_extra_info("peername")), "memory");
+    EXPECT_EQ(std::any_cast<int>(p.client.proto->get_extra_info("nope", 7)), 7);
+    EXPECT_FALSE(p.server.proto->get_extra_info("peercert").has_value());  // no client cert
+
+    p.client.proto->app_close();
+    co_await settle();
+}
+
+ASYNCIO_TEST(SSLProtocol, AlpnIsInTheExtraInfo) {
+    auto cctx = client_context();
+    cctx.set_alpn_protocols({"h2", "http/1.1"});
+    auto sctx = server_context();
+    sctx.set_alpn_protocols({"http/1.1"});
+    Pair p(cctx, sctx);
+    p.connect();
+    co_await p.client.waiter;
+    EXPECT_EQ(std::any_cast<std::string>(p.client.proto->get_extra_info("selected_alpn_protocol")),
+              "http/1.1");
+    p.client.proto->app_close();
+    co_await settle();
+}
+
+// Data written before the handshake completes is queued, then sent.
+ASYNCIO_TEST(SSLProtocol, WritesBeforeTheHandshakeAreSentAfterIt) {
+    Pair p;
+    p.connect();
+    p.client.proto->app_write("early ");
+    p.client.proto->app_write("bird");
+    EXPECT_EQ(p.client.proto->app_get_write_buffer_size(), 10u);
+    co_await p.client.waiter;
+    co_await settle();
+    EXPECT_EQ(p.server.app->data, "early bird");
+    p.client.proto->app_close();
+    co_await settle();
+}
+
+// CPython: test_close_during_handshake / data in flight at close(): flushed, then close_notify.
+ASYNCIO_TEST(SSLProtocol, CloseFlushesDataThenSendsCloseNotify) {
+    Pair p;
+    p.connect();
+    co_await p.client.waiter;
+    std::string big(300 * 1024, 'x');
+    p.client.proto->app_write(big);
+    p.client.proto->app_write("end");
+    p.client.proto->app_close();
+    EXPECT_TRUE(p.client.proto->app_is_closing());
+    p.client.proto->app_write("dropped");  // after close: ignored, as in CPython
+    co_await settle(50);
+    EXPECT_EQ(p.server.app->data.size(), big.size() + 3);
+    EXPECT_EQ(p.server.app->data.substr(big.size()), "end");
+    EXPECT_EQ(p.server.app->events, (std::vector<std::string>{"made", "eof", "lost"}));
+    // The side that closed also sees eof_received when the peer's close_notify arrives
+    // (CPython: _do_shutdown calls _call_eof_received).
+    EXPECT_EQ(p.client.app->events, (std::vector<std::string>{"made", "eof", "lost"}));
+    EXPECT_FALSE(p.client.app->lost_exc);
+    EXPECT_FALSE(p.server.app->lost_exc);
+    // Both closed the transport below normally (no force_close).
+    EXPECT_EQ(p.client.transport.calls, std::vector<std::string>{"close"});
+    EXPECT_EQ(p.server.transport.calls, std::vector<std::string>{"close"});
+}
+
+// A peer that closes the connection without close_notify: CPython's SSLProtocol treats the
+// transport's EOF as the end (eof_received, then connection_lost(None)).
+ASYNCIO_TEST(SSLProtocol, TransportEofWithoutCloseNotifyEndsTheStream) {
+    Pair p;
+    p.connect();
+    co_await p.client.waiter;
+    p.server.proto->app_write("bye");
+    co_await settle();
+    p.server.transport.deaf = true;  // no close_notify reaches the client
+    p.server.transport.closed = true;
+    p.client.transport.deliver_eof();
+    co_await settle();
+    EXPECT_EQ(p.client.app->data, "bye");
+    EXPECT_EQ(p.client.app->events, (std::vector<std::string>{"made", "eof", "lost"}));
+    EXPECT_FALSE(p.client.app->lost_exc);
+    p.server.proto->connection_lost(nullptr);
+    co_await settle();
+}
+
+// CPython: test_handshake_timeout
+ASYNCIO_TEST(SSLProtocol, AHandshakeThatNeverCompletesTimesOut) {
+    End client(client_context(), {.server_hostname = "localhost", .ssl_handshake_timeout = 5});
+    client.transport.deaf = true;  // nobody answers the ClientHello
+    double start = loop().time();
+    client.proto->connection_made(&client.transport);
+    EXPECT_GT(client.transport.written, 0u);  // the ClientHello went out
+    try {
+        co_await client.waiter;
+        ADD_FAILURE() << "expected a TimeoutError";
+    } catch (const asyncio::TimeoutError& e) {
+        EXPECT_STREQ(e.what(),
+                     "SSL handshake is taking longer than 5.0 seconds: aborting the connection");
+    }
+    EXPECT_NEAR(loop().time() - start, 5.0, 1e-6);
+    EXPECT_EQ(client.transport.calls, std::vector<std::string>{"force_close"});
+    EXPECT_TRUE(client.app->events.empty());  // the application never saw a connection
+    EXPECT_EQ(client.proto->state(), SSLProtocolState::UNWRAPPED);
+}
+
+ASYNCIO_TEST(SSLProtocol, TheDefaultHandshakeTimeoutIsSixtySeconds) {
+    End client(client_context(), {.server_hostname = "localhost"});
+    client.transport.deaf = true;
+    double start = loop().time();
+    client.proto->connection_made(&client.transport);
+    EXPECT_THROW(co_await client.waiter, asyncio::TimeoutError);
+    EXPECT_NEAR(loop().time() - start, 60.0, 1e-6);
+}
+
+// CPython: test_shutdown_timeout (the peer never answers our close_notify)
+ASYNCIO_TEST(SSLProtocol, AShutdownThePeerNeverAnswersTimesOut) {
+    Pair p(client_context(), server_context(),
+           {.server_hostname = "localhost", .ssl_shutdown_timeout = 3}, {.server_side = true});
+    p.connect();
+    co_await p.client.waiter;
+    co_await settle();
+    p.client.transport.deaf = true;  // our close_notify is lost
+    double start = loop().time();
+    p.client.proto->app_close();
+    for (int i = 0; i < 1000 && !p.client.app->lost; ++i) co_await asyncio::sleep(0.01);
+    EXPECT_NEAR(loop().time() - start, 3.0, 0.02);
+    EXPECT_EQ(p.client.transport.calls, std::vector<std::string>{"force_close"});
+    try {
+        std::rethrow_exception(p.client.app->lost_exc);
+    } catch (const asyncio::TimeoutError& e) {
+        EXPECT_STREQ(e.what(), "SSL shutdown timed out");
+    } catch (...) {
+        ADD_FAILURE() << "expected a TimeoutError";
+    }
+    p.server.proto->app_abort();
+    co_await settle();
+}
+
+ASYNCIO_TEST(SSLProtocol, ACertificateFailureFailsTheWaiterWithoutAReport) {
+    Pair p(client_context(), server_context("other"));
+    p.connect();
+    std::string text = "<none>";
+    try {
+        co_await p.client.waiter;
+    } catch (const ssl::SSLCertVerificationError& e) {
+        text = e.what();
+    }
+    EXPECT_NE(text.find("certificate verify failed: hostname mismatch"), std::string::npos) << text;
+    EXPECT_THROW(co_await p.server.waiter, ssl::SSLError);  // the client's alert
+    co_await settle();
+    EXPECT_TRUE(p.client.app->events.empty());
+    EXPECT_TRUE(p.server.app->events.empty());
+    EXPECT_TRUE(asyncio::testing::take_reports().empty());  // a peer's failure is not a bug
+}
+
+ASYNCIO_TEST(SSLProtocol, EofDuringTheHandshakeIsAConnectionReset) {
+    End client(client_context(), {.server_hostname = "localhost"});
+    client.transport.deaf = true;
+    client.proto->connection_made(&client.transport);
+    client.transport.deliver_eof();
+    try {
+        co_await client.waiter;
+        ADD_FAILURE() << "expected an error";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), ECONNRESET);
+    }
+    co_await settle();
+}
+
+ASYNCIO_TEST(SSLProtocol, CloseDuringTheHandshakeAborts) {
+    End client(client_context(), {.server_hostname = "localhost"});
+    client.transport.deaf = true;
+    client.proto->connection_made(&client.transport);
+    client.proto->app_close();
+    co_await settle();
+    EXPECT_EQ(client.transport.calls, std::vector<std::string>{"force_close"});
+    EXPECT_TRUE(client.waiter.done());
+    EXPECT_TRUE(client.app->events.empty());
+}
+
+// start_tls: the application protocol is already connected (no second connection_made).
+ASYNCIO_TEST(SSLProtocol, StartTlsModeDoesNotCallConnectionMade) {
+    Pair p(client_context(), server_context(),
+           {.server_hostname = "localhost", .call_connection_made = false},
+           {.server_side = true, .call_connection_made = false});
+    p.connect();
+    co_await p.client.waiter;
+    co_await p.server.waiter;
+    EXPECT_TRUE(p.client.app->events.empty());
+    p.client.proto->app_write("hi");
+    co_await settle();
+    EXPECT_EQ(p.server.app->data, "hi");
+    p.client.proto->app_close();
+    co_await settle();
+    EXPECT_EQ(p.server.app->events, (std::vector<std::string>{"eof", "lost"}));
+}
+
+// Flow control of writes: the transport below pauses, TLS records pile up in the outgoing
+// BIO, the application is paused at the high-water mark and resumed at the low one.
+ASYNCIO_TEST(SSLProtocol, AFullTransportPausesTheApplicationsWrites) {
+    Pair p;
+    p.connect();
+    co_await p.client.waiter;
+    p.client.proto->app_set_write_buffer_limits(64 * 1024);
+    EXPECT_EQ(p.client.proto->app_get_write_buffer_limits(),
+              (std::pair<std::size_t, std::size_t>(16 * 1024, 64 * 1024)));
+    p.client.proto->pause_writing();  // the socket is full
+    p.client.proto->app_write(std::string(40 * 1024, 'a'));
+    EXPECT_TRUE(p.client.app->events.size() == 1);  // still below the mark
+    p.client.proto->app_write(std::string(40 * 1024, 'b'));
+    EXPECT_EQ(p.client.app->events.back(), "pause_writing");
+    EXPECT_GE(p.client.proto->app_get_write_buffer_size(), 80u * 1024);
+    p.client.proto->resume_writing();  // the socket drained
+    EXPECT_EQ(p.client.app->events.back(), "resume_writing");
+    EXPECT_EQ(p.client.proto->app_get_write_buffer_size(), 0u);
+    co_await settle();
+    EXPECT_EQ(p.server.app->data.size(), 80u * 1024);
+    p.client.proto->app_close();
+    co_await settle();
+}
+
+// Flow control of reads: the application pauses reading, the encrypted bytes stay in the
+// incoming BIO, and above its high-water mark the transport below is paused.
+ASYNCIO_TEST(SSLProtocol, APausedApplicationPausesTheTransportBelow) {
+    Pair p;
+    p.connect();
+    co_await p.client.waiter;
+    co_await p.server.waiter;
+    p.server.proto->app_set_read_buffer_limits(32 * 1024);
+    p.server.proto->app_pause_reading();
+    EXPECT_FALSE(p.server.proto->app_is_reading());
+    p.client.proto->app_write(std::string(100 * 1024, 'z'));
+    co_await settle();
+    EXPECT_EQ(p.server.app->data.size(), 0u);
+    EXPECT_GE(p.server.proto->app_get_read_buffer_size(), 32u * 1024);
+    EXPECT_EQ(p.server.transport.calls, std::vector<std::string>{"pause_reading"});
+    p.server.proto->app_resume_reading();
+    co_await settle();
+    EXPECT_EQ(p.server.app->data.size(), 100u * 1024);
+    EXPECT_EQ(p.server.transport.calls,
+              (std::vector<std::string>{"pause_reading", "resume_reading"}));
+    p.client.proto->app_close();
+    co_await settle();
+}
+
+ASYNCIO_TEST(SSLProtocol, AbortClosesAtOnce) {
+    Pair p;
+    p.connect();
+    co_await p.client.waiter;
+    p.client.proto->app_write("lost");
+    p.client.proto->app_abort();
+    co_await settle();
+    EXPECT_EQ(p.client.transport.calls, std::vector<std::string>{"force_close"});
+    EXPECT_EQ(p.client.app->events, (std::vector<std::string>{"made", "lost"}));
+}
+
+// An application that closes from inside data_received while more records are pending.
+ASYNCIO_TEST(SSLProtocol, CloseFromInsideDataReceivedIsSafe) {
+    struct Closer : App {
+        void data_received(std::string_view d) override {
+            std::string copy(d);
+            proto->app_close();
+            data += copy;
+            EXPECT_EQ(std::string(d), copy);  // the view stayed valid
+        }
+    };
+    Pair p;
+    auto closer = std::make_shared<Closer>();
+    closer->proto = p.server.proto.get();
+    p.server.proto->set_app(closer);
+    p.connect();
+    co_await p.client.waiter;
+    p.client.proto->app_write(std::string(600 * 1024, 'q'));
+    co_await settle(50);
+    EXPECT_FALSE(closer->data.empty());
+    EXPECT_EQ(closer->events.back(), "lost");
+    co_await settle();
+}
+
+// CPython: test_sslproto.py SslProtoHandshakeTests (bad arguments)
+TEST(SSLProtocol, TimeoutsMustBePositive) {
+    int fds = asyncio::testing::open_fd_count();
+    auto l = asyncio::testing::make_test_loop();
+    auto app = std::make_shared<App>();
+    EXPECT_THROW(SSLProtocol(*l, app, client_context(), {},
+                             {.server_hostname = "localhost", .ssl_handshake_timeout = 0}),
+                 std::invalid_argument);
+    EXPECT_THROW(SSLProtocol(*l, app, client_context(), {},
+                             {.server_hostname = "localhost", .ssl_shutdown_timeout = -1}),
+                 std::invalid_argument);
+    asyncio::testing::close_and_check(l, fds);
+}
+
+// ---------------------------------------------------------------------------------------
+// Real peers over loopback sockets: openssl s_server / s_client and CPython's asyncio.
+// The TLS layer runs here over a minimal socket transport written for these tests (the
+// library's socket transports belong to the networking layer); it only moves bytes.
+
+namespace {
+
+struct SocketLower : asyncio::detail::TLSLower, std::enable_shared_from_this<SocketLower> {
+    int fd;
+    std::shared_ptr<SSLProtocol> proto;
+    std::string wbuf;
+    bool closing = false;
+    bool closed = false;
+    bool reading = false;
+
+    SocketLower(int fd, std::shared_ptr<SSLProtocol> p) : fd(fd), proto(std::move(p)) {
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+    void start() {
+        resume_reading();
+        proto->connection_made(this);
+    }
+    void on_readable() {
+        char buf[65536];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0) {
+            proto->data_received(std::string_view(buf, static_cast<std::size_t>(n)));
+        } else if (n == 0) {
+            pause_reading();
+            if (!proto->eof_received()) close();
+        } else if (errno != EAGAIN && errno != EINTR) {
+            force_close(std::make_exception_ptr(std::system_error(errno, std::generic_category())));
+        }
+    }
+    void on_writable() {
+        ssize_t n = ::send(fd, wbuf.data(), wbuf.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN) {
+            force_close(std::make_exception_ptr(std::system_error(errno, std::generic_category())));
+            return;
+        }
+        if (n > 0) wbuf.erase(0, static_cast<std::size_t>(n));
+        if (wbuf.empty()) {
+            loop().remove_writer(fd);
+            if (closing) finish(nullptr);
+        }
+    }
+    void write(std::string_view data) override {
+        if (closed) return;
+        if (wbuf.empty()) {
+            ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n < 0 && errno != EAGAIN) {
+                force_close(
+                    std::make_exception_ptr(std::system_error(errno, std::generic_category())));
+                return;
+            }
+            if (n > 0) data.remove_prefix(static_cast<std::size_t>(n));
+            if (data.empty()) return;
+            loop().add_writer(fd, [self = shared_from_this()] { self->on_writable(); });
+        }
+        wbuf.append(data);
+    }
+    void pause_reading() override {
+        if (reading && !closed) loop().remove_reader(fd);
+        reading = false;
+    }
+    void resume_reading() override {
+        if (reading || closed) return;
+        reading = true;
+        loop().add_reader(fd, [self = shared_from_this()] { self->on_readable(); });
+    }
+    void close() override {
+        if (closing || closed) return;
+        closing = true;
+        pause_reading();
+        if (wbuf.empty()) finish(nullptr);
+    }
+    void force_close(std::exception_ptr exc) override {
+        if (closed) return;
+        wbuf.clear();
+        finish(exc);
+    }
+    void finish(std::exception_ptr exc) {
+        if (closed) return;
+        pause_reading();
+        loop().remove_writer(fd);
+        closed = true;
+        ::close(fd);
+        loop().call_soon([self = shared_from_this(), exc] {
+            self->proto->connection_lost(exc);
+            self->proto = nullptr;  // break the cycle
+        });
+    }
+    std::any get_extra_info(const std::string& name) const override {
+        if (name == "socket") return fd;
+        return {};
+    }
+};
+
+// An application protocol that keeps what it receives and signals when it has `want` bytes
+// or the connection ends.
+struct Collect : App {
+    std::size_t want = 0;
+    asyncio::Event got;
+    asyncio::Event done;
+    void data_received(std::string_view d) override {
+        App::data_received(d);
+        if (data.size() >= want) got.set();
+    }
+    void connection_lost(std::exception_ptr exc) override {
+        App::connection_lost(exc);
+        got.set();
+        done.set();
+    }
+};
+
+int connect_loopback(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// A listening loopback socket on a free port.
+std::pair<int, int> listen_loopback() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd, 16);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    return {fd, ntohs(a.sin_port)};
+}
+
+// Accepts one connection, waiting on the loop (bounded by the test's timeout).
+asyncio::Coro<int> accept_one(int lfd) {
+    ::fcntl(lfd, F_SETFL, ::fcntl(lfd, F_GETFL) | O_NONBLOCK);
+    for (int i = 0; i < 2000; ++i) {
+        int c = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) co_return c;
+        co_await asyncio::sleep(0.01);
+    }
+    co_return -1;
+}
+
+// The port a peer printed on a line that ends with ":<port>" after `marker`.
+asyncio::Coro<int> read_port(asyncio::StreamReader out, std::string marker) {
+    for (int i = 0; i < 50; ++i) {
+        std::string line = co_await out.readline();
+        if (line.empty()) co_return -1;
+        if (line.rfind(marker, 0) == 0) co_return std::stoi(line.substr(line.rfind(':') + 1));
+    }
+    co_return -1;
+}
+
+std::string python() {
+    return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+}  // namespace
+
+// Our client against `openssl s_server -rev` (it answers each line reversed).
+ASYNCIO_TEST_REALTIME(SSLProtocolPeers, OurClientAgainstOpensslServer) {
+    auto proc = co_await asyncio::create_subprocess_exec(
+        {.stdin_ = asyncio::PIPE, .stdout_ = asyncio::PIPE, .stderr_ = asyncio::STDOUT}, "openssl",
+        "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-rev", "-cert",
+        test_certs()("server.pem"), "-key", test_certs()("server.key"));
+    int port = co_await asyncio::wait_for(read_port(proc.stdout_, "ACCEPT"), 20.0);
+    CO_ASSERT_TRUE(port > 0);
+    int fd = connect_loopback(port);
+    CO_ASSERT_TRUE(fd >= 0);
+    auto app = std::make_shared<Collect>();
+    app->want = 6;
+    auto waiter = loop().create_future<void>();
+    auto proto = std::make_shared<SSLProtocol>(loop(), app, client_context(), waiter,
+                                               SSLProtocolOptions{.server_hostname = "localhost"});
+    app->proto = proto.get();
+    auto lower = std::make_shared<SocketLower>(fd, proto);
+    lower->start();
+    co_await asyncio::wait_for(waiter, 20.0);
+    EXPECT_EQ(std::any_cast<ssl::Certificate>(proto->get_extra_info("peercert")).common_name(),
+              "localhost");
+    proto->app_write("hello\n");
+    co_await asyncio::wait_for(app->got.wait(), 20.0);
+    EXPECT_EQ(app->data, "olleh\n");
+    proto->app_close();
+    co_await asyncio::wait_for(app->done.wait(), 20.0);
+    EXPECT_FALSE(app->lost_exc);
+    // s_server -naccept 1 exits after the connection.
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+}
+
+// Our server against `openssl s_client`: it verifies our certificate for "localhost", sends a
+// line from its stdin, prints our echo, and closes with close_notify at its stdin's EOF.
+ASYNCIO_TEST_REALTIME(SSLProtocolPeers, OurServerAgainstOpensslClient) {
+    auto [lfd, port] = listen_loopback();
+    auto proc = co_await asyncio::create_subprocess_exec(
+        {.stdin_ = asyncio::PIPE, .stdout_ = asyncio::PIPE, .stderr_ = asyncio::DEVNULL}, "openssl",
+        "s_client", "-connect", "127.0.0.1:" + std::to_string(port), "-servername", "localhost",
+        "-verify_hostname", "localhost", "-CAfile", test_certs()("ca.pem"), "-verify_return_error",
+        "-quiet", "-no_ign_eof");
+    int fd = co_await accept_one(lfd);
+    ::close(lfd);
+    CO_ASSERT_TRUE(fd >= 0);
+    auto app = std::make_shared<Collect>();
+    app->echo = true;
+    app->want = 1000000;
+    auto waiter = loop().create_future<void>();
+    auto proto = std::make_shared<SSLProtocol>(loop(), app, server_context(), waiter,
+                                               SSLProtocolOptions{.server_side = true});
+    app->proto = proto.get();
+    auto lower = std::make_shared<SocketLower>(fd, proto);
+    lower->start();
+    co_await asyncio::wait_for(waiter, 20.0);
+    proc.stdin_.write("ping over tls\n");
+    co_await proc.stdin_.drain();
+    std::string line = co_await asyncio::wait_for(proc.stdout_.readline(), 20.0);
+    EXPECT_EQ(line, "ping over tls\n");
+    proc.stdin_.close();  // s_client sends close_notify and exits
+    co_await asyncio::wait_for(app->done.wait(), 20.0);
+    EXPECT_EQ(app->data, "ping over tls\n");
+    EXPECT_EQ(app->events, (std::vector<std::string>{"made", "eof", "lost"}));
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+}
+
+// Our client against a CPython asyncio server with its ssl module.
+ASYNCIO_TEST_REALTIME(SSLProtocolPeers, OurClientAgainstPythonAsyncioServer) {
+    const std::string script = R"PY(
+import asyncio, ssl, sys
+async def handle(r, w):
+    data = await r.readline()
+    w.write(data.upper())
+    await w.drain()
+    rest = await r.read()          # until our close_notify
+    w.close()
+    await w.wait_closed()
+    print("SERVER-DONE", len(rest), flush=True)
+    srv.close()
+async def main():
+    global srv
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+    print("PORT:%d" % srv.sockets[0].getsockname()[1], flush=True)
+    async with srv:
+        try:
+            await srv.serve_forever()
+        except asyncio.CancelledError:
+            pass
+asyncio.run(main())
+)PY";
+    auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c",
+                                                         script, test_certs()("server.pem"),
+                                                         test_certs()("server.key"));
+    int port = co_await asyncio::wait_for(read_port(proc.stdout_, "PORT"), 30.0);
+    CO_ASSERT_TRUE(port > 0);
+    int fd = connect_loopback(port);
+    CO_ASSERT_TRUE(fd >= 0);
+    auto app = std::make_shared<Collect>();
+    app->want = 6;
+    auto waiter = loop().create_future<void>();
+    auto proto = std::make_shared<SSLProtocol>(loop(), app, client_context(), waiter,
+                                               SSLProtocolOptions{.server_hostname = "localhost"});
+    app->proto = proto.get();
+    auto lower = std::make_shared<SocketLower>(fd, proto);
+    lower->start();
+    co_await asyncio::wait_for(waiter, 20.0);
+    proto->app_write("hello\n");
+    co_await asyncio::wait_for(app->got.wait(), 20.0);
+    EXPECT_EQ(app->data, "HELLO\n");
+    proto->app_close();
+    co_await asyncio::wait_for(app->done.wait(), 20.0);
+    EXPECT_FALSE(app->lost_exc);
+    std::string line = co_await asyncio::wait_for(proc.stdout_.readline(), 20.0);
+    EXPECT_EQ(line, "SERVER-DONE 0\n");
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+}
+
+// Our server against a CPython asyncio client with its ssl module (verifying our certificate
+// against the test CA and the name "localhost").
+ASYNCIO_TEST_REALTIME(SSLProtocolPeers, OurServerAgainstPythonAsyncioClient) {
+    const std::string script = R"PY(
+import asyncio, ssl, sys
+async def main():
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    r, w = await asyncio.open_connection("127.0.0.1", int(sys.argv[1]), ssl=ctx,
+                                         server_hostname="localhost")
+    w.write(b"x" * 100000 + b"\n")
+    await w.drain()
+    echo = await r.readexactly(100001)
+    w.close()
+    await w.wait_closed()
+    print("CLIENT-OK" if echo == b"x" * 100000 + b"\n" else "CLIENT-BAD", flush=True)
+asyncio.run(main())
+)PY";
+    auto [lfd, port] = listen_loopback();
+    auto proc =
+        co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c", script,
+                                                 std::to_string(port), test_certs()("ca.pem"));
+    int fd = co_await accept_one(lfd);
+    ::close(lfd);
+    CO_ASSERT_TRUE(fd >= 0);
+    auto app = std::make_shared<Collect>();
+    app->echo = true;
+    app->want = 100001;
+    auto waiter = loop().create_future<void>();
+    auto proto = std::make_shared<SSLProtocol>(loop(), app, server_context(), waiter,
+                                               SSLProtocolOptions{.server_side = true});
+    app->proto = proto.get();
+    auto lower = std::make_shared<SocketLower>(fd, proto);
+    lower->start();
+    co_await asyncio::wait_for(waiter, 20.0);
+    std::string line = co_await asyncio::wait_for(proc.stdout_.readline(), 30.0);
+    EXPECT_EQ(line, "CLIENT-OK\n");
+    co_await asyncio::wait_for(app->done.wait(), 20.0);
+    EXPECT_EQ(app->data.size(), 100001u);
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+}
