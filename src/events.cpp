@@ -12,8 +12,11 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <span>
 #include <algorithm>
 #include <system_error>
+#include <thread>
 
 #include "asyncio/detail/spin.hpp"
 #include "asyncio/executors.hpp"
@@ -40,7 +43,10 @@ void HandleImpl::cancel() noexcept {
     }
 }
 
-double HandleImpl::when() const noexcept { return static_cast<double>(timer_.when) * 1e-9; }
+double HandleImpl::when() const noexcept {
+    if (timer_.when == never_ns) return std::numeric_limits<double>::infinity();
+    return static_cast<double>(timer_.when) * 1e-9;
+}
 
 std::string HandleImpl::repr() const {
     return std::string("<") + (timer_.when ? "TimerHandle" : "Handle") +
@@ -144,6 +150,13 @@ void EventLoop::release_owner() noexcept {
 
 void EventLoop::throw_closed() { throw RuntimeError("Event loop is closed"); }
 
+void EventLoop::check_thread() const {
+    std::thread::id owner = thread_id_.load(std::memory_order_relaxed);
+    if (owner != std::thread::id() && owner != std::this_thread::get_id())
+        throw RuntimeError(
+            "Non-thread-safe operation invoked on an event loop other than the current one");
+}
+
 std::int64_t EventLoop::clock_ns() const noexcept { return virtual_time_ ? now_ns_ : steady_ns(); }
 
 void EventLoop::refresh_clock() const noexcept {
@@ -154,6 +167,9 @@ void EventLoop::refresh_clock() const noexcept {
 std::int64_t EventLoop::when_to_ns(double when) const {
     if (std::isnan(when)) throw std::invalid_argument("call_at: when is NaN");
     if (when >= 9.2e9) return detail::never_ns;
+    // However far in the past (-inf included), a deadline is due at once; clamped so that no
+    // arithmetic on it can overflow.
+    if (when <= -4.6e9) return -detail::never_ns / 2;
     return static_cast<std::int64_t>(std::llround(when * 1e9));
 }
 
@@ -245,6 +261,10 @@ bool EventLoop::spin_for_threadsafe_post(std::int64_t timeout_ns) noexcept {
         wake_armed_.store(false, std::memory_order_seq_cst);
         posted = posted || ts_pending();
     }
+    // A whole spin for nothing: the expected answers are slow (or will never come: a future
+    // nobody completes). Stop expecting them, so that an idle loop spins once, not on every
+    // iteration; the next expect_threadsafe_post() turns spinning on again.
+    if (!posted && budget == threadsafe_spin_ns) expected_posts_ = 0;
     return posted;
 }
 
@@ -258,10 +278,12 @@ void EventLoop::run_forever() {
         ~Guard() {
             l->stopping_ = false;
             l->running_ = false;
+            l->thread_id_.store(std::thread::id(), std::memory_order_relaxed);
             detail::tls.running_loop = nullptr;
         }
     } guard{this};
     running_ = true;
+    thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     detail::tls.running_loop = this;
     for (;;) {
         run_once();
@@ -280,8 +302,36 @@ void EventLoop::purge_cancelled_timers() {
     cancelled_timers_ = 0;
 }
 
+// One iteration, in CPython's _run_once order (libuv's uv_run reads the same way): settle the
+// timers, take the posts from other threads, wait for I/O at most until the next timer, turn
+// ready fds, signals and posts into callbacks, then run what was ready when the wait ended
+// and the timers due by then. Whatever this schedules runs in the next iteration.
 void EventLoop::run_once() {
-    // Cancelled timer handles: purge when they are most of the heap, else drop those on top.
+    tidy_timers();
+    if (ts_pending()) drain_threadsafe();
+    std::int64_t timeout = compute_timeout();
+    if (timeout != 0 && expected_posts_ != 0 && spin_for_threadsafe_post(timeout)) timeout = 0;
+    // With callbacks ready and no fd watched, a zero-timeout poll can only find the wake-up
+    // fd, whose news (threadsafe callbacks, signals) the atomics checked around it already
+    // carry: skip the syscall (a third of a queue ping-pong's cost). The wake-up fd stays
+    // armed and is drained by the next poll that may block.
+    if (timeout != 0 || !fds_.empty()) dispatch_io(poller_->poll(timeout));
+    if (!virtual_time_) clock_stale_ = true;  // read when first needed (timers, time())
+    if (pending_signals_.load(std::memory_order_acquire)) process_signals();
+    if (ts_pending()) drain_threadsafe();
+
+    // Run what is ready now, then the timers due now, in (deadline, scheduling order): the
+    // order CPython gets by appending due timers to the ready queue, without queueing them.
+    std::size_t ntodo = ready_.size();
+    bool timers_due = !timers_.empty() && timers_.top()->when <= now_ns();
+    std::uint32_t seq_mark = timers_.next_seq();
+    for (std::size_t i = 0; i < ntodo; ++i) run_ready(ready_.pop());
+    if (timers_due) run_due_timers(seq_mark);
+}
+
+void EventLoop::tidy_timers() {
+    // Cancelled timer handles: purge when they are most of the heap (CPython's rule), else
+    // drop those on top.
     if (cancelled_timers_ > 100 && cancelled_timers_ * 2 > timers_.size()) {
         purge_cancelled_timers();
     } else {
@@ -293,33 +343,22 @@ void EventLoop::run_once() {
             h->release();
         }
     }
-    if (ts_pending()) drain_threadsafe();
+    if (timers_.needs_renumber()) timers_.renumber();  // between iterations: no seq_mark held
+}
 
-    std::int64_t timeout;
-    if (!ready_.empty() || stopping_) {
-        timeout = 0;
-    } else if (!timers_.empty()) {
-        std::int64_t when = timers_.top()->when;
-        if (virtual_time_) {
-            if (when > now_ns_) now_ns_ = when;  // jump to the next timer
-            timeout = 0;
-        } else {
-            std::int64_t d = when - clock_ns();
-            timeout = d < 0 ? 0 : d;
-        }
-    } else {
-        timeout = -1;
+std::int64_t EventLoop::compute_timeout() {
+    if (!ready_.empty() || stopping_) return 0;
+    if (timers_.empty()) return -1;
+    std::int64_t when = timers_.top()->when;
+    if (virtual_time_) {
+        if (when > now_ns_) now_ns_ = when;  // jump to the next timer
+        return 0;
     }
+    std::int64_t now = clock_ns();
+    return when <= now ? 0 : when - now;  // when may be far in the past: no subtraction then
+}
 
-    if (timeout != 0 && expected_posts_ != 0 && spin_for_threadsafe_post(timeout)) timeout = 0;
-
-    std::vector<detail::Poller::Event> events;
-    // With callbacks ready and no fd watched, a zero-timeout poll can only find the wake-up
-    // fd, whose news (threadsafe callbacks, signals) the atomics checked around it already
-    // carry: skip the syscall (a third of a queue ping-pong's cost). The wake-up fd stays
-    // armed and is drained by the next poll that may block.
-    if (timeout != 0 || !fds_.empty()) poller_->poll(timeout, events);
-    if (!virtual_time_) clock_stale_ = true;  // read when first needed (timers, time())
+void EventLoop::dispatch_io(std::span<const detail::IoEvent> events) {
     for (const auto& ev : events) {
         if (ev.fd == wake_fd_) {
             std::uint64_t v;
@@ -339,18 +378,12 @@ void EventLoop::run_once() {
             ready_.push(&detail::HandleImpl::run_thunk, it->second.writer);
         }
     }
-    if (pending_signals_.load(std::memory_order_acquire)) process_signals();
-    if (ts_pending()) drain_threadsafe();
+}
 
-    // Run what is ready now, then the timers due now, in (deadline, scheduling order): the
-    // order CPython gets by appending due timers to the ready queue, without queueing them.
-    // What this schedules runs in the next iteration; so do timers scheduled meanwhile, even
-    // those already due (seq_mark tells them apart).
-    std::size_t ntodo = ready_.size();
-    bool timers_due = !timers_.empty() && timers_.top()->when <= now_ns();
-    std::uint32_t seq_mark = timers_.next_seq();
-    for (std::size_t i = 0; i < ntodo; ++i) run_ready(ready_.pop());
-    if (!timers_due) return;
+// The timers due at this iteration's clock reading. Those scheduled during this iteration
+// (sequence from `seq_mark` on) with a deadline already past run next iteration, and must not
+// hold back the older timers behind them.
+void EventLoop::run_due_timers(std::uint32_t seq_mark) {
     std::int64_t due_until = now_ns();
     struct PutBack {  // also when a callback's KeyboardInterrupt leaves the loop
         EventLoop* l;
@@ -363,23 +396,24 @@ void EventLoop::run_once() {
         detail::TimerNode* n = timers_.top();
         if (n->when > due_until) break;
         timers_.pop();
-        if (!detail::TimerHeap::seq_before(n->seq, seq_mark)) {
-            // Scheduled during this iteration with a deadline already past (a negative
-            // delay): it runs next iteration, and must not hold back the timers behind it.
+        if (!detail::TimerHeap::seq_before(n->seq, seq_mark))
             deferred_timers_.push_back(n);
-            continue;
-        }
-        if (n->kind == detail::TimerNode::task_sleep) {
-            run_ready({&detail::TaskCore::timer_fired_thunk, detail::TaskCore::from_timer(n)});
-        } else {
-            auto* h = detail::HandleImpl::from_timer(n);
-            if (h->cancelled()) {
-                if (cancelled_timers_) --cancelled_timers_;
-                h->release();
-            } else {
-                run_ready({&detail::HandleImpl::run_thunk, h});  // the heap's reference moves
-            }
-        }
+        else
+            fire_timer(n);
+    }
+}
+
+void EventLoop::fire_timer(detail::TimerNode* n) {
+    if (n->kind == detail::TimerNode::task_sleep) {
+        run_ready({&detail::TaskCore::timer_fired_thunk, detail::TaskCore::from_timer(n)});
+        return;
+    }
+    auto* h = detail::HandleImpl::from_timer(n);
+    if (h->cancelled()) {
+        if (cancelled_timers_) --cancelled_timers_;
+        h->release();
+    } else {
+        run_ready({&detail::HandleImpl::run_thunk, h});  // the heap's reference moves
     }
 }
 

@@ -661,3 +661,88 @@ TEST(LoopClock, TimeIsFixedWithinAnIterationAndMovesBetweenThem) {
     EXPECT_EQ(again, first) << "one iteration, one clock reading";
     EXPECT_GE(next - first, 0.005) << "the next iteration reads the clock again";
 }
+
+// A timer scheduled before 2^31 others once never fired: the 32-bit sequence wrapped and the
+// loop took it for one scheduled during the iteration, deferring it forever.
+TEST_F(HandLoop, ATimerStillFiresAfterTwoToThe31TimersWereScheduledAfterIt) {
+    bool fired = false;
+    l->call_later(0.001, [&] { fired = true; });
+    l->timers().set_next_seq_for_testing(asyncio::detail::TimerHeap::renumber_at + 10);
+    l->call_later(0.002, [&] { l->stop(); });
+    l->run_forever();
+    EXPECT_TRUE(fired);
+    EXPECT_LT(l->timers().next_seq(), 10u);  // renumbered between iterations
+}
+
+// A deadline however far in the past (−inf included) is due at once: no overflow, no
+// 24-hour sleep. CPython: call_at(when) with when ≤ time() runs in the next iteration.
+TEST(LoopTime, CallAtFarInThePastOrMinusInfinityFiresAtOnce) {
+    auto l = asyncio::testing::make_test_loop(/*real_time=*/true);
+    std::vector<int> order;
+    l->call_at(-std::numeric_limits<double>::infinity(), [&] { order.push_back(1); });
+    l->call_at(-1e19, [&] { order.push_back(2); });
+    l->call_at(-9.3e9, [&] { order.push_back(3); });
+    l->call_later(-std::numeric_limits<double>::infinity(), [&] { order.push_back(4); });
+    auto t0 = std::chrono::steady_clock::now();
+    run_once(*l);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    EXPECT_EQ(order.size(), 4u);
+    l->close();
+}
+
+// CPython: loop.call_later(math.inf, f).when() is inf.
+TEST_F(HandLoop, CallLaterInfinityHasAnInfiniteWhen) {
+    auto h = l->call_later(std::numeric_limits<double>::infinity(), [] {});
+    EXPECT_EQ(h.when(), std::numeric_limits<double>::infinity());
+    auto h2 = l->call_at(std::numeric_limits<double>::infinity(), [] {});
+    EXPECT_EQ(h2.when(), std::numeric_limits<double>::infinity());
+    h.cancel();
+    h2.cancel();
+}
+
+// 20k cancelled sleeps behind one 1000 s sleep: the timer queue stays small (CPython purges
+// cancelled timers once they are more than half of the queue).
+ASYNCIO_TEST(Loop, CancelledSleepsBehindALongSleepDoNotPileUp) {
+    auto longest = asyncio::create_task(asyncio::sleep(1000));
+    co_await asyncio::sleep(0);
+    for (int i = 0; i < 20'000; ++i) {
+        auto t = asyncio::create_task(asyncio::sleep(1));
+        co_await asyncio::sleep(0);  // t sleeps
+        t.cancel();
+        co_await asyncio::sleep(0);  // t is done, its timer gone
+        if (i % 1000 == 0) {
+            EXPECT_LE(loop().timers().run_slots(), 2 * loop().timers().size() + 64);
+        }
+    }
+    EXPECT_LE(loop().timers().run_slots(), 2 * loop().timers().size() + 64);
+    longest.cancel();
+}
+
+// CPython's _check_thread (debug mode): call_soon, call_later and call_at from a thread other
+// than the running loop's raise RuntimeError instead of racing on the loop.
+TEST(LoopThreads, CallSoonFromAnotherThreadIsARuntimeErrorInDebugMode) {
+    auto l = asyncio::new_event_loop(asyncio::LoopOptions{.debug = true});
+    std::atomic<bool> running{false}, done{false};
+    std::thread t([&] {
+        l->call_soon([&] { running = true; });
+        l->run_forever();
+    });
+    while (!running) std::this_thread::yield();
+    int errors = 0;
+    for (auto call : {0, 1, 2}) {
+        try {
+            if (call == 0) l->call_soon([] {});
+            if (call == 1) l->call_later(1, [] {});
+            if (call == 2) l->call_at(1, [] {});
+        } catch (const asyncio::RuntimeError& e) {
+            EXPECT_NE(std::string(e.what()).find("Non-thread-safe operation"), std::string::npos);
+            ++errors;
+        }
+    }
+    EXPECT_EQ(errors, 3);
+    l->call_soon_threadsafe([&] { l->stop(); });
+    t.join();
+    (void)done;
+    l->call_soon([] {});  // not running: the loop's owner may use it again from here
+    l->close();
+}

@@ -340,3 +340,18 @@ TEST(ToThread, CloseShutsTheDefaultExecutorDownWithoutWaiting) {
     EXPECT_FALSE(f.done());  // the result had nowhere to go: the closed loop refused it
     EXPECT_THROW(l->run_in_executor(nullptr, [] {}), asyncio::RuntimeError);
 }
+
+// CPython 3.13: `await asyncio.to_thread(f)` where f raises CancelledError('x') raises
+// CancelledError('x') in the awaiter at once (it once never returned: completing the future
+// with it threw inside the loop's callback).
+ASYNCIO_TEST_REALTIME(ToThread, AFunctionThatThrowsCancelledErrorGivesCancelledErrorToTheAwaiter) {
+    bool caught = false;
+    try {
+        co_await asyncio::to_thread([] { throw asyncio::CancelledError(std::string("x")); });
+    } catch (const asyncio::CancelledError& e) {
+        caught = true;
+        EXPECT_STREQ(e.what(), "x");
+    }
+    EXPECT_TRUE(caught);
+    EXPECT_EQ(asyncio::current_task().cancelling(), 0u);
+}

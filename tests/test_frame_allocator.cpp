@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <asyncio/detail/frame_allocator.hpp>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -56,4 +59,64 @@ TEST(FramePool, FreedBlocksAreReusedAndCounted) {
     EXPECT_EQ(pool_allocate(40, 8), p);
     pool_deallocate(p, 40, 8);
     EXPECT_EQ(asyncio::detail::pool_bytes_in_use(), before);
+}
+
+// One thread allocates, another frees (call_soon_threadsafe, executor jobs): the freeing
+// thread's surplus goes back through the depot, so the allocating thread stops carving new
+// slabs. Once +616 MB for 10M posts.
+TEST(FramePool, BlocksAllocatedInOneThreadAndFreedInAnotherAreReused) {
+    if (!ASYNCIO_FRAME_POOL) GTEST_SKIP() << "the pool is off in this build (sanitizers)";
+    constexpr int batch = 1000;
+    std::vector<void*> blocks(batch);
+    auto round = [&] {
+        std::thread([&] {
+            for (auto& b : blocks) b = pool_allocate(64);
+        }).join();
+        std::thread([&] {
+            for (auto* b : blocks) pool_deallocate(b, 64);
+        }).join();
+    };
+    // The same two long-lived threads as well: a poster and a consumer.
+    for (int i = 0; i < 50; ++i) round();
+    std::size_t slabs = asyncio::detail::pool_slab_count();
+    for (int i = 0; i < 2000; ++i) round();  // 2M blocks, 128 MB if never reused
+    EXPECT_LE(asyncio::detail::pool_slab_count(), slabs + 4);
+}
+
+TEST(FramePool, ALongLivedPosterAndConsumerStayFlat) {
+    if (!ASYNCIO_FRAME_POOL) GTEST_SKIP() << "the pool is off in this build (sanitizers)";
+    std::mutex m;
+    std::condition_variable cv;
+    std::deque<void*> q;
+    bool done = false;
+    std::size_t slabs_after_warmup = 0;
+    constexpr int total = 2'000'000;
+    std::thread consumer([&] {
+        for (;;) {
+            std::unique_lock<std::mutex> lock(m);
+            cv.wait(lock, [&] { return !q.empty() || done; });
+            if (q.empty()) return;
+            std::deque<void*> take;
+            take.swap(q);
+            lock.unlock();
+            cv.notify_all();
+            for (void* b : take) pool_deallocate(b, 48);
+        }
+    });
+    for (int i = 0; i < total; ++i) {
+        void* b = pool_allocate(48);
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [&] { return q.size() < 1000; });  // at most 1000 in flight
+        q.push_back(b);
+        lock.unlock();
+        cv.notify_all();
+        if (i == 100'000) slabs_after_warmup = asyncio::detail::pool_slab_count();
+    }
+    {
+        std::lock_guard<std::mutex> lock(m);
+        done = true;
+    }
+    cv.notify_all();
+    consumer.join();
+    EXPECT_LE(asyncio::detail::pool_slab_count(), slabs_after_warmup + 8);
 }

@@ -64,3 +64,47 @@ TEST(TimerHeap, RemoveIfKeepsOrderAndTakeAllEmpties) {
     EXPECT_TRUE(h.empty());
     for (auto* n : all) EXPECT_FALSE(n->scheduled());
 }
+
+// The sequence number is 32 bits: before it could wrap, renumber() gives the live nodes
+// 0, 1, 2... in their order. Ties on the deadline still pop in scheduling order across it.
+TEST(TimerHeap, SchedulingOrderHoldsAcrossASequenceRenumbering) {
+    TimerHeap h;
+    TimerNode a, b, c, d;
+    h.push(&a, 10);
+    h.push(&b, 5);  // the heap
+    h.set_next_seq_for_testing(TimerHeap::renumber_at + 7);
+    h.push(&c, 10);  // seq 2^31 + 7: a plain compare still puts it after a
+    EXPECT_TRUE(h.needs_renumber());
+    h.renumber();
+    EXPECT_FALSE(h.needs_renumber());
+    EXPECT_EQ(h.next_seq(), 3u);
+    h.push(&d, 10);
+    EXPECT_EQ(h.pop(), &b);
+    EXPECT_EQ(h.pop(), &a);
+    EXPECT_EQ(h.pop(), &c);
+    EXPECT_EQ(h.pop(), &d);
+    EXPECT_TRUE(h.empty());
+}
+
+// 5M cancelled sleeps behind one long sleep once took +41 MB of holes in the FIFO run.
+TEST(TimerHeap, HolesBehindALongLivedTimerAreSqueezedOut) {
+    TimerHeap h;
+    TimerNode longest;
+    h.push(&longest, 1'000'000);
+    std::vector<TimerNode> nodes(100'000);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        h.push(&nodes[i], 2'000'000 + static_cast<std::int64_t>(i));
+        h.remove(&nodes[i]);
+        ASSERT_LE(h.run_slots(), 2 * h.size() + 64);
+    }
+    EXPECT_EQ(h.size(), 1u);
+    // the survivors keep their order after a squeeze
+    TimerNode x, y;
+    h.push(&x, 3'000'000);
+    for (auto& n : nodes) h.push(&n, 3'000'001);
+    h.push(&y, 4'000'000);
+    for (auto& n : nodes) h.remove(&n);
+    EXPECT_EQ(h.pop(), &longest);
+    EXPECT_EQ(h.pop(), &x);
+    EXPECT_EQ(h.pop(), &y);
+}

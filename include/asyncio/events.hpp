@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -50,6 +51,13 @@ class Task;
 namespace detail {
 
 class Poller;
+
+/// What the poller reports for one fd (see src/backend/poller.hpp).
+struct IoEvent {
+    int fd;
+    bool readable;
+    bool writable;
+};
 
 /// A scheduled user callback (call_soon, call_later, add_reader, ...). Reference-counted
 /// atomically because call_soon_threadsafe creates it on another thread.
@@ -205,9 +213,13 @@ public:
 
     /// Schedules `fn(args...)` for the next iteration, after everything already scheduled.
     /// Errors: RuntimeError when the loop is closed.
+    /// Thread safety: loop thread only (call_soon_threadsafe from others). In debug mode a
+    /// call from another thread while the loop runs throws RuntimeError (CPython's
+    /// _check_thread); otherwise it is not checked, and is a data race.
     template <class F, class... A>
     Handle call_soon(F&& fn, A&&... args) {
         check_closed();
+        if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
         h->add_ref();  // the queue's reference
         push_ready(&detail::HandleImpl::run_thunk, h);
@@ -220,6 +232,7 @@ public:
     TimerHandle call_later(Seconds delay, F&& fn, A&&... args) {
         std::int64_t ns = signed_delay_ns(delay);
         check_closed();
+        if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
         schedule_timer(h, sat_add(now_ns(), ns));
         return TimerHandle(h);
@@ -230,6 +243,7 @@ public:
     TimerHandle call_at(double when, F&& fn, A&&... args) {
         std::int64_t at = when_to_ns(when);
         check_closed();
+        if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
         schedule_timer(h, at);
         return TimerHandle(h);
@@ -452,6 +466,8 @@ private:
     };
 
     [[noreturn]] static void throw_closed();
+    /// Debug mode: RuntimeError when called from another thread than the running loop's.
+    void check_thread() const;
     static std::int64_t sat_add(std::int64_t a, std::int64_t b) noexcept {
         if (b >= 0) return a > detail::never_ns - b ? detail::never_ns : a + b;
         return a + b;  // a is a clock reading and b ≥ -9.2e18: no overflow in practice
@@ -470,6 +486,12 @@ private:
     void update_interest(int fd, const FdHandlers& fh);
     void set_signal_handler(int sig, detail::HandleImpl* h);
     void process_signals();
+    // run_once()'s phases
+    void tidy_timers();
+    std::int64_t compute_timeout();
+    void dispatch_io(std::span<const detail::IoEvent> events);
+    void run_due_timers(std::uint32_t seq_mark);
+    void fire_timer(detail::TimerNode* n);
     void run_entry(detail::ReadyEntry e);
     void run_ready(detail::ReadyEntry e);
     void purge_cancelled_timers();
@@ -486,6 +508,7 @@ private:
     std::size_t expected_posts_ = 0;  // see expect_threadsafe_post()
     bool running_ = false;
     bool stopping_ = false;
+    std::atomic<std::thread::id> thread_id_{};  // while running: its thread (debug checks)
     bool closed_ = false;
     bool debug_ = false;
     bool virtual_time_ = false;

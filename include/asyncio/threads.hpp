@@ -210,14 +210,23 @@ Future<T> wrap_future(const ConcurrentFuture<T>& future, EventLoop* loop = nullp
                     d.cancel();
                     return;
                 }
-                if (std::exception_ptr e = src->exception(0.0)) {
-                    d.set_exception(e);
-                } else if constexpr (std::is_void_v<T>) {
-                    d.set_result();
-                } else if constexpr (std::is_copy_constructible_v<T>) {
-                    d.set_result(*src->value());
-                } else {
-                    d.set_result(std::move(*src->value()));
+                try {
+                    if (std::exception_ptr e = src->exception(0.0)) {
+                        // A CancelledError raised by the function reaches the awaiter as
+                        // such (CPython: to_thread(f) where f raises CancelledError).
+                        if (is_cancelled_error(e))
+                            d.state()->cancel_future(e);
+                        else
+                            d.set_exception(e);
+                    } else if constexpr (std::is_void_v<T>) {
+                        d.set_result();
+                    } else if constexpr (std::is_copy_constructible_v<T>) {
+                        d.set_result(*src->value());
+                    } else {
+                        d.set_result(std::move(*src->value()));
+                    }
+                } catch (...) {  // T's copy threw: the awaiter gets that instead of hanging
+                    if (!d.done()) d.set_exception(std::current_exception());
                 }
             });
         });

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <system_error>
 #include <unordered_map>
+#include <vector>
 
 #include "backend/poller.hpp"
 
@@ -17,6 +18,7 @@ public:
     EpollPoller() : ep_(::epoll_create1(EPOLL_CLOEXEC)) {
         if (ep_ < 0) throw std::system_error(errno, std::system_category(), "epoll_create1");
         events_.resize(256);
+        out_.resize(256);
     }
     ~EpollPoller() override { ::close(ep_); }
 
@@ -43,7 +45,7 @@ public:
         }
     }
 
-    void poll(std::int64_t timeout_ns, std::vector<Event>& out) override {
+    std::span<const Event> poll(std::int64_t timeout_ns) override {
         int ms;
         if (timeout_ns < 0)
             ms = -1;
@@ -52,14 +54,26 @@ public:
         else  // round up: waking early would only spin
             ms = static_cast<int>(std::min<std::int64_t>((timeout_ns + 999'999) / 1'000'000,
                                                          24 * 3600 * 1000));
+        if (grow_) {
+            events_.resize(events_.size() * 2);
+            out_.resize(events_.size());
+            grow_ = false;
+        }
         int n = ::epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), ms);
-        if (n < 0) return;  // EINTR: the caller simply iterates again
+        if (n < 0) {
+            if (errno == EINTR) return {};  // a signal: the caller simply iterates again
+            throw std::system_error(errno, std::system_category(), "epoll_wait");
+        }
         for (int i = 0; i < n; ++i) {
             std::uint32_t e = events_[i].events;
             bool err = (e & (EPOLLERR | EPOLLHUP)) != 0;
-            out.push_back(Event{events_[i].data.fd, (e & EPOLLIN) || err, (e & EPOLLOUT) || err});
+            out_[i] = Event{events_[i].data.fd, (e & EPOLLIN) || err, (e & EPOLLOUT) || err};
         }
-        if (static_cast<std::size_t>(n) == events_.size()) events_.resize(events_.size() * 2);
+        std::span<const Event> ready(out_.data(), static_cast<std::size_t>(n));
+        if (static_cast<std::size_t>(n) == events_.size()) {
+            grow_ = true;  // more fds may be ready: a bigger buffer from the next poll on
+        }
+        return ready;
     }
 
     const char* name() const noexcept override { return "epoll"; }
@@ -67,6 +81,8 @@ public:
 private:
     int ep_;
     std::vector<epoll_event> events_;
+    std::vector<Event> out_;  // what poll() returns, same size as events_
+    bool grow_ = false;
     std::unordered_map<int, std::uint32_t> registered_;
 };
 

@@ -2,8 +2,13 @@
 //
 // Size classes of 8 bytes up to 512 bytes, each a free list in a per-thread pool carved from
 // 64 KiB slabs; larger blocks go to operator new. A block freed on another thread than the
-// one that allocated it simply joins the freeing thread's list. Slabs are never returned to
-// the system: memory that served a burst of a million tasks is kept for the next burst.
+// one that allocated it joins the freeing thread's list; so that memory stays flat when one
+// thread allocates and another frees (call_soon_threadsafe, executor jobs), a thread whose
+// frees exceed its allocations by spill_bytes hands its free lists to a process-wide depot,
+// where a thread with an empty list looks before it carves a new slab (tcmalloc's transfer
+// cache, in one mutex taken once per list, not per block). A thread that exits gives its
+// lists and the rest of its slab to the depot too. Slabs are never returned to the system:
+// memory that served a burst of a million tasks is kept for the next burst.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +36,12 @@ struct ThreadPool {
     char* cur = nullptr;
     char* end = nullptr;
     std::size_t in_use = 0;
+    // Frees that take in_use below `floor` (in_use at the last hand-over, less spill_bytes)
+    // send the lists to the depot: one subtraction and compare per free. It starts at 0, so a
+    // thread that frees before it allocates takes the slow path at once and sets up the
+    // hand-back at its exit.
+    std::size_t floor = 0;
+    bool registered = false;  // the thread-exit hand-back is set up
 
     // Blocks of an odd number of granules are 8-aligned, even ones 16-aligned unless asked
     // for with 8-byte alignment (list()). That is always enough: an object's size is a
@@ -48,7 +59,17 @@ struct ThreadPool {
     /// Carves a block of `c` granules, aligned to `block_align`, from the slab (a new slab
     /// when it is used up).
     void* carve(std::size_t c, std::size_t block_align);
+    /// The slow path of an allocation from list `l` (empty): a list from the depot, else a
+    /// block carved from the slab.
+    void* refill(std::size_t l, std::size_t c, std::size_t block_align);
+    /// Hands every free list to the depot.
+    void spill() noexcept;
+    /// in_use went below `floor`: spill (or, the first time, only set up the hand-back).
+    void below_floor() noexcept;
+    void register_exit() noexcept;
 };
+
+inline constexpr std::size_t spill_bytes = 256 * 1024;
 
 extern thread_local constinit ThreadPool tls_pool;
 
@@ -64,7 +85,7 @@ inline void* pool_allocate(std::size_t n, std::size_t align = 16) {
         p.in_use += c * pool_granule;
         return b;
     }
-    return p.carve(c, (c & 1) || l != c ? pool_granule : 2 * pool_granule);
+    return p.refill(l, c, (c & 1) || l != c ? pool_granule : 2 * pool_granule);
 }
 
 inline void pool_deallocate(void* ptr, std::size_t n, std::size_t align = 16) noexcept {
@@ -81,7 +102,11 @@ inline void pool_deallocate(void* ptr, std::size_t n, std::size_t align = 16) no
     b->next = p.free[l];
     p.free[l] = b;
     p.in_use -= c * pool_granule;
+    if (static_cast<std::ptrdiff_t>(p.floor - p.in_use) > 0) p.below_floor();
 }
+
+/// Slabs carved so far, process-wide (tests: memory stays flat).
+std::size_t pool_slab_count() noexcept;
 
 /// Bytes currently handed out by this thread's pool (allocations minus frees).
 inline std::size_t pool_bytes_in_use() noexcept { return tls_pool.in_use; }
@@ -91,6 +116,7 @@ inline std::size_t pool_bytes_in_use() noexcept { return tls_pool.in_use; }
 inline void* pool_allocate(std::size_t n, std::size_t = 16) { return ::operator new(n); }
 inline void pool_deallocate(void* p, std::size_t, std::size_t = 16) noexcept { ::operator delete(p); }
 inline std::size_t pool_bytes_in_use() noexcept { return 0; }
+inline std::size_t pool_slab_count() noexcept { return 0; }
 
 #endif
 

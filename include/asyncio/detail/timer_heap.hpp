@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -23,7 +24,7 @@ struct TimerNode {
     enum Kind : std::uint32_t { handle = 0, task_sleep = 1 };
 
     std::int64_t when = 0;  // loop clock, nanoseconds
-    std::uint32_t seq = 0;  // scheduling order; compared modulo 2^32
+    std::uint32_t seq = 0;  // scheduling order (see TimerHeap::renumber())
     // Heap index, or (in_run) the position in the FIFO run modulo 2^30; npos: not scheduled.
     std::uint32_t index : 30 = npos;
     std::uint32_t in_run : 1 = 0;
@@ -53,10 +54,28 @@ public:
 
     /// The sequence number the next push() gets.
     std::uint32_t next_seq() const noexcept { return next_seq_; }
-    /// Scheduling order, modulo 2^32: a was scheduled before b.
-    static bool seq_before(std::uint32_t a, std::uint32_t b) noexcept {
-        return static_cast<std::int32_t>(a - b) < 0;
+    /// Scheduling order: a was scheduled before b.
+    static bool seq_before(std::uint32_t a, std::uint32_t b) noexcept { return a < b; }
+
+    /// Sequence numbers are plain 32-bit counters compared as such, which keeps a node at 16
+    /// bytes (a task carries one). Before the counter could wrap, the loop calls renumber()
+    /// between iterations: the live nodes get 0, 1, 2... in their order, so the order holds
+    /// for the life of the process. It costs O(n log n) once every 2^31 timers.
+    static constexpr std::uint32_t renumber_at = std::uint32_t{1} << 31;
+    bool needs_renumber() const noexcept { return next_seq_ >= renumber_at; }
+    void renumber() {
+        std::vector<TimerNode*> all(heap_.begin(), heap_.end());
+        for (TimerNode* n : run_)
+            if (n) all.push_back(n);
+        std::sort(all.begin(), all.end(),
+                  [](const TimerNode* a, const TimerNode* b) { return a->seq < b->seq; });
+        for (std::size_t i = 0; i < all.size(); ++i) all[i]->seq = static_cast<std::uint32_t>(i);
+        next_seq_ = static_cast<std::uint32_t>(all.size());
     }
+    /// Slots the FIFO run takes, holes included (tests: holes are squeezed out).
+    std::size_t run_slots() const noexcept { return run_.size(); }
+    /// Tests: makes the next push() get `seq` (renumber() is due past renumber_at).
+    void set_next_seq_for_testing(std::uint32_t seq) noexcept { next_seq_ = seq; }
 
     /// Puts in a node with its deadline and sequence number already set (push(), or a node
     /// taken out with pop() going back).
@@ -167,11 +186,23 @@ private:
             }
             run_back_ = run_.back();
         }
+        // Holes behind a long-lived front node (a 1000 s sleep, then millions of short
+        // sleeps cancelled) would stay until that node goes: squeeze them out once they are
+        // more than half of the run (amortized O(1) per removal).
+        if (run_.size() > 64 && run_.size() > 2 * run_live_) compact_run();
+    }
+    void compact_run() {
+        std::deque<TimerNode*> live;
+        for (TimerNode* n : run_)
+            if (n) live.push_back(n);
+        run_.clear();
+        run_head_ = run_tail_ = 0;
+        run_live_ = 0;
+        for (TimerNode* n : live) run_push(n);
     }
 
     static bool less(const TimerNode* a, const TimerNode* b) noexcept {
-        return a->when < b->when ||
-               (a->when == b->when && static_cast<std::int32_t>(a->seq - b->seq) < 0);
+        return a->when < b->when || (a->when == b->when && a->seq < b->seq);
     }
     void place(std::size_t i, TimerNode* n) noexcept {
         heap_[i] = n;
