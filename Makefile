@@ -4,12 +4,14 @@
 #   make test    build and run every test (ctest), then the same tests under ASan+UBSan
 #   make bench   build release and run the benchmarks against the peers
 #   make tsan    the thread-crossing tests under ThreadSanitizer
+#   make soak    timers, posts, executor calls, subprocesses, cancellations mixed for
+#                SOAK_SECONDS (default 60) each without and with ASan: flat memory, nothing lost
 
 JOBS ?= $(shell nproc)
 BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl
 BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev
 
-.PHONY: all deps demo test test-dev test-asan tsan bench clean
+.PHONY: all deps demo test test-dev test-asan tsan soak bench clean
 
 all: test
 
@@ -40,6 +42,15 @@ tsan: deps
 	cmake --preset tsan -G "Unix Makefiles" >/dev/null
 	cmake --build build/tsan -j$(JOBS)
 	cd build/tsan && ctest -j$(JOBS) --output-on-failure -R 'Thread|Executor|Concurrent|Signal|Subprocess|seed\.001_07|seed\.004_1[23]'
+
+SOAK_SECONDS ?= 60
+soak: deps
+	cmake --preset dev -G "Unix Makefiles" >/dev/null
+	cmake --build build/dev -j$(JOBS) --target asyncio_soak
+	build/dev/tests/asyncio_soak $(SOAK_SECONDS)
+	cmake --preset asan -G "Unix Makefiles" >/dev/null
+	cmake --build build/asan -j$(JOBS) --target asyncio_soak
+	ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=16 build/asan/tests/asyncio_soak $(SOAK_SECONDS)
 
 bench: deps
 	@./scripts/install_packages.sh $(BENCH_PKGS)

@@ -3,7 +3,6 @@
 #include <string>
 #include <vector>
 
-#include "asyncio/runners.hpp"
 #include "asyncio/tasks.hpp"
 
 namespace asyncio::detail {
@@ -30,24 +29,12 @@ Coro<void> close_all(std::vector<asyncgen_state*> gens, EventLoop* loop) {
     }
 }
 
-/// Runner shutdown hook: aclose() every generator of `loop` still open. Python:
-/// loop.shutdown_asyncgens().
-void shutdown_asyncgens(EventLoop& loop) {
-    std::vector<asyncgen_state*> open;
-    for (asyncgen_state* s = g_open; s; s = s->next_)
-        if (s->loop_ == &loop && !s->finished_ && !s->running_) open.push_back(s);
-    if (open.empty()) return;
-    loop.run_until_complete(close_all(std::move(open), &loop));
-}
-
 }  // namespace
 
 void asyncgen_state::begin_step(const char* what) {
     if (running_) throw RuntimeError(std::string(what) + ": asynchronous generator is already running");
     if (!loop_) {
         if (EventLoop* loop = running_loop()) {
-            static const bool hooked = (add_shutdown_hook(&shutdown_asyncgens), true);
-            (void)hooked;
             loop_ = loop;
             next_ = g_open;
             if (g_open) g_open->prev_ = this;
@@ -121,3 +108,15 @@ Coro<void> asyncgen_aclose(asyncgen_state* s) {
 }
 
 }  // namespace asyncio::detail
+
+namespace asyncio {
+
+// aclose() every generator of this loop still open. Python: loop.shutdown_asyncgens().
+Coro<void> EventLoop::shutdown_asyncgens() {
+    std::vector<detail::asyncgen_state*> open;
+    for (detail::asyncgen_state* s = detail::g_open; s; s = s->next_)
+        if (s->loop_ == this && !s->finished_ && !s->running_) open.push_back(s);
+    if (!open.empty()) co_await detail::close_all(std::move(open), this);
+}
+
+}  // namespace asyncio

@@ -98,7 +98,15 @@ extern "C" void asyncio_on_signal(int sig) {
     signal_handlers_running.fetch_add(1, std::memory_order_seq_cst);
     if (sig > 0 && sig <= max_signal) {
         if (EventLoop* l = signal_loops[sig].load(std::memory_order_seq_cst)) {
-            l->pending_signals_.fetch_or(std::uint64_t{1} << (sig - 1), std::memory_order_release);
+            std::uint64_t bit = std::uint64_t{1} << (sig - 1);
+            std::uint64_t before = l->pending_signals_.fetch_or(bit, std::memory_order_acq_rel);
+            if (sig == SIGINT && (before & bit)) {
+                // A second Ctrl-C while the loop has not even taken the first (it is stuck in
+                // a callback): interrupt the program, as CPython's KeyboardInterrupt would,
+                // by the default action (restoring it and re-raising: both signal-safe).
+                ::signal(SIGINT, SIG_DFL);
+                ::raise(SIGINT);  // delivered when this handler returns
+            }
             std::uint64_t one = 1;
             ssize_t r = ::write(l->wake_fd(), &one, sizeof one);
             (void)r;

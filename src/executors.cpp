@@ -10,7 +10,6 @@
 #include <string>
 
 #include "asyncio/detail/spin.hpp"
-#include "asyncio/runners.hpp"
 
 namespace asyncio {
 
@@ -83,11 +82,6 @@ void worker_main(std::shared_ptr<ThreadPoolShared> s) {
         item.reset();
         finished_one = true;
     }
-}
-
-void shutdown_default_executor_hook(EventLoop& loop) {
-    if (loop.is_closed()) return;
-    loop.run_until_complete(loop.shutdown_default_executor(300.0));  // CPython: THREAD_JOIN_TIMEOUT
 }
 
 }  // namespace
@@ -174,7 +168,6 @@ Executor& EventLoop::default_executor() {
     if (executor_shutdown_called_) throw RuntimeError("Executor shutdown has been called");
     if (!default_executor_) {
         default_executor_ = std::make_shared<ThreadPoolExecutor>(std::nullopt, "asyncio");
-        detail::add_shutdown_hook(&detail::shutdown_default_executor_hook);
     }
     return *default_executor_;
 }
@@ -183,7 +176,6 @@ void EventLoop::set_default_executor(std::shared_ptr<Executor> executor) {
     check_closed();
     if (!executor) throw std::invalid_argument("set_default_executor: executor is null");
     default_executor_ = std::move(executor);
-    detail::add_shutdown_hook(&detail::shutdown_default_executor_hook);
 }
 
 Coro<void> EventLoop::shutdown_default_executor(std::optional<Seconds> timeout) {

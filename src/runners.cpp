@@ -13,12 +13,6 @@ namespace asyncio {
 namespace detail {
 
 namespace {
-std::mutex hooks_mutex;
-std::vector<ShutdownHook>& hooks() {
-    static std::vector<ShutdownHook> h;
-    return h;
-}
-
 bool is_main_thread() { return ::getpid() == static_cast<pid_t>(::syscall(SYS_gettid)); }
 
 bool sigint_is_default() {
@@ -27,13 +21,6 @@ bool sigint_is_default() {
     return !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
 }
 }  // namespace
-
-void add_shutdown_hook(ShutdownHook hook) {
-    std::lock_guard<std::mutex> lock(hooks_mutex);
-    for (auto h : hooks())
-        if (h == hook) return;
-    hooks().push_back(hook);
-}
 
 /// Cancels every pending task of `loop`, runs the loop until they are all done, and reports
 /// those that raised something other than CancelledError. CPython: runners._cancel_all_tasks.
@@ -114,13 +101,11 @@ void Runner::close() noexcept {
     closed_ = true;
     if (!loop_) return;
     try {
+        // CPython's Runner.close(): cancel the tasks, close the async generators, then
+        // shut the default executor down (THREAD_JOIN_TIMEOUT: 300 s).
         detail::cancel_all_tasks(*loop_);
-        std::vector<detail::ShutdownHook> hs;
-        {
-            std::lock_guard<std::mutex> lock(detail::hooks_mutex);
-            hs = detail::hooks();
-        }
-        for (auto h : hs) h(*loop_);
+        loop_->run_until_complete(loop_->shutdown_asyncgens());
+        loop_->run_until_complete(loop_->shutdown_default_executor(300.0));
     } catch (...) {
         ExceptionContext ctx;
         ctx.message = "error while shutting down the Runner";

@@ -162,6 +162,15 @@ Coro<Process> spawn_process(std::vector<std::string> argv, SubprocessOptions opt
     EventLoop& loop = get_running_loop();
     if (argv.empty() || argv[0].empty())
         throw std::invalid_argument(std::string(caller) + ": the program name is empty");
+    // CPython: ValueError("embedded null byte"); a C string would silently cut it short.
+    auto check_nul = [caller](const std::string& s) {
+        if (s.find('\0') != std::string::npos)
+            throw std::invalid_argument(std::string(caller) + ": embedded null byte");
+    };
+    for (const auto& a : argv) check_nul(a);
+    if (options.env)
+        for (const auto& e : *options.env) check_nul(e);
+    if (options.cwd) check_nul(*options.cwd);
     if (options.stdin_ == STDOUT || options.stdout_ == STDOUT)
         throw std::invalid_argument(std::string(caller) +
                                     ": STDOUT is only valid for stderr_");
@@ -247,9 +256,16 @@ Coro<Process> spawn_process(std::vector<std::string> argv, SubprocessOptions opt
     bool search = argv[0].find('/') == std::string::npos;
     int err = search ? ::posix_spawnp(&pid, argv[0].c_str(), &fa, &attr, cargv.data(), envp)
                      : ::posix_spawn(&pid, argv[0].c_str(), &fa, &attr, cargv.data(), envp);
-    if (err != 0)
+    if (err != 0) {
+        // posix_spawn reports a failed chdir like a failed exec: name the culprit (CPython
+        // reports the missing cwd, not the program).
+        if (options.cwd && ::access(options.cwd->c_str(), X_OK) != 0)
+            throw std::system_error(errno, std::generic_category(),
+                                    std::string(caller) + ": cannot change to cwd '" +
+                                        *options.cwd + "'");
         throw std::system_error(err, std::generic_category(),
                                 std::string(caller) + ": cannot run '" + argv[0] + "'");
+    }
 
     // The child has its ends; the parent keeps only its own.
     for (int i = 0; i < 3; ++i) {

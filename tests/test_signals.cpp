@@ -231,3 +231,37 @@ TEST(RunnerSigint, SigintWithACustomHandlerIsLeftAlone) {
     EXPECT_EQ(hits.load(), 1);
     ::signal(SIGINT, SIG_DFL);
 }
+
+// CPython: a second Ctrl-C while the first is still unhandled raises KeyboardInterrupt
+// wherever the program is, so a loop stuck in a callback can still be stopped. Here the
+// second SIGINT, arriving before the loop has taken the first, ends the program by the
+// default action.
+TEST(SignalsDeathTest, ASecondSigintWhileTheFirstIsUnhandledInterruptsTheProgram) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(
+        {
+            asyncio::run([]() -> asyncio::Coro<void> {
+                asyncio::get_running_loop().add_signal_handler(SIGINT, [] {});
+                ::kill(::getpid(), SIGINT);  // taken only once this step returns...
+                ::kill(::getpid(), SIGINT);  // ...which it never does
+                auto until = std::chrono::steady_clock::now() + 20s;
+                while (std::chrono::steady_clock::now() < until) {
+                }
+                std::_Exit(0);
+                co_return;
+            }());
+        },
+        ::testing::KilledBySignal(SIGINT), "");
+}
+
+// One SIGINT that the loop takes in time only runs the handler; so does a later one.
+ASYNCIO_TEST_REALTIME(Signals, SigintsTakenInTimeOnlyRunTheHandler) {
+    int count = 0;
+    loop().add_signal_handler(SIGINT, [&] { ++count; });
+    ::kill(::getpid(), SIGINT);
+    co_await asyncio::sleep(0.05);
+    ::kill(::getpid(), SIGINT);
+    co_await asyncio::sleep(0.05);
+    EXPECT_EQ(count, 2);
+    loop().remove_signal_handler(SIGINT);
+}

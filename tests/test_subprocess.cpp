@@ -260,3 +260,34 @@ TEST(Subprocess, ClosingTheLoopKillsAndReapsARunningChild) {
     for (int i = 0; i < 500 && proc_exists(pid); ++i) std::this_thread::sleep_for(10ms);
     EXPECT_FALSE(proc_exists(pid));
 }
+
+// CPython: Popen(["pwd"], cwd="/nonexistent") raises FileNotFoundError naming the directory,
+// not the program.
+ASYNCIO_TEST_REALTIME(Subprocess, AMissingCwdIsReportedAsTheCwdNotAsTheProgram) {
+    std::vector<std::string> argv{"/bin/true"};
+    asyncio::SubprocessOptions options{.cwd = "/nonexistent-dir-xyz"};
+    std::string what;
+    try {
+        co_await asyncio::create_subprocess_exec(options, argv);
+    } catch (const std::system_error& e) {
+        what = e.what();
+        EXPECT_EQ(e.code().value(), ENOENT);
+    }
+    EXPECT_NE(what.find("/nonexistent-dir-xyz"), std::string::npos) << what;
+    EXPECT_EQ(what.find("cannot run"), std::string::npos) << what;
+}
+
+// CPython: an argument with "\0" inside raises ValueError("embedded null byte") instead of
+// being cut short at the NUL.
+ASYNCIO_TEST_REALTIME(Subprocess, ANulByteInAnArgumentIsAnError) {
+    std::vector<std::string> argv{"/bin/echo", std::string("a\0b", 3)};
+    std::string what;
+    int fds = asyncio::testing::open_fd_count();
+    try {
+        co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, argv);
+    } catch (const std::invalid_argument& e) {
+        what = e.what();
+    }
+    EXPECT_NE(what.find("embedded null byte"), std::string::npos) << what;
+    EXPECT_EQ(asyncio::testing::open_fd_count(), fds);
+}

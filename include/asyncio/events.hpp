@@ -358,6 +358,12 @@ public:
     /// The I/O backend in use ("epoll").
     const char* backend_name() const noexcept;
 
+    // --- shutdown (CPython's runners.py calls them in this order before close()) ---
+
+    /// Closes (aclose()) every asynchronous generator of this loop still open; errors are
+    /// reported through the exception handler. Python: loop.shutdown_asyncgens().
+    Coro<void> shutdown_asyncgens();
+
     // --- executors (executors.hpp) ---
     // Declared here, defined in asyncio/executors.hpp (include it, or asyncio.hpp, to use them).
 

@@ -27,12 +27,6 @@ struct RunOptions {
     bool virtual_time = false;
 };
 
-namespace detail {
-/// Hooks other modules add to the runner's shutdown (async generators, executor).
-using ShutdownHook = void (*)(EventLoop&);
-void add_shutdown_hook(ShutdownHook hook);
-}  // namespace detail
-
 /// A scope that runs several coroutines on one loop. Python: asyncio.Runner.
 ///
 /// The loop is made lazily by the first run(); close() (or the destructor) shuts it down.

@@ -2,10 +2,10 @@
 //
 // The child is started with posix_spawn (its standard streams redirected as asked, every
 // other fd closed, SIGPIPE back to its default action) and watched through a pidfd on the
-// loop; where the kernel has no pidfd_open, a helper thread blocks in waitpid() instead
-// (CPython's ThreadedChildWatcher). Either way the child is always reaped: no zombie is
-// left, even when the Process is dropped early or the loop is closed first (the child is
-// then killed, as CPython's transport does, and reaped in the background). Pipes are
+// loop; where the kernel has no pidfd_open, the loop polls waitpid(WNOHANG) on a timer that
+// backs off from 1 ms to 50 ms. Either way the child is always reaped: no zombie is left,
+// even when the Process is dropped early or the loop is closed first (the child is then
+// killed, as CPython's transport does, and reaped by a short-lived thread). Pipes are
 // StreamReader / StreamWriter over the loop.
 #pragma once
 
