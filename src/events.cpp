@@ -18,6 +18,7 @@
 #include <system_error>
 #include <thread>
 
+#include "asyncio/coro.hpp"
 #include "asyncio/detail/spin.hpp"
 #include "asyncio/executors.hpp"
 #include "asyncio/tasks.hpp"
@@ -57,6 +58,9 @@ void HandleImpl::run_thunk(void* self, bool run) {
     auto* h = static_cast<HandleImpl*>(self);
     if (run && !h->cancelled()) {
         try {
+            // CPython's Handle._run: context.run(callback): what the callback sets stays in
+            // this run, never reaching the next callback or the thread.
+            ContextScope scope(h->context());
             h->invoke();
         } catch (const KeyboardInterrupt&) {
             h->release();
@@ -116,6 +120,8 @@ extern "C" void asyncio_on_signal(int sig) {
     errno = saved;
 }
 
+std::atomic<std::size_t> live_loops{0};
+
 std::int64_t steady_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -133,9 +139,11 @@ EventLoop::EventLoop(LoopOptions options)
     if (wake_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
     poller_->set_interest(wake_fd_, true, false);
     now_ns_ = virtual_time_ ? 0 : steady_ns();
+    live_loops.fetch_add(1, std::memory_order_relaxed);
 }
 
 EventLoop::~EventLoop() {
+    live_loops.fetch_sub(1, std::memory_order_relaxed);
     if (!closed_) {
         try {
             running_ = false;
@@ -509,6 +517,15 @@ void EventLoop::close() {
     }
     fds_.clear();
     while (!signal_handlers_.empty()) remove_signal_handler(signal_handlers_.begin()->first);
+    // Work still out in other threads: take their loop-side handles now (see LoopLink).
+    while (links_) {
+        detail::LoopLink* k = links_;
+        {
+            std::lock_guard<std::mutex> lock(k->m);
+            k->drop_handle();
+        }
+        unlink(k);
+    }
     // Posters that pushed before the close finish their wake() before wake_fd_ closes.
     while (ts_posting_.load(std::memory_order_seq_cst) != 0) ::sched_yield();
     while (posted) {  // never run; a destructor may post again and is refused
@@ -560,6 +577,26 @@ void EventLoop::default_exception_handler(const ExceptionContext& context) noexc
         std::fwrite(out.data(), 1, out.size(), stderr);
     } catch (...) {
     }
+}
+
+void EventLoop::link(std::shared_ptr<detail::LoopLink> link) noexcept {
+    detail::LoopLink* k = link.get();
+    k->self_ = std::move(link);
+    k->prev_ = nullptr;
+    k->next_ = links_;
+    if (links_) links_->prev_ = k;
+    links_ = k;
+}
+
+void EventLoop::unlink(detail::LoopLink* k) noexcept {
+    if (!k->self_) return;
+    if (k->prev_)
+        k->prev_->next_ = k->next_;
+    else
+        links_ = k->next_;
+    if (k->next_) k->next_->prev_ = k->prev_;
+    k->prev_ = k->next_ = nullptr;
+    std::shared_ptr<detail::LoopLink> last = std::move(k->self_);  // may destroy *k: last
 }
 
 void EventLoop::register_task(detail::TaskCore* t) noexcept {
@@ -700,6 +737,45 @@ bool EventLoop::remove_signal_handler(int sig) {
 const char* EventLoop::backend_name() const noexcept { return poller_ ? poller_->name() : "closed"; }
 
 // ---------------------------------------------------------------------------------------
+// Frames destroyed before their end
+
+namespace {
+thread_local EventLoop* destroying_for = nullptr;  // the loop of the outermost such destroy
+}
+
+// A destructor that throws while a suspended frame is destroyed sends the exception, as GCC
+// compiles it, to the frame's unhandled_exception() (the thread's slot) and then to its final
+// suspend point, where the frame stops (its continuation is noop): the destroy() returns with
+// the frame still allocated. Take the exception, free the frame, report.
+void detail::destroy_suspended_frame(std::coroutine_handle<> h, EventLoop* loop) noexcept {
+    if (!loop) loop = detail::tls.running_loop ? detail::tls.running_loop : destroying_for;
+    EventLoop* saved_loop = std::exchange(destroying_for, loop);
+    std::exception_ptr* saved_exc = std::exchange(detail::tls.coro_exc, nullptr);
+    h.destroy();
+    if (detail::tls.coro_exc) {
+        std::exception_ptr e = detail::take_coro_exception();
+        if (h.done()) h.destroy();
+        ExceptionContext ctx;
+        try {
+            ctx.message = "Exception ignored while destroying a pending coroutine";
+        } catch (...) {
+        }
+        ctx.exception = e;
+        if (loop) {
+            loop->call_exception_handler(ctx);
+        } else {
+            try {
+                std::string out = ctx.message + "\n" + describe_exception(e) + "\n";
+                std::fwrite(out.data(), 1, out.size(), stderr);
+            } catch (...) {
+            }
+        }
+    }
+    detail::tls.coro_exc = saved_exc;
+    destroying_for = saved_loop;
+}
+
+// ---------------------------------------------------------------------------------------
 // Free functions
 
 EventLoopPtr new_event_loop(LoopOptions options) { return EventLoopPtr(new EventLoop(options)); }
@@ -718,5 +794,7 @@ EventLoop& get_event_loop() {
 }
 
 void set_event_loop(EventLoop* loop) noexcept { detail::tls.event_loop = loop; }
+
+std::size_t detail::live_loop_count() noexcept { return live_loops.load(std::memory_order_relaxed); }
 
 }  // namespace asyncio

@@ -59,6 +59,13 @@ void Runner::lazy_init() {
     if (loop_) return;
     loop_ = new_event_loop(LoopOptions{.virtual_time = options_.virtual_time, .debug = options_.debug});
     set_event_loop(loop_.get());
+    context_ = detail::current_context_ref();
+}
+
+void Runner::adopt_context(detail::TaskCore* main) noexcept {
+    detail::ContextData* c = main ? main->context() : nullptr;
+    if (c) c->add_ref();
+    context_ = detail::ContextRef(c);
 }
 
 EventLoop& Runner::get_loop() {
@@ -115,8 +122,13 @@ void Runner::close() noexcept {
     try {
         loop_->close();
     } catch (...) {
+        ExceptionContext ctx;
+        ctx.message = "error while closing the Runner's loop";
+        ctx.exception = std::current_exception();
+        loop_->call_exception_handler(ctx);
     }
-    loop_.reset();
+    context_ = detail::ContextRef();
+    // loop_ stays (closed) until the Runner goes: see the class comment.
 }
 
 }  // namespace asyncio

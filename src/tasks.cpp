@@ -74,45 +74,6 @@ void TaskCore::set_name(std::string name) {
     e.has_name = true;
 }
 
-namespace {
-thread_local ContextData* thread_context = nullptr;  // the context outside tasks
-}
-
-ContextData* current_context() noexcept {
-    if (ContextData** o = tls.context_override) return *o;
-    if (TaskCore* t = tls.current_task) return t->context();
-    return thread_context;
-}
-
-void replace_current_context(ContextData* ctx) noexcept {
-    ContextData** slot;
-    if (ContextData** o = tls.context_override) {
-        slot = o;
-    } else if (TaskCore* t = tls.current_task) {
-        try {
-            slot = &t->context_slot();
-        } catch (...) {
-            if (ctx) ctx->release();
-            return;
-        }
-    } else {
-        slot = &thread_context;
-    }
-    if (*slot) (*slot)->release();
-    *slot = ctx;
-}
-
-ContextScope::ContextScope(ContextData* ctx) noexcept
-    : ctx_(ctx), saved_override_(tls.context_override) {
-    if (ctx_) ctx_->add_ref();
-    tls.context_override = &ctx_;
-}
-
-ContextScope::~ContextScope() {
-    tls.context_override = saved_override_;
-    if (ctx_) ctx_->release();
-}
-
 std::string TaskCore::repr() const {
     const char* st = state_ == State::pending     ? "pending"
                      : state_ == State::cancelled ? "cancelled"
@@ -381,7 +342,7 @@ void TaskCore::abandon() noexcept {
     if (root_) {
         TaskCore* prev = tls.current_task;
         tls.current_task = nullptr;
-        root_.destroy();
+        destroy_suspended_frame(root_, loop_);  // a root's continuation is noop already
         tls.current_task = prev;
         root_ = nullptr;
     }

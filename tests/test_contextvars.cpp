@@ -105,3 +105,70 @@ ASYNCIO_TEST(Context, RunIsolatesAndKeepsWhatItSet) {
     EXPECT_FALSE(ctx.contains(request_id));
     co_return;
 }
+
+namespace {
+ContextVar<std::string> cb_var("cb_var", "default");
+}
+
+// CPython: Handle copies the current context at call_soon / call_later / call_at /
+// call_soon_threadsafe and runs the callback in it (Handle._run: self._context.run(...)):
+// a value set before call_soon is seen by the callback; what a callback sets reaches neither
+// the next callback nor the caller. (Checked against python3.13: "a main", "b main".)
+ASYNCIO_TEST(CallbackContext, CallbacksRunInACopyOfTheContextOfTheirScheduling) {
+    auto& loop = asyncio::get_running_loop();
+    cb_var.set("main");
+    std::vector<std::string> seen;
+    auto cb = [&seen](std::string tag) {
+        seen.push_back(tag + " " + cb_var.get());
+        cb_var.set("set-in-" + tag);
+    };
+    loop.call_soon(cb, std::string("a"));
+    loop.call_soon(cb, std::string("b"));
+    loop.call_later(0.001, cb, std::string("c"));
+    loop.call_at(loop.time() + 0.002, cb, std::string("d"));
+    co_await asyncio::sleep(0.01);
+    EXPECT_EQ(seen, (std::vector<std::string>{"a main", "b main", "c main", "d main"}));
+    EXPECT_EQ(cb_var.get(), "main");
+}
+
+// CPython: loop.call_soon(cb, context=ctx) runs cb in ctx ("c ctx").
+ASYNCIO_TEST(CallbackContext, CallSoonWithAContextRunsTheCallbackInIt) {
+    auto& loop = asyncio::get_running_loop();
+    cb_var.set("main");
+    Context ctx = copy_context();
+    ctx.run([] { cb_var.set("ctx"); });
+    std::vector<std::string> seen;
+    loop.call_soon(ctx, [&] { seen.push_back(cb_var.get()); });
+    loop.call_later(ctx, 0.001, [&] { seen.push_back(cb_var.get()); });
+    loop.call_at(ctx, loop.time(), [&] { seen.push_back(cb_var.get()); });
+    co_await asyncio::sleep(0.01);
+    EXPECT_EQ(seen, (std::vector<std::string>{"ctx", "ctx", "ctx"}));
+    EXPECT_EQ(cb_var.get(), "main");
+}
+
+// A callback's set() outside any task (a hand-driven loop) does not leak into the thread.
+TEST(CallbackContext, ASetInACallbackDoesNotLeakIntoTheThreadAfterTheLoopRuns) {
+    auto l = asyncio::new_event_loop();
+    l->call_soon([] { cb_var.set("leaked"); });
+    l->call_soon([&] { l->stop(); });
+    l->run_forever();
+    EXPECT_EQ(cb_var.get(), "default");
+    l->close();
+}
+
+// call_soon_threadsafe copies the posting thread's context.
+TEST(CallbackContext, CallSoonThreadsafeCopiesThePostingThreadsContext) {
+    auto l = asyncio::new_event_loop();
+    std::string seen;
+    std::thread([&] {
+        cb_var.set("poster");
+        l->call_soon_threadsafe([&] {
+            seen = cb_var.get();
+            l->stop();
+        });
+    }).join();
+    l->run_forever();
+    EXPECT_EQ(seen, "poster");
+    EXPECT_EQ(cb_var.get(), "default");
+    l->close();
+}

@@ -355,3 +355,27 @@ ASYNCIO_TEST_REALTIME(ToThread, AFunctionThatThrowsCancelledErrorGivesCancelledE
     EXPECT_TRUE(caught);
     EXPECT_EQ(asyncio::current_task().cancelling(), 0u);
 }
+
+// A job that outlives its closed loop once kept the loop alive for good (1.7 KB per loop):
+// the closed loop lets go of the job's Future at close(), and is freed with its last handle.
+TEST(ToThread, AClosedLoopIsFreedEvenWhileItsLastJobStillRuns) {
+    std::size_t before = asyncio::detail::live_loop_count();
+    auto gate = std::make_shared<Gate>();
+    auto finished = std::make_shared<std::atomic<bool>>(false);
+    {
+        auto l = asyncio::new_event_loop();
+        EXPECT_EQ(asyncio::detail::live_loop_count(), before + 1);
+        auto f = l->run_in_executor(nullptr, [gate, finished] {
+            gate->wait();
+            finished->store(true);
+            return 42;
+        });
+        l->close();
+    }
+    EXPECT_EQ(asyncio::detail::live_loop_count(), before);
+    gate->release();  // the job returns to a loop that is gone: nothing to deliver
+    for (int i = 0; i < 500 && !finished->load(); ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(50ms);
+    EXPECT_TRUE(finished->load());
+    EXPECT_EQ(asyncio::detail::live_loop_count(), before);
+}

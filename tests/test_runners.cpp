@@ -153,3 +153,40 @@ TEST(Runner, SigintCancelsTheMainTaskAndRunRaisesKeyboardInterrupt) {
     ::sigaction(SIGINT, nullptr, &sa);
     EXPECT_EQ(sa.sa_handler, SIG_DFL);
 }
+
+namespace {
+asyncio::ContextVar<std::string> runner_var("runner_var", "default");
+asyncio::Coro<void> set_one() {
+    runner_var.set("one");
+    co_return;
+}
+asyncio::Coro<std::string> child_reads() { co_return runner_var.get(); }
+asyncio::Coro<std::string> reads_with_child() {
+    std::string mine = runner_var.get();
+    std::string child = co_await asyncio::create_task(child_reads());
+    co_return mine + "," + child;
+}
+}  // namespace
+
+// CPython's Runner copies the context once (_lazy_init) and runs every run() in it: a value
+// set by the first run is seen by the second and its child tasks; run(coro, context=c) runs
+// in c instead. (python3.13: ('one', 'one'), then ('default', 'default'), then ('one', 'one').)
+TEST(Runner, KeepsOneContextForAllItsRuns) {
+    asyncio::Runner runner;
+    runner.run(set_one());
+    EXPECT_EQ(runner.run(reads_with_child()), "one,one");
+    EXPECT_EQ(runner.run(reads_with_child(), asyncio::Context()), "default,default");
+    EXPECT_EQ(runner.run(reads_with_child()), "one,one");
+    EXPECT_EQ(runner_var.get(), "default");  // the caller's context is untouched
+}
+
+// CPython: Runner.get_loop() after close() raises RuntimeError("Runner is closed"); a loop
+// reference taken before stays valid (closed) while the Runner exists.
+TEST(Runner, GetLoopAfterCloseIsAClearErrorAndAnEarlierReferenceStaysValid) {
+    asyncio::Runner runner;
+    asyncio::EventLoop& loop = runner.get_loop();
+    runner.close();
+    EXPECT_THROW(runner.get_loop(), asyncio::RuntimeError);
+    EXPECT_TRUE(loop.is_closed());
+    EXPECT_THROW(loop.call_soon([] {}), asyncio::RuntimeError);
+}

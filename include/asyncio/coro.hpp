@@ -38,6 +38,13 @@ void report_never_awaited(void* frame) noexcept;
 [[noreturn]] void throw_empty_coro();
 TaskCore& task_for_await(const char* what);
 
+/// Destroys a frame suspended before its end (a task dropped by close(), a child awaited by
+/// it): frees it and reports an exception a destructor in it throws ("Exception ignored ..."
+/// through `loop`'s exception handler, else the running loop's, else stderr), leaving the
+/// thread's exception slot as it was. The frame's continuation must not be resumed: callers
+/// point it at std::noop_coroutine() first.
+void destroy_suspended_frame(std::coroutine_handle<> h, EventLoop* loop = nullptr) noexcept;
+
 /// A coroutine's exception goes to tls.coro_exc (rarely taken: allocated then). On memory
 /// exhaustion a shared bad_alloc stands in.
 std::exception_ptr& coro_exc_out_of_memory() noexcept;
@@ -212,9 +219,14 @@ private:
             return;
         }
         auto h = handle();
-        if (!h.promise().continuation_ && detail::tls.running_loop)
-            detail::report_never_awaited(h.address());
-        h.destroy();
+        if (h.done()) {
+            h.destroy();
+        } else {
+            if (!h.promise().continuation_ && detail::tls.running_loop)
+                detail::report_never_awaited(h.address());
+            h.promise().continuation_ = std::noop_coroutine();  // whatever happens, stay here
+            detail::destroy_suspended_frame(h);
+        }
         bits_ = 0;
     }
 

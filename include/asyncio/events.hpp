@@ -39,6 +39,7 @@
 
 namespace asyncio {
 
+class Context;
 class EventLoop;
 class Executor;
 template <class T>
@@ -60,13 +61,26 @@ struct IoEvent {
 };
 
 /// A scheduled user callback (call_soon, call_later, add_reader, ...). Reference-counted
-/// atomically because call_soon_threadsafe creates it on another thread.
+/// atomically because call_soon_threadsafe creates it on another thread. It runs in the
+/// context current when it was made (a copy, as CPython's Handle), or in the one given.
 class HandleImpl : public pooled {
 public:
-    explicit HandleImpl(EventLoop* loop) noexcept : loop_(loop) { timer_.kind = TimerNode::handle; }
+    explicit HandleImpl(EventLoop* loop) noexcept : loop_(loop), ctx_(current_context()) {
+        timer_.kind = TimerNode::handle;
+        if (ctx_) ctx_->add_ref();
+    }
     HandleImpl(const HandleImpl&) = delete;
     HandleImpl& operator=(const HandleImpl&) = delete;
-    virtual ~HandleImpl() = default;
+    virtual ~HandleImpl() {
+        if (ctx_) ctx_->release();
+    }
+    /// Runs the callback in `ctx` instead (context=).
+    void set_context(ContextData* ctx) noexcept {
+        if (ctx) ctx->add_ref();
+        if (ctx_) ctx_->release();
+        ctx_ = ctx;
+    }
+    ContextData* context() const noexcept { return ctx_; }
 
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() noexcept {
@@ -94,6 +108,7 @@ private:
     std::atomic<std::uint32_t> refs_{1};
     std::atomic<bool> cancelled_{false};
     EventLoop* loop_;
+    ContextData* ctx_;  // one reference; nullptr: the empty context
 
 public:
     HandleImpl* ts_next_ = nullptr;  // the loop's call_soon_threadsafe stack
@@ -114,6 +129,9 @@ private:
     std::tuple<A...> args_;
 };
 
+template <class F>
+inline constexpr bool is_context_v = std::is_same_v<std::remove_cvref_t<F>, Context>;
+
 template <class F, class... A>
 HandleImpl* make_handle(EventLoop* loop, F&& f, A&&... a) {
     static_assert(std::is_invocable_v<std::decay_t<F>&, std::decay_t<A>&...>,
@@ -121,6 +139,30 @@ HandleImpl* make_handle(EventLoop* loop, F&& f, A&&... a) {
     return new HandleFn<std::decay_t<F>, std::decay_t<A>...>(loop, std::forward<F>(f),
                                                              std::forward<A>(a)...);
 }
+
+/// A handle on the loop that another thread completes later (wrap_future's Future, say). The
+/// loop lists it while that work is out; close() takes the handle out under the link's mutex
+/// and releases it on the loop's thread, so that the other thread, finishing after the close,
+/// finds nothing to release (and a closed loop is freed once its last handle goes, not when
+/// its last job returns). The other thread holds `m` while it posts back: close() waits for
+/// that post to be accepted or refused.
+class LoopLink {
+public:
+    LoopLink() = default;
+    LoopLink(const LoopLink&) = delete;
+    LoopLink& operator=(const LoopLink&) = delete;
+    virtual ~LoopLink() = default;
+    /// Releases the loop-side handle (loop thread, `m` held).
+    virtual void drop_handle() noexcept = 0;
+
+    std::mutex m;
+
+private:
+    friend class asyncio::EventLoop;
+    LoopLink* prev_ = nullptr;
+    LoopLink* next_ = nullptr;
+    std::shared_ptr<LoopLink> self_;  // the list's reference, while listed
+};
 
 struct ThreadState {
     EventLoop* running_loop = nullptr;
@@ -217,6 +259,7 @@ public:
     /// call from another thread while the loop runs throws RuntimeError (CPython's
     /// _check_thread); otherwise it is not checked, and is a data race.
     template <class F, class... A>
+        requires(!detail::is_context_v<F>)
     Handle call_soon(F&& fn, A&&... args) {
         check_closed();
         if (debug_) check_thread();
@@ -229,6 +272,7 @@ public:
     /// Schedules `fn(args...)` to run `delay` from now (a delay ≤ 0 is due at once).
     /// Errors: std::invalid_argument for a NaN delay; RuntimeError on a closed loop.
     template <class F, class... A>
+        requires(!detail::is_context_v<F>)
     TimerHandle call_later(Seconds delay, F&& fn, A&&... args) {
         std::int64_t ns = signed_delay_ns(delay);
         check_closed();
@@ -240,6 +284,7 @@ public:
 
     /// Schedules `fn(args...)` at absolute loop time `when` (seconds, the time() scale).
     template <class F, class... A>
+        requires(!detail::is_context_v<F>)
     TimerHandle call_at(double when, F&& fn, A&&... args) {
         std::int64_t at = when_to_ns(when);
         check_closed();
@@ -255,8 +300,44 @@ public:
     /// the callback silently (it is either queued before the close, or refused with
     /// RuntimeError).
     template <class F, class... A>
+        requires(!detail::is_context_v<F>)
     Handle call_soon_threadsafe(F&& fn, A&&... args) {
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        h->add_ref();
+        push_threadsafe(h);
+        return Handle(h);
+    }
+
+    // context=: each of the four above also takes a Context first, and runs the callback in
+    // it instead of a copy of the current one (`loop.call_soon(ctx, fn)` is CPython's
+    // `loop.call_soon(fn, context=ctx)`). What the callback sets stays in that run: `ctx`
+    // itself is a snapshot and does not change (CPython's Context object would).
+    template <class C, class F, class... A>
+        requires detail::is_context_v<C>
+    Handle call_soon(const C& context, F&& fn, A&&... args) {
+        Handle h = call_soon(std::forward<F>(fn), std::forward<A>(args)...);
+        h.impl()->set_context(context.data());
+        return h;
+    }
+    template <class C, class F, class... A>
+        requires detail::is_context_v<C>
+    TimerHandle call_later(const C& context, Seconds delay, F&& fn, A&&... args) {
+        TimerHandle h = call_later(delay, std::forward<F>(fn), std::forward<A>(args)...);
+        h.impl()->set_context(context.data());
+        return h;
+    }
+    template <class C, class F, class... A>
+        requires detail::is_context_v<C>
+    TimerHandle call_at(const C& context, double when, F&& fn, A&&... args) {
+        TimerHandle h = call_at(when, std::forward<F>(fn), std::forward<A>(args)...);
+        h.impl()->set_context(context.data());
+        return h;
+    }
+    template <class C, class F, class... A>
+        requires detail::is_context_v<C>
+    Handle call_soon_threadsafe(const C& context, F&& fn, A&&... args) {
+        auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        h->set_context(context.data());
         h->add_ref();
         push_threadsafe(h);
         return Handle(h);
@@ -455,6 +536,9 @@ public:
     /// Called by the owning EventLoopPtr when it lets go.
     void release_owner() noexcept;
     void timer_handle_cancelled() noexcept { ++cancelled_timers_; }
+    /// Lists `link` until unlink() or close() (loop thread).
+    void link(std::shared_ptr<detail::LoopLink> link) noexcept;
+    void unlink(detail::LoopLink* link) noexcept;
     void run_once();
     /// Another thread will soon post to this loop (an executor job runs for it): until the
     /// matching threadsafe_post_arrived(), an idle loop spins a moment for the post before it
@@ -521,6 +605,7 @@ private:
     double slow_callback_duration_ = 0.1;
     ExceptionHandler handler_;
     detail::TaskCore* tasks_ = nullptr;  // pending tasks, intrusive list
+    detail::LoopLink* links_ = nullptr;  // see link()
     std::size_t task_count_ = 0;
 
     std::unique_ptr<detail::Poller> poller_;
@@ -592,6 +677,8 @@ void set_event_loop(EventLoop* loop) noexcept;
 inline void set_event_loop(const EventLoopPtr& loop) noexcept { set_event_loop(loop.get()); }
 
 namespace detail {
+/// Loops alive in the process (tests: a closed loop is freed).
+std::size_t live_loop_count() noexcept;
 /// The running loop or nullptr.
 inline EventLoop* running_loop() noexcept { return tls.running_loop; }
 }  // namespace detail

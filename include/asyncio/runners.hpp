@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "asyncio/contextvars.hpp"
 #include "asyncio/coro.hpp"
 #include "asyncio/events.hpp"
 #include "asyncio/tasks.hpp"
@@ -29,22 +30,35 @@ struct RunOptions {
 
 /// A scope that runs several coroutines on one loop. Python: asyncio.Runner.
 ///
-/// The loop is made lazily by the first run(); close() (or the destructor) shuts it down.
-/// Errors: RuntimeError("Runner is closed") after close(); RuntimeError when run() is
-/// called from a running loop.
+/// The loop is made lazily by the first run(), with a copy of the current context that every
+/// run() uses (CPython's _lazy_init): a ContextVar set by one run is seen by the next and by
+/// its tasks. close() (or the destructor) shuts the loop down; the closed loop object stays
+/// until the Runner goes, so that a reference get_loop() gave stays valid (and refuses work).
+/// Errors: RuntimeError("Runner is closed") from run() and get_loop() after close();
+/// RuntimeError when run() is called from a running loop.
 class Runner {
 public:
     explicit Runner(RunOptions options = {}) : options_(options) {}
     Runner(const Runner&) = delete;
     Runner& operator=(const Runner&) = delete;
-    ~Runner() { close(); }
+    ~Runner() {
+        close();
+        loop_.reset();
+    }
 
-    /// Runs `coro` to completion on the runner's loop and returns its result.
+    /// Runs `coro` to completion on the runner's loop and returns its result. Its task runs
+    /// in `context` if given, else in the runner's context, which then keeps what the task
+    /// set. Python: Runner.run(coro, context=None).
     template <class T>
-    T run(Coro<T> coro) {
+    T run(Coro<T> coro, std::optional<Context> context = std::nullopt) {
         prepare_run();
-        Task<T> task = loop_->create_task(std::move(coro));
+        Task<T> task;
+        {
+            detail::ContextScope scope(context ? context->data() : context_.get());
+            task = loop_->create_task(std::move(coro));  // the task copies the scope's context
+        }
         run_main(task);
+        if (!context) adopt_context(task.core());
         if constexpr (std::is_void_v<T> || std::is_copy_constructible_v<T>)
             return task.result();
         else
@@ -60,9 +74,11 @@ private:
     void prepare_run();
     void lazy_init();
     void run_main(AnyTask main);
+    void adopt_context(detail::TaskCore* main) noexcept;
 
     RunOptions options_;
     EventLoopPtr loop_;
+    detail::ContextRef context_;  // every run()'s context, copied at the first
     bool closed_ = false;
     int interrupt_count_ = 0;
 };

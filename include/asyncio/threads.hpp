@@ -151,6 +151,26 @@ void post_or_drop(EventLoop& loop, F&& fn) {
     }
 }
 
+/// wrap_future's Future while the work is out (see LoopLink).
+template <class T>
+struct FutureLink final : LoopLink {
+    FutureLink(Future<T> f, std::weak_ptr<ConcurrentState<T>> s) noexcept
+        : dest(std::move(f)), src(std::move(s)) {}
+    void drop_handle() noexcept override { dest = Future<T>(); }
+    /// `dest`'s done callback (it owns a shared_ptr to the link): a cancelled `dest`
+    /// cancels `src`. `dest` is read here on the loop's thread, where alone it is written.
+    static void on_dest_done(void* self, bool run) {
+        std::unique_ptr<std::shared_ptr<FutureLink>> keep(
+            static_cast<std::shared_ptr<FutureLink>*>(self));
+        if (!run) return;
+        FutureLink& k = **keep;
+        if (!k.dest || !k.dest.cancelled()) return;
+        if (auto s = k.src.lock()) s->cancel();
+    }
+    Future<T> dest;  // guarded by `m` against the completing thread
+    std::weak_ptr<ConcurrentState<T>> src;
+};
+
 /// Posts `task.cancel()` to the link's loop when the concurrent future is cancelled.
 void link_cancel_to_task(ConcurrentStateBase& state, std::shared_ptr<ThreadsafeLink> link);
 
@@ -190,46 +210,53 @@ Future<T> wrap_future(const ConcurrentFuture<T>& future, EventLoop* loop = nullp
     Future<T> dest = l.create_future<T>();
     auto src = future.state();
     l.expect_threadsafe_post();  // the completing thread posts the news back, below
-    dest.add_done_callback([w = std::weak_ptr(src)](Future<T>& d) {
-        if (!d.cancelled()) return;
-        if (auto s = w.lock()) s->cancel();
-    });
-    // Runs in the thread that completes `future`: only moves the handle to the loop.
+    auto link = std::make_shared<detail::FutureLink<T>>(dest, std::weak_ptr(src));
+    l.link(link);
+    // Cancelling `dest` cancels `future`. (Not a user done callback: that one would own
+    // `dest` itself, a cycle that a close() with the work still out could never break.)
+    dest.state()->add_callback(&detail::FutureLink<T>::on_dest_done,
+                               new std::shared_ptr<detail::FutureLink<T>>(link));
+    // Runs in the thread that completes `future`: only moves the news to the loop, unless
+    // the loop was closed meanwhile (the link is empty then, and `l` may be gone).
     // (A weak reference: the state must not own itself through its own callback.)
-    src->add_done_callback(
-        [bound = detail::LoopBound<Future<T>>(dest), weak = std::weak_ptr(src), &l]() mutable {
-            auto src = weak.lock();  // the completing thread holds it
-            if (!src) return;
-            // A closed loop refuses the callback (RuntimeError): nobody can await `dest` any
-            // more, and `bound` parks the handle instead of releasing it in this thread.
-            detail::post_or_drop(l, [bound = std::move(bound), src, &l]() mutable {
-                l.threadsafe_post_arrived();
-                Future<T>& d = bound.get();
-                if (d.done()) return;  // cancelled meanwhile
-                if (src->cancelled()) {
-                    d.cancel();
-                    return;
+    src->add_done_callback([link, weak = std::weak_ptr(src), &l]() mutable {
+        auto src = weak.lock();  // the completing thread holds it
+        if (!src) return;
+        std::lock_guard<std::mutex> lock(link->m);
+        if (!link->dest) return;
+        detail::post_or_drop(l, [link, src, &l]() mutable {
+            l.threadsafe_post_arrived();
+            Future<T> d;
+            {
+                std::lock_guard<std::mutex> lock(link->m);
+                d = std::move(link->dest);
+            }
+            l.unlink(link.get());
+            if (!d || d.done()) return;  // cancelled meanwhile
+            if (src->cancelled()) {
+                d.cancel();
+                return;
+            }
+            try {
+                if (std::exception_ptr e = src->exception(0.0)) {
+                    // A CancelledError raised by the function reaches the awaiter as such
+                    // (CPython: to_thread(f) where f raises CancelledError).
+                    if (is_cancelled_error(e))
+                        d.state()->cancel_future(e);
+                    else
+                        d.set_exception(e);
+                } else if constexpr (std::is_void_v<T>) {
+                    d.set_result();
+                } else if constexpr (std::is_copy_constructible_v<T>) {
+                    d.set_result(*src->value());
+                } else {
+                    d.set_result(std::move(*src->value()));
                 }
-                try {
-                    if (std::exception_ptr e = src->exception(0.0)) {
-                        // A CancelledError raised by the function reaches the awaiter as
-                        // such (CPython: to_thread(f) where f raises CancelledError).
-                        if (is_cancelled_error(e))
-                            d.state()->cancel_future(e);
-                        else
-                            d.set_exception(e);
-                    } else if constexpr (std::is_void_v<T>) {
-                        d.set_result();
-                    } else if constexpr (std::is_copy_constructible_v<T>) {
-                        d.set_result(*src->value());
-                    } else {
-                        d.set_result(std::move(*src->value()));
-                    }
-                } catch (...) {  // T's copy threw: the awaiter gets that instead of hanging
-                    if (!d.done()) d.set_exception(std::current_exception());
-                }
-            });
+            } catch (...) {  // T's copy threw: the awaiter gets that instead of hanging
+                if (!d.done()) d.set_exception(std::current_exception());
+            }
         });
+    });
     return dest;
 }
 

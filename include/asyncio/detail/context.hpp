@@ -31,7 +31,8 @@ struct ContextData {
 ContextData* current_context() noexcept;
 /// Replaces the current context (of the running task, or of the thread outside tasks);
 /// takes ownership of one reference of `ctx` (which may be nullptr).
-void replace_current_context(ContextData* ctx) noexcept;
+/// Errors: std::bad_alloc (the reference is released, the context unchanged).
+void replace_current_context(ContextData* ctx);
 
 /// While alive, `ctx` is the current context of this thread, whoever runs (Context.run):
 /// variables set meanwhile change this scope's context only.
