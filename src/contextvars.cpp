@@ -6,13 +6,21 @@ namespace asyncio::detail {
 
 // The current context: a Context.run scope's, else the running task's, else the thread's.
 namespace {
-thread_local ContextData* thread_context = nullptr;  // the context outside tasks
+// The context outside tasks; released when the thread exits (a thread that set a variable
+// and ended would otherwise leak its context).
+struct ThreadContext {
+    ContextData* ctx = nullptr;
+    ~ThreadContext() {
+        if (ctx) ctx->release();
+    }
+};
+thread_local ThreadContext thread_context;
 }
 
 ContextData* current_context() noexcept {
     if (ContextData** o = tls.context_override) return *o;
     if (TaskCore* t = tls.current_task) return t->context();
-    return thread_context;
+    return thread_context.ctx;
 }
 
 void replace_current_context(ContextData* ctx) {
@@ -27,7 +35,7 @@ void replace_current_context(ContextData* ctx) {
             throw;  // the set() fails visibly: the variable keeps its value
         }
     } else {
-        slot = &thread_context;
+        slot = &thread_context.ctx;
     }
     if (*slot) (*slot)->release();
     *slot = ctx;

@@ -142,27 +142,34 @@ EventLoop::EventLoop(LoopOptions options)
     live_loops.fetch_add(1, std::memory_order_relaxed);
 }
 
+namespace {
+void close_reporting_errors(EventLoop& loop) noexcept {
+    try {
+        loop.close();
+    } catch (...) {
+        ExceptionContext ctx;
+        ctx.message = "error while closing the event loop";
+        ctx.exception = std::current_exception();
+        loop.call_exception_handler(ctx);
+    }
+}
+}  // namespace
+
 EventLoop::~EventLoop() {
     live_loops.fetch_sub(1, std::memory_order_relaxed);
     if (!closed_) {
-        try {
-            running_ = false;
-            close();
-        } catch (...) {
-        }
+        running_ = false;
+        close_reporting_errors(*this);
     }
 }
 
 void EventLoop::release_owner() noexcept {
     if (detail::tls.event_loop == this) detail::tls.event_loop = nullptr;
-    if (!running_ && !closed_) {
-        try {
-            close();
-        } catch (...) {
-        }
-    }
+    if (!running_ && !closed_) close_reporting_errors(*this);
     release();
 }
+
+
 
 void EventLoop::throw_closed() { throw RuntimeError("Event loop is closed"); }
 
@@ -494,6 +501,10 @@ void EventLoop::close() {
         try {
             ex->shutdown(false);
         } catch (...) {
+            ExceptionContext ctx;
+            ctx.message = "error while shutting down the default executor at close()";
+            ctx.exception = std::current_exception();
+            call_exception_handler(ctx);
         }
     }
     executor_shutdown_called_ = true;
@@ -513,6 +524,7 @@ void EventLoop::close() {
         try {
             poller_->set_interest(fd, false, false);
         } catch (...) {
+            // the fd was closed before the loop: nothing left to unwatch (EBADF)
         }
     }
     fds_.clear();

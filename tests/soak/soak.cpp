@@ -82,13 +82,16 @@ asyncio::Coro<void> one_round(Totals& t, std::mt19937& rng) {
     // Cross-thread posts from two threads, at most a few hundred in flight.
     std::atomic<long> posted_here{0};
     const long run_before = t.posts_run.load();
+    const auto give_up = Clock::now() + 60s;
     constexpr long posts_per_thread = 5000;
     std::vector<std::thread> posters;
     for (int p = 0; p < 2; ++p) {
         posters.emplace_back([&] {
             for (long i = 0; i < posts_per_thread; ++i) {
-                while (posted_here.load() - (t.posts_run.load() - run_before) > 500)
+                while (posted_here.load() - (t.posts_run.load() - run_before) > 500) {
+                    if (Clock::now() > give_up) return;  // posts lost: the totals will say
                     std::this_thread::yield();
+                }
                 posted_here.fetch_add(1);
                 loop.call_soon_threadsafe([&t] { t.posts_run.fetch_add(1); });
             }
@@ -137,9 +140,11 @@ asyncio::Coro<void> one_round(Totals& t, std::mt19937& rng) {
     }
 
     co_await asyncio::sleep(0.02);  // every timer is due by now
+    // Every post runs (the posters wait for the loop, so the loop must not block on them).
+    while (t.posts_run.load() - run_before < 2 * posts_per_thread && Clock::now() < give_up)
+        co_await asyncio::sleep(0.001);
     for (auto& th : posters) th.join();
     t.posts_sent += 2 * posts_per_thread;
-    while (t.posts_run.load() < t.posts_sent) co_await asyncio::sleep(0.001);
     t.timers_fired += fired;
     if (fired != expected) {
         std::fprintf(stderr, "soak: %ld of %ld timers fired\n", fired, expected);
