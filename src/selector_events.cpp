@@ -45,7 +45,6 @@ struct FdWaitGuard {
     }
 };
 
-bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
 }  // namespace
 
@@ -64,8 +63,7 @@ Coro<void> wait_fd(EventLoop& loop, int fd, bool write) {
 
 void check_nonblocking(const Socket& sock, const char* op) {
     if (sock.fileno() < 0)
-        throw std::system_error(EBADF, std::generic_category(),
-                                std::string(op) + ": [Errno 9] Bad file descriptor (socket is closed)");
+        throw OSError(EBADF, std::string(op) + ": [Errno 9] Bad file descriptor (socket is closed)");
     if (sock.getblocking())
         throw std::invalid_argument(std::string(op) + ": the socket must be non-blocking");
 }
@@ -188,9 +186,8 @@ Coro<void> EventLoop::sock_connect(Socket& sock, SockAddr address) {
         err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
         if (err == 0) co_return;
     }
-    throw std::system_error(err, std::generic_category(),
-                            "[Errno " + std::to_string(err) + "] Connect call failed " +
-                                address.to_string());
+    throw OSError(err, "[Errno " + std::to_string(err) + "] Connect call failed " +
+                           address.to_string());
 }
 
 Coro<std::pair<Socket, SockAddr>> EventLoop::sock_accept(Socket& sock) {
@@ -308,3 +305,471 @@ Coro<std::pair<std::string, std::string>> EventLoop::getnameinfo(SockAddr addres
 }
 
 }  // namespace asyncio
+
+// ---------------------------------------------------------------------------------------
+// FdStreamTransport: Python's _SelectorSocketTransport and the Unix pipe transports.
+
+#include <signal.h>
+
+#include <iostream>
+#include <mutex>
+
+namespace asyncio::detail {
+
+namespace {
+
+/// Reads go into one buffer per thread: the protocol sees the bytes only during
+/// data_received, so every connection of the loop can share it (no buffer per connection,
+/// no allocation per read). 256 KiB as CPython's max_size for a read.
+constexpr std::size_t read_size = 256 * 1024;
+char* read_buffer() {
+    static thread_local std::unique_ptr<char[]> buf(new char[read_size]);
+    return buf.get();
+}
+
+/// CPython logs a warning from the fifth write after the connection was lost.
+constexpr int log_threshold_for_connlost_writes = 5;
+
+bool peer_vanished(const std::exception_ptr& exc) {
+    try {
+        std::rethrow_exception(exc);
+    } catch (const std::system_error& e) {
+        int v = e.code().value();
+        return e.code().category() == std::generic_category() &&
+               (v == ECONNRESET || v == EPIPE || v == ECONNABORTED);
+    } catch (...) {
+    }
+    return false;
+}
+
+}  // namespace
+
+std::exception_ptr os_error_ptr(int err, const std::string& context) {
+    try {
+        throw_os_error(err, context);
+    } catch (...) {
+        return std::current_exception();
+    }
+}
+
+void ignore_sigpipe_once() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction old {};
+        if (::sigaction(SIGPIPE, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+            old.sa_handler == SIG_DFL)
+            ::signal(SIGPIPE, SIG_IGN);
+    });
+}
+
+void report_fatal_error(EventLoop& loop, std::exception_ptr exc, const char* message,
+                        const std::string& details) {
+    if (peer_vanished(exc)) return;  // CPython: _FATAL_ERROR_IGNORE, logged in debug mode only
+    ExceptionContext ctx;
+    ctx.message = message;
+    ctx.exception = exc;
+    ctx.details = details;
+    loop.call_exception_handler(ctx);
+}
+
+FdStreamTransport::FdStreamTransport(EventLoop& loop, int fd, Kind kind,
+                                     std::shared_ptr<BaseProtocol> protocol,
+                                     std::shared_ptr<ServerCore> server)
+    : loop_(&loop), fd_(fd), kind_(kind), server_(std::move(server)) {
+    loop.add_ref();
+    set_protocol(std::move(protocol));
+    if (kind != Kind::read_pipe) ignore_sigpipe_once();
+    if (kind == Kind::socket) {
+        extra_["socket"] = fd;
+        SockAddr a;
+        socklen_t len = a.capacity();
+        if (::getsockname(fd, a.native(), &len) == 0) {
+            a.set_size(len);
+            extra_["sockname"] = a;
+        }
+        len = a.capacity();
+        if (::getpeername(fd, a.native(), &len) == 0) {
+            a.set_size(len);
+            extra_["peername"] = a;
+        }
+    } else {
+        extra_["pipe"] = fd;
+    }
+    if (server_) server_attach(*server_, this);
+}
+
+FdStreamTransport::~FdStreamTransport() {
+    // Reached once nothing registered with the loop refers to the transport: after
+    // connection_lost, or when the loop closed with the connection still open.
+    if (fd_ >= 0) ::close(fd_);
+    if (server_) server_detach(*server_, this);
+    loop_->release();
+}
+
+void FdStreamTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
+    protocol_ = std::move(protocol);
+    stream_protocol_ = dynamic_cast<Protocol*>(protocol_.get());
+    buffered_ = dynamic_cast<BufferedProtocol*>(protocol_.get());
+    protocol_connected_ = true;
+}
+
+void FdStreamTransport::start(Future<void> waiter) {
+    auto self = shared_from_this();
+    loop_->call_soon([self] {
+        if (self->stream_protocol_) {
+            try {
+                self->stream_protocol_->connection_made(*self);
+            } catch (...) {
+                self->fatal_error(std::current_exception(),
+                                  "Fatal error: protocol.connection_made() call failed.");
+            }
+        }
+    });
+    if (kind_ != Kind::write_pipe) {
+        loop_->call_soon([self] {
+            if (!self->closing_ && !self->paused_) self->add_reader();
+        });
+    } else {
+        // A write pipe watches its fd for reading to learn early that the reader went away
+        // (CPython does so for sockets and FIFOs); here the write error reports it.
+    }
+    if (waiter) {
+        loop_->call_soon([waiter] {
+            if (!waiter.done()) waiter.set_result();
+        });
+    }
+    update_keepalive();
+}
+
+void FdStreamTransport::add_reader() {
+    if (reader_registered_ || fd_ < 0) return;
+    loop_->add_reader(fd_, [self = shared_from_this()] { self->on_readable(); });
+    reader_registered_ = true;
+    update_keepalive();
+}
+
+void FdStreamTransport::remove_reader() {
+    if (!reader_registered_) return;
+    reader_registered_ = false;
+    if (!loop_->is_closed()) loop_->remove_reader(fd_);
+    update_keepalive();
+}
+
+void FdStreamTransport::add_writer() {
+    if (writer_registered_ || fd_ < 0) return;
+    loop_->add_writer(fd_, [self = shared_from_this()] { self->on_writable(); });
+    writer_registered_ = true;
+    update_keepalive();
+}
+
+void FdStreamTransport::remove_writer() {
+    if (!writer_registered_) return;
+    writer_registered_ = false;
+    if (!loop_->is_closed()) loop_->remove_writer(fd_);
+    update_keepalive();
+}
+
+void FdStreamTransport::update_keepalive() {
+    // Before connection_lost nothing may free the transport under the protocol's reference.
+    bool need = conn_lost_ == 0 && !reader_registered_ && !writer_registered_;
+    if (need && !self_) {
+        self_ = shared_from_this();
+    } else if (!need && self_) {
+        if (loop_->is_closed())
+            self_.reset();
+        else
+            loop_->call_soon([keep = std::move(self_)] {});  // never free `this` in a method
+    }
+}
+
+void FdStreamTransport::pause_reading() {
+    if (kind_ == Kind::write_pipe || closing_ || paused_) return;
+    paused_ = true;
+    remove_reader();
+}
+
+void FdStreamTransport::resume_reading() {
+    if (kind_ == Kind::write_pipe || closing_ || !paused_) return;
+    paused_ = false;
+    add_reader();
+}
+
+void FdStreamTransport::on_readable() {
+    if (conn_lost_) return;
+    if (buffered_) {
+        std::span<char> buf;
+        try {
+            buf = buffered_->get_buffer(read_size);
+            if (buf.empty()) throw RuntimeError("get_buffer() returned an empty buffer");
+        } catch (...) {
+            fatal_error(std::current_exception(),
+                        "Fatal error: protocol.get_buffer() call failed.");
+            return;
+        }
+        ssize_t n = ::read(fd_, buf.data(), buf.size());
+        if (n > 0) {
+            try {
+                buffered_->buffer_updated(static_cast<std::size_t>(n));
+            } catch (...) {
+                fatal_error(std::current_exception(),
+                            "Fatal error: protocol.buffer_updated() call failed.");
+            }
+            return;
+        }
+        if (n == 0) return read_eof();
+        if (would_block(errno)) return;
+        fatal_error(os_error_ptr(errno, "read"), "Fatal read error on socket transport");
+        return;
+    }
+    char* buf = read_buffer();
+    ssize_t n = ::read(fd_, buf, read_size);
+    if (n > 0) {
+        if (!stream_protocol_) return;
+        try {
+            stream_protocol_->data_received(std::string_view(buf, static_cast<std::size_t>(n)));
+        } catch (...) {
+            fatal_error(std::current_exception(),
+                        "Fatal error: protocol.data_received() call failed.");
+        }
+        return;
+    }
+    if (n == 0) return read_eof();
+    if (would_block(errno)) return;
+    fatal_error(os_error_ptr(errno, "read"),
+                kind_ == Kind::socket ? "Fatal read error on socket transport"
+                                      : "Fatal read error on pipe transport");
+}
+
+void FdStreamTransport::read_eof() {
+    if (kind_ == Kind::read_pipe) {
+        // Python: _UnixReadPipeTransport._read_ready: EOF closes the pipe; the protocol gets
+        // eof_received, then connection_lost(None).
+        closing_ = true;
+        remove_reader();
+        auto self = shared_from_this();
+        loop_->call_soon([self] {
+            if (self->stream_protocol_) {
+                try {
+                    self->stream_protocol_->eof_received();
+                } catch (...) {
+                    report_fatal_error(*self->loop_, std::current_exception(),
+                                       "Fatal error: protocol.eof_received() call failed.", "");
+                }
+            }
+        });
+        ++conn_lost_;
+        loop_->call_soon([self] { self->call_connection_lost(nullptr); });
+        return;
+    }
+    bool keep_open = false;
+    try {
+        keep_open = stream_protocol_ ? stream_protocol_->eof_received() : false;
+    } catch (...) {
+        fatal_error(std::current_exception(), "Fatal error: protocol.eof_received() call failed.");
+        return;
+    }
+    if (keep_open) {
+        // Half-closed: stop reading, the protocol may still write and will close.
+        remove_reader();
+    } else {
+        close();
+    }
+}
+
+void FdStreamTransport::write(std::string_view data) {
+    if (kind_ == Kind::read_pipe) throw RuntimeError("write() on a read pipe transport");
+    if (eof_) throw RuntimeError("Cannot call write() after write_eof()");
+    if (!empty_waiters_.empty()) throw RuntimeError("unable to write; sendfile is in progress");
+    if (data.empty()) return;
+    if (conn_lost_) {
+        if (conn_lost_ >= log_threshold_for_connlost_writes)
+            std::cerr << "WARNING:asyncio:socket.send() raised exception." << std::endl;
+        ++conn_lost_;
+        return;
+    }
+    if (wbuf_.empty()) {
+        // Try at once: most writes complete here, without a buffer or a registration.
+        ssize_t n = kind_ == Kind::socket ? ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL)
+                                          : ::write(fd_, data.data(), data.size());
+        if (n < 0) {
+            if (!would_block(errno)) {
+                fatal_error(os_error_ptr(errno, "write"),
+                            kind_ == Kind::socket ? "Fatal write error on socket transport"
+                                                  : "Fatal write error on pipe transport");
+                return;
+            }
+            n = 0;
+        }
+        if (static_cast<std::size_t>(n) == data.size()) return;
+        data.remove_prefix(static_cast<std::size_t>(n));
+        add_writer();
+    }
+    wbuf_.append(data);
+    maybe_pause_protocol();
+}
+
+void FdStreamTransport::on_writable() {
+    if (conn_lost_) return;
+    std::string_view v = wbuf_.view();
+    if (!v.empty()) {
+        ssize_t n = kind_ == Kind::socket ? ::send(fd_, v.data(), v.size(), MSG_NOSIGNAL)
+                                          : ::write(fd_, v.data(), v.size());
+        if (n < 0) {
+            if (would_block(errno)) return;
+            int err = errno;
+            remove_writer();
+            wbuf_.clear();
+            fatal_error(os_error_ptr(err, "write"),
+                        kind_ == Kind::socket ? "Fatal write error on socket transport"
+                                              : "Fatal write error on pipe transport");
+            return;
+        }
+        wbuf_.consume(static_cast<std::size_t>(n));
+    }
+    maybe_resume_protocol();
+    if (!wbuf_.empty()) return;
+    remove_writer();
+    for (auto& w : empty_waiters_)
+        if (!w.done()) w.set_result();
+    empty_waiters_.clear();
+    if (closing_) {
+        call_connection_lost(nullptr);
+    } else if (eof_) {
+        if (kind_ == Kind::socket)
+            ::shutdown(fd_, SHUT_WR);
+    }
+}
+
+void FdStreamTransport::maybe_pause_protocol() {
+    if (protocol_paused_ || wbuf_.size() <= high_) return;
+    protocol_paused_ = true;
+    try {
+        if (protocol_) protocol_->pause_writing();
+    } catch (...) {
+        report_fatal_error(*loop_, std::current_exception(),
+                           "protocol.pause_writing() failed", "");
+    }
+}
+
+void FdStreamTransport::maybe_resume_protocol() {
+    if (!protocol_paused_ || wbuf_.size() > low_) return;
+    protocol_paused_ = false;
+    try {
+        if (protocol_) protocol_->resume_writing();
+    } catch (...) {
+        report_fatal_error(*loop_, std::current_exception(),
+                           "protocol.resume_writing() failed", "");
+    }
+}
+
+void FdStreamTransport::set_write_buffer_limits(std::optional<std::size_t> high,
+                                                std::optional<std::size_t> low) {
+    std::size_t h = high ? *high : (low ? 4 * *low : 64 * 1024);
+    std::size_t l = low ? *low : h / 4;
+    if (l > h)
+        throw std::invalid_argument("high (" + std::to_string(h) + ") must be >= low (" +
+                                    std::to_string(l) + ") must be >= 0");
+    high_ = h;
+    low_ = l;
+    maybe_pause_protocol();
+}
+
+void FdStreamTransport::write_eof() {
+    if (kind_ == Kind::read_pipe) throw RuntimeError("write_eof() on a read pipe transport");
+    if (closing_ || eof_) return;
+    eof_ = true;
+    if (kind_ == Kind::write_pipe) {
+        // Python: _UnixWritePipeTransport.write_eof closes the pipe once flushed.
+        closing_ = true;
+        if (wbuf_.empty()) {
+            ++conn_lost_;
+            loop_->call_soon([self = shared_from_this()] { self->call_connection_lost(nullptr); });
+        }
+        return;
+    }
+    if (wbuf_.empty()) ::shutdown(fd_, SHUT_WR);
+}
+
+void FdStreamTransport::close() {
+    if (closing_) return;
+    closing_ = true;
+    remove_reader();
+    if (wbuf_.empty()) {
+        ++conn_lost_;
+        remove_writer();
+        loop_->call_soon([self = shared_from_this()] { self->call_connection_lost(nullptr); });
+    }
+    update_keepalive();
+}
+
+void FdStreamTransport::abort() { force_close(nullptr); }
+
+void FdStreamTransport::fatal_error(std::exception_ptr exc, const char* message) {
+    report_fatal_error(*loop_, exc, message,
+                       "transport: <" + std::string(kind_ == Kind::socket ? "socket" : "pipe") +
+                           " transport fd=" + std::to_string(fd_) + ">");
+    force_close(exc);
+}
+
+void FdStreamTransport::force_close(std::exception_ptr exc) {
+    if (conn_lost_) return;
+    if (!wbuf_.empty()) {
+        wbuf_.clear();
+        remove_writer();
+    }
+    if (!closing_) {
+        closing_ = true;
+        remove_reader();
+    }
+    ++conn_lost_;
+    loop_->call_soon([self = shared_from_this(), exc] { self->call_connection_lost(exc); });
+    update_keepalive();
+}
+
+void FdStreamTransport::call_connection_lost(std::exception_ptr exc) {
+    if (fd_ < 0) return;  // delivered already
+    if (conn_lost_ == 0) ++conn_lost_;
+    auto keep = shared_from_this();
+    remove_reader();
+    remove_writer();
+    for (auto& w : empty_waiters_) {
+        if (w.done()) continue;
+        if (exc)
+            w.set_exception(exc);
+        else
+            w.set_result();
+    }
+    empty_waiters_.clear();
+    if (protocol_connected_ && protocol_) {
+        try {
+            protocol_->connection_lost(exc);
+        } catch (...) {
+            report_fatal_error(*loop_, std::current_exception(),
+                               "Exception in callback protocol.connection_lost()", "");
+        }
+    }
+    ::close(fd_);
+    fd_ = -1;
+    protocol_.reset();
+    stream_protocol_ = nullptr;
+    buffered_ = nullptr;
+    if (server_) {
+        server_detach(*server_, this);
+        server_.reset();
+    }
+    self_.reset();  // `keep` holds the transport until this returns
+}
+
+Coro<void> FdStreamTransport::wait_write_buffer_empty() {
+    if (wbuf_.empty() || conn_lost_) co_return;
+    empty_waiters_.push_back(loop_->create_future<void>());
+    Future<void> w = empty_waiters_.back();
+    co_await w;
+}
+
+std::any FdStreamTransport::get_extra_info(const std::string& name, std::any default_value) const {
+    auto it = extra_.find(name);
+    return it == extra_.end() ? default_value : it->second;
+}
+
+}  // namespace asyncio::detail

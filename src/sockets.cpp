@@ -20,7 +20,7 @@ void throw_os_error(int err, const std::string& context) {
     // context, so that messages read as Python's do).
     std::string msg = context.empty() ? std::string() : context + ": ";
     msg += "[Errno " + std::to_string(err) + "] " + std::strerror(err);
-    throw std::system_error(err, std::generic_category(), msg);
+    throw OSError(err, msg);
 }
 
 std::optional<SockAddr> parse_numeric(std::string_view host, int port, int family) {
@@ -216,8 +216,7 @@ Socket Socket::from_fd(int fd) {
 
 int Socket::checked_fd(const char* op) const {
     if (fd_ < 0)
-        throw std::system_error(EBADF, std::generic_category(),
-                                std::string(op) + ": [Errno 9] Bad file descriptor (socket is closed)");
+        throw OSError(EBADF, std::string(op) + ": [Errno 9] Bad file descriptor (socket is closed)");
     return fd_;
 }
 

@@ -41,16 +41,6 @@ std::pair<Socket, Socket> tcp_pair() {
     return {std::move(a), std::move(c)};
 }
 
-int errno_of(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::system_error& se) {
-        return se.code().value();
-    } catch (...) {
-    }
-    return 0;
-}
-
 }  // namespace
 
 // --- Socket ---

@@ -35,6 +35,7 @@
 #include "asyncio/detail/time.hpp"
 #include "asyncio/detail/timer_heap.hpp"
 #include "asyncio/exceptions.hpp"
+#include "asyncio/detail/net_options.hpp"
 #include "asyncio/sockets.hpp"
 
 namespace asyncio {
@@ -48,6 +49,10 @@ template <class T>
 class Future;
 template <class T>
 class Task;
+class Transport;
+class ReadTransport;
+class WriteTransport;
+class DatagramTransport;
 
 namespace detail {
 
@@ -504,6 +509,59 @@ public:
                                             AddrInfoOptions options = {});
     /// (host, service) of an address, in the default executor. Python: loop.getnameinfo.
     Coro<std::pair<std::string, std::string>> getnameinfo(SockAddr address, int flags = 0);
+
+    // Connections and servers (asyncio/base_events.hpp defines the templates; include it, or
+    // asyncio.hpp). The factory returns a std::shared_ptr to a Protocol subclass; the
+    // protocol comes back with that type. Errors: as the sock_* methods; a connection that
+    // fails on every address raises the first error, or OSError "Multiple exceptions: ..."
+    // when they differ (parity #114).
+
+    /// Python: loop.create_connection(protocol_factory, host, port, **options).
+    template <class Factory>
+    Coro<std::pair<std::shared_ptr<Transport>, std::invoke_result_t<Factory&>>> create_connection(
+        Factory factory, std::string host, int port, ConnectionOptions options = {});
+    /// Python: loop.create_connection(protocol_factory, sock=sock).
+    template <class Factory>
+    Coro<std::pair<std::shared_ptr<Transport>, std::invoke_result_t<Factory&>>> create_connection(
+        Factory factory, ConnectionOptions options);
+    /// Python: loop.create_unix_connection(protocol_factory, path, sock=).
+    template <class Factory>
+    Coro<std::pair<std::shared_ptr<Transport>, std::invoke_result_t<Factory&>>>
+    create_unix_connection(Factory factory, std::string path, ConnectionOptions options = {});
+    /// Wraps an accepted connection. Python: loop.connect_accepted_socket(factory, sock).
+    template <class Factory>
+    Coro<std::pair<std::shared_ptr<Transport>, std::invoke_result_t<Factory&>>>
+    connect_accepted_socket(Factory factory, Socket sock);
+    /// Python: loop.create_datagram_endpoint(factory, local_addr=, remote_addr=, ...).
+    template <class Factory>
+    Coro<std::pair<std::shared_ptr<DatagramTransport>, std::invoke_result_t<Factory&>>>
+    create_datagram_endpoint(Factory factory, DatagramOptions options);
+    /// The read end `fd` of a pipe (owned and closed by the transport from now on).
+    /// Python: loop.connect_read_pipe(protocol_factory, pipe).
+    template <class Factory>
+    Coro<std::pair<std::shared_ptr<ReadTransport>, std::invoke_result_t<Factory&>>>
+    connect_read_pipe(Factory factory, int fd);
+    /// Python: loop.connect_write_pipe(protocol_factory, pipe).
+    template <class Factory>
+    Coro<std::pair<std::shared_ptr<WriteTransport>, std::invoke_result_t<Factory&>>>
+    connect_write_pipe(Factory factory, int fd);
+    /// Listens on host:port (an empty host: every interface; several hosts: one socket each).
+    /// Python: loop.create_server(protocol_factory, host, port, **options).
+    Coro<Server> create_server(ProtocolFactory factory, std::string host, int port,
+                               ServerOptions options = {});
+    Coro<Server> create_server(ProtocolFactory factory, std::vector<std::string> hosts, int port,
+                               ServerOptions options = {});
+    /// Python: loop.create_server(protocol_factory, sock=sock).
+    Coro<Server> create_server(ProtocolFactory factory, ServerOptions options);
+    /// Python: loop.create_unix_server(protocol_factory, path, sock=, backlog=, ...).
+    Coro<Server> create_unix_server(ProtocolFactory factory, std::string path,
+                                    UnixServerOptions options = {});
+    /// Sends a file over a transport: sendfile(2) on the socket when the transport is one,
+    /// else read-and-write (unless `fallback` is false). Python: loop.sendfile.
+    Coro<std::size_t> sendfile(std::shared_ptr<Transport> transport, int file_fd,
+                               std::size_t offset = 0,
+                               std::optional<std::size_t> count = std::nullopt,
+                               bool fallback = true);
 
     // --- internals shared with futures and tasks (not part of the API) ---
 

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -169,6 +170,19 @@ public:
 
 private:
     int code_;
+};
+
+/// An OS error with Python's text: a std::system_error (catch it as one: `e.code().value()`
+/// is the errno) whose what() reads as Python's str(OSError), "[Errno 111] Connect call
+/// failed ('127.0.0.1', 1)". errno 0 stands for Python's OSError without an errno.
+class OSError : public std::system_error {
+public:
+    OSError(int err, std::string message)
+        : std::system_error(err, std::generic_category()), message_(std::move(message)) {}
+    const char* what() const noexcept override { return message_.c_str(); }
+
+private:
+    std::string message_;
 };
 
 /// loop.sock_sendfile(..., fallback=false) where sendfile(2) cannot serve the file.
