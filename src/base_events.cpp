@@ -486,9 +486,11 @@ void server_detach(ServerCore& server, FdStreamTransport* t) noexcept { server.d
 // ---------------------------------------------------------------------------------------
 // Datagram endpoints: Python's _SelectorDatagramTransport.
 
-class DatagramTransportImpl final : public DatagramTransport,
-                                    public std::enable_shared_from_this<DatagramTransportImpl> {
+class DatagramTransportImpl final : public DatagramTransport {
 public:
+    std::shared_ptr<DatagramTransportImpl> shared_from_this() {
+        return std::shared_ptr<DatagramTransportImpl>(BaseTransport::shared_from_this(), this);
+    }
     DatagramTransportImpl(EventLoop& loop, Socket sock, std::shared_ptr<DatagramProtocol> protocol,
                           std::optional<SockAddr> remote)
         : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(protocol)), remote_(remote) {
@@ -916,7 +918,7 @@ Coro<std::size_t> EventLoop::sendfile(std::shared_ptr<Transport> transport, int 
     if (!transport) throw std::invalid_argument("sendfile: no transport");
     if (transport->is_closing()) throw RuntimeError("Transport is closing");
     auto* fdt = dynamic_cast<detail::FdStreamTransport*>(transport.get());
-    if (fdt && fdt->fd() >= 0 && fdt->can_write_eof()) {
+    if (fdt && fdt->fd() >= 0 && fdt->is_socket()) {
         // Python: _sendfile_native: wait for the buffer to drain, pause reading, sendfile(2)
         // on the socket itself, resume.
         co_await fdt->wait_write_buffer_empty();

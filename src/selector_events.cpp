@@ -704,6 +704,12 @@ void FdStreamTransport::close() {
 
 void FdStreamTransport::abort() { force_close(nullptr); }
 
+void FdStreamTransport::close_now() {
+    if (fd_ < 0) return;
+    force_close(nullptr);
+    call_connection_lost(nullptr);
+}
+
 void FdStreamTransport::fatal_error(std::exception_ptr exc, const char* message) {
     report_fatal_error(*loop_, exc, message,
                        "transport: <" + std::string(kind_ == Kind::socket ? "socket" : "pipe") +

@@ -71,8 +71,7 @@ private:
 /// half-closed waiting for the protocol), the transport owns itself, so that the protocol's
 /// Transport& stays valid until connection_lost(). The transport owns the protocol.
 /// Invariant: fd_ >= 0 until connection_lost() has been delivered.
-class FdStreamTransport final : public Transport,
-                                public std::enable_shared_from_this<FdStreamTransport> {
+class FdStreamTransport final : public Transport {
 public:
     enum class Kind { socket, read_pipe, write_pipe };
 
@@ -98,7 +97,7 @@ public:
     // WriteTransport
     void write(std::string_view data) override;
     void write_eof() override;
-    bool can_write_eof() const noexcept override { return kind_ == Kind::socket; }
+    bool can_write_eof() const noexcept override { return kind_ != Kind::read_pipe; }
     void abort() override;
     void set_write_buffer_limits(std::optional<std::size_t> high = std::nullopt,
                                  std::optional<std::size_t> low = std::nullopt) override;
@@ -108,6 +107,12 @@ public:
     }
 
     int fd() const noexcept { return fd_; }
+    bool is_socket() const noexcept { return kind_ == Kind::socket; }
+    /// Closes now: connection_lost runs before this returns (a dropped read pipe).
+    void close_now();
+    std::shared_ptr<FdStreamTransport> shared_from_this() {
+        return std::shared_ptr<FdStreamTransport>(BaseTransport::shared_from_this(), this);
+    }
     /// The connection is lost (connection_lost delivered or scheduled).
     bool lost() const noexcept { return conn_lost_ > 0; }
     void set_extra_info(const std::string& name, std::any value) { extra_[name] = std::move(value); }

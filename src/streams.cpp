@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "asyncio/tasks.hpp"
+#include "selector_events.hpp"
 
 namespace asyncio {
 
@@ -18,28 +19,11 @@ namespace detail {
 
 namespace {
 
-/// Writing to a pipe whose reader is gone raises SIGPIPE, which kills the process by
-/// default; like CPython (which ignores it at startup), the first writer transport ignores
-/// it, so that the write fails with EPIPE instead. Subprocesses get the default back.
-void ignore_sigpipe_once() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        struct sigaction old {};
-        if (::sigaction(SIGPIPE, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
-            old.sa_handler == SIG_DFL)
-            ::signal(SIGPIPE, SIG_IGN);
-    });
-}
-
 void set_nonblocking(int fd) {
     int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         throw std::system_error(errno, std::system_category(),
                                 "cannot make fd " + std::to_string(fd) + " non-blocking");
-}
-
-std::exception_ptr os_error(int err, const std::string& what) {
-    return std::make_exception_ptr(std::system_error(err, std::generic_category(), what));
 }
 
 }  // namespace
@@ -69,7 +53,14 @@ void ByteBuffer::consume(std::size_t n) {
 // StreamReaderImpl
 
 StreamReaderImpl::~StreamReaderImpl() {
-    if (transport) transport->detach_reader();
+    // A read pipe whose last reader goes away is closed at once, so that its writer sees
+    // EPIPE (the subprocess gets SIGPIPE) instead of filling the pipe.
+    if (transport && close_transport_on_drop) {
+        if (auto* t = dynamic_cast<FdStreamTransport*>(transport.get()))
+            t->close_now();
+        else
+            transport->close();
+    }
 }
 
 void StreamReaderImpl::feed_data(std::string_view data) {
@@ -78,8 +69,12 @@ void StreamReaderImpl::feed_data(std::string_view data) {
     buffer.append(data);
     wakeup_waiter();
     if (transport && !paused && buffer.size() > 2 * limit) {
-        transport->pause_reading();
-        paused = true;
+        try {
+            transport->pause_reading();
+            paused = true;
+        } catch (...) {
+            // The transport may not support pausing (then it keeps reading).
+        }
     }
 }
 
@@ -119,250 +114,58 @@ Future<void> StreamReaderImpl::make_waiter(const char* func_name) {
 }
 
 StreamWriterImpl::~StreamWriterImpl() {
-    if (transport) transport->detach_writer();
-}
-
-// ---------------------------------------------------------------------------------------
-// FdTransport
-
-FdTransport::FdTransport(EventLoop& loop, int fd, Kind kind) : loop_(&loop), fd_(fd), kind_(kind) {
-    loop.check_closed();
-    set_nonblocking(fd);
-    if (kind != Kind::read_pipe) ignore_sigpipe_once();
-    extra_[kind == Kind::socket ? "socket" : "pipe"] = fd;
-    closed_fut_ = loop.create_future<void>();
-    loop_->add_ref();
-}
-
-FdTransport::~FdTransport() {
-    // Only reached when nothing is registered with the loop any more (registrations own the
-    // transport), or while the loop is being closed: just close the fd.
-    if (fd_ >= 0) ::close(fd_);
-    drain_waiters_.clear();
-    closed_fut_ = {};
-    loop_->release();
-}
-
-void FdTransport::attach_reader(StreamReaderImpl* r) {
-    reader_ = r;
-    resume_reading();
-}
-
-void FdTransport::detach_reader() noexcept {
-    reader_ = nullptr;
-    stop_reading();
-    if (kind_ == Kind::read_pipe || !has_writer_) {
-        if (loop_->is_closed()) return;
-        try {
-            if (kind_ == Kind::read_pipe)
-                abort();
-            else
-                close();
-        } catch (...) {
-        }
-    }
-}
-
-void FdTransport::detach_writer() noexcept {
-    has_writer_ = false;
-    if (closing_ || loop_->is_closed()) return;
+    if (!transport || transport->is_closing()) return;
+    if (transport->get_loop().is_closed()) return;
     try {
-        close();  // flushes first (CPython: StreamWriter.__del__ closes the transport)
+        transport->close();  // flushes first (CPython: StreamWriter.__del__ closes the transport)
     } catch (...) {
     }
 }
 
-void FdTransport::stop_reading() noexcept {
-    if (!reading_) return;
-    reading_ = false;
-    if (!loop_->is_closed()) {
-        try {
-            loop_->remove_reader(fd_);
-        } catch (...) {
-        }
+// ---------------------------------------------------------------------------------------
+// StreamReaderProtocol
+
+StreamReaderProtocol::StreamReaderProtocol(EventLoop& loop, std::shared_ptr<StreamReaderImpl> reader,
+                                           OnConnected on_connected)
+    : loop_(&loop), reader_(reader), on_connected_(std::move(on_connected)) {
+    if (on_connected_) strong_reader_ = std::move(reader);
+    closed_ = loop.create_future<void>();
+}
+
+void StreamReaderProtocol::connection_made(Transport& transport) {
+    std::shared_ptr<Transport> t(transport.shared_from_this(), &transport);
+    if (auto r = reader_.lock()) {
+        if (!r->transport) r->transport = t;
+    }
+    if (on_connected_) {
+        auto w = std::make_shared<StreamWriterImpl>(t, shared_from_this(), strong_reader_);
+        auto cb = std::move(on_connected_);
+        on_connected_ = nullptr;
+        cb(std::move(strong_reader_), std::move(w));
     }
 }
 
-void FdTransport::pause_reading() { stop_reading(); }
-
-void FdTransport::resume_reading() {
-    if (closed_ || closing_ || reading_ || !reader_ || kind_ == Kind::write_pipe) return;
-    reading_ = true;
-    loop_->add_reader(fd_, [self = shared_from_this()] { self->on_readable(); });
+void StreamReaderProtocol::data_received(std::string_view data) {
+    if (auto r = reader_.lock()) r->feed_data(data);
 }
 
-void FdTransport::on_readable() {
-    if (closed_ || !reading_) return;
-    static thread_local std::unique_ptr<char[]> buf(new char[256 * 1024]);
-    ssize_t n = ::read(fd_, buf.get(), 256 * 1024);
-    if (n > 0) {
-        if (reader_) reader_->feed_data(std::string_view(buf.get(), static_cast<std::size_t>(n)));
-        return;
-    }
-    if (n == 0) {
-        stop_reading();
-        if (kind_ == Kind::read_pipe || eof_written_ || !has_writer_) {
-            closing_ = true;
-            connection_lost(nullptr);  // feeds EOF
-        } else if (reader_ && !reader_->eof) {
-            reader_->feed_eof();  // half-closed socket: the write side stays open
-        }
-        return;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    fatal_error(errno, "read");
+bool StreamReaderProtocol::eof_received() {
+    if (auto r = reader_.lock()) r->feed_eof();
+    // Keep the transport open: the writer may still write (half-close).
+    return true;
 }
 
-void FdTransport::write(std::string_view data) {
-    if (kind_ == Kind::read_pipe) throw RuntimeError("write() on a read pipe transport");
-    if (eof_written_ || eof_pending_) throw RuntimeError("Cannot call write() after write_eof()");
-    if (lost_) return;  // the peer went away: drain() reports it (CPython drops it too)
-    if (closing_) throw RuntimeError("write() on a closing transport");
-    if (data.empty()) return;
-    if (wbuf_.empty()) {
-        ssize_t n = ::write(fd_, data.data(), data.size());
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                fatal_error(errno, "write");
-                return;
-            }
-            n = 0;
-        }
-        if (static_cast<std::size_t>(n) == data.size()) return;
-        data.remove_prefix(static_cast<std::size_t>(n));
-        start_writer();
-    }
-    wbuf_.append(data);
-    maybe_pause_writing();
-}
-
-void FdTransport::start_writer() {
-    if (writer_registered_) return;
-    writer_registered_ = true;
-    loop_->add_writer(fd_, [self = shared_from_this()] { self->on_writable(); });
-}
-
-void FdTransport::on_writable() {
-    if (closed_) return;
-    flush_some();
-}
-
-void FdTransport::flush_some() {
-    std::string_view v = wbuf_.view();
-    if (!v.empty()) {
-        ssize_t n = ::write(fd_, v.data(), v.size());
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-            fatal_error(errno, "write");
-            return;
-        }
-        wbuf_.consume(static_cast<std::size_t>(n));
-    }
-    maybe_resume_writing();
-    if (!wbuf_.empty()) return;
-    writer_registered_ = false;
-    loop_->remove_writer(fd_);
-    if (closing_) {
-        connection_lost(nullptr);
-    } else if (eof_pending_) {
-        eof_pending_ = false;
-        write_eof();
-    }
-}
-
-void FdTransport::maybe_pause_writing() {
-    if (!write_paused_ && wbuf_.size() > high_water_) write_paused_ = true;
-}
-
-void FdTransport::maybe_resume_writing() {
-    if (write_paused_ && wbuf_.size() <= low_water_) {
-        write_paused_ = false;
-        for (auto& w : drain_waiters_)
-            if (!w.done()) w.set_result();
-        drain_waiters_.clear();
-    }
-}
-
-void FdTransport::set_write_buffer_limits(std::optional<std::size_t> high,
-                                          std::optional<std::size_t> low) {
-    std::size_t h = high ? *high : (low ? 4 * *low : 64 * 1024);
-    std::size_t l = low ? *low : h / 4;
-    if (l > h)
-        throw std::invalid_argument("high (" + std::to_string(h) + ") must be >= low (" +
-                                    std::to_string(l) + ")");
-    high_water_ = h;
-    low_water_ = l;
-    maybe_pause_writing();
-    maybe_resume_writing();
-}
-
-void FdTransport::close() {
-    if (closing_) return;
-    closing_ = true;
-    stop_reading();
-    if (wbuf_.empty()) connection_lost(nullptr);
-    // else: on_writable() closes once the buffer is flushed
-}
-
-void FdTransport::abort() {
-    closing_ = true;
-    wbuf_.clear();
-    connection_lost(nullptr);
-}
-
-void FdTransport::write_eof() {
-    if (kind_ == Kind::read_pipe) throw RuntimeError("write_eof() on a read pipe transport");
-    if (closing_ || eof_written_) return;
-    if (!wbuf_.empty()) {
-        eof_pending_ = true;
-        return;
-    }
-    eof_written_ = true;
-    if (kind_ == Kind::write_pipe) {
-        closing_ = true;
-        connection_lost(nullptr);
-    } else {
-        ::shutdown(fd_, SHUT_WR);
-        if (reader_ == nullptr || reader_->eof) {
-            closing_ = true;
-            connection_lost(nullptr);
-        }
-    }
-}
-
-std::any FdTransport::get_extra_info(const std::string& name, std::any default_value) const {
-    auto it = extra_.find(name);
-    return it == extra_.end() ? default_value : it->second;
-}
-
-void FdTransport::fatal_error(int err, const char* what) {
-    closing_ = true;
-    wbuf_.clear();
-    connection_lost(os_error(err, std::string(what) + " on fd " + std::to_string(fd_)));
-}
-
-void FdTransport::connection_lost(std::exception_ptr exc) {
-    if (closed_) return;
-    closed_ = true;
-    closing_ = true;
-    lost_ = true;
-    lost_exc_ = exc;
-    auto keep = shared_from_this();  // callbacks below may drop the last handle
-    stop_reading();
-    if (writer_registered_) {
-        writer_registered_ = false;
-        loop_->remove_writer(fd_);
-    }
-    ::close(fd_);
-    fd_ = -1;
-    wbuf_.clear();
-    if (reader_) {
+void StreamReaderProtocol::connection_lost(std::exception_ptr exc) {
+    if (auto r = reader_.lock()) {
         if (exc)
-            reader_->set_exception(exc);
-        else if (!reader_->eof)
-            reader_->feed_eof();
+            r->set_exception(exc);
+        else if (!r->eof)
+            r->feed_eof();
     }
-    // Waiters of drain() wake up (with the error); the next drain() raises "Connection lost".
+    lost_ = true;
+    strong_reader_.reset();
+    // Every drain() waiting now wakes with the connection's error; later ones raise
+    // "Connection lost".
     for (auto& w : drain_waiters_) {
         if (w.done()) continue;
         if (exc)
@@ -371,55 +174,74 @@ void FdTransport::connection_lost(std::exception_ptr exc) {
             w.set_result();
     }
     drain_waiters_.clear();
-    write_paused_ = false;
-    if (!closed_fut_.done()) {
+    paused_ = false;
+    if (!closed_.done()) {
         if (exc) {
-            closed_fut_.set_exception(exc);
-            closed_fut_.state()->mark_retrieved();  // wait_closed() is optional
+            closed_.set_exception(exc);
+            closed_.state()->mark_retrieved();  // wait_closed() is optional
         } else {
-            closed_fut_.set_result();
+            closed_.set_result();
         }
     }
 }
 
-Future<void> FdTransport::add_drain_waiter() {
+void StreamReaderProtocol::pause_writing() { paused_ = true; }
+
+void StreamReaderProtocol::resume_writing() {
+    paused_ = false;
+    for (auto& w : drain_waiters_)
+        if (!w.done()) w.set_result();
+    drain_waiters_.clear();
+}
+
+Future<void> StreamReaderProtocol::add_drain_waiter() {
     std::erase_if(drain_waiters_, [](const Future<void>& f) { return f.done(); });
     drain_waiters_.push_back(loop_->create_future<void>());
     return drain_waiters_.back();
 }
 
-void FdTransport::check_connection_lost() const {
-    if (!lost_) return;
-    throw std::system_error(ECONNRESET, std::generic_category(), "Connection lost");
-}
-
-Future<void> FdTransport::closed_future() { return closed_fut_; }
-
 // ---------------------------------------------------------------------------------------
 // Factories
 
 StreamReader make_fd_reader(EventLoop& loop, int fd, FdTransport::Kind kind, std::size_t limit) {
-    auto t = std::make_shared<FdTransport>(loop, fd, kind);
+    loop.check_closed();
+    set_nonblocking(fd);
     auto r = std::make_shared<StreamReaderImpl>(limit);
+    auto p = std::make_shared<StreamReaderProtocol>(loop, r);
+    auto t = std::make_shared<FdStreamTransport>(
+        loop, fd,
+        kind == FdTransport::Kind::socket ? FdStreamTransport::Kind::socket
+                                          : FdStreamTransport::Kind::read_pipe,
+        p);
     r->transport = t;
-    t->attach_reader(r.get());
+    r->close_transport_on_drop = kind != FdTransport::Kind::socket;
+    t->start();
     return StreamReader(std::move(r));
 }
 
 StreamWriter make_fd_writer(EventLoop& loop, int fd, FdTransport::Kind kind) {
-    auto t = std::make_shared<FdTransport>(loop, fd, kind);
-    t->attach_writer();
-    return StreamWriter(std::make_shared<StreamWriterImpl>(std::move(t)));
+    loop.check_closed();
+    set_nonblocking(fd);
+    auto p = std::make_shared<StreamReaderProtocol>(loop, nullptr);
+    auto t = std::make_shared<FdStreamTransport>(
+        loop, fd,
+        kind == FdTransport::Kind::socket ? FdStreamTransport::Kind::socket
+                                          : FdStreamTransport::Kind::write_pipe,
+        p);
+    t->start();
+    return StreamWriter(std::make_shared<StreamWriterImpl>(std::move(t), std::move(p)));
 }
 
 std::pair<StreamReader, StreamWriter> make_socket_streams(EventLoop& loop, int fd,
                                                           std::size_t limit) {
-    auto t = std::make_shared<FdTransport>(loop, fd, FdTransport::Kind::socket);
+    loop.check_closed();
+    set_nonblocking(fd);
     auto r = std::make_shared<StreamReaderImpl>(limit);
+    auto p = std::make_shared<StreamReaderProtocol>(loop, r);
+    auto t = std::make_shared<FdStreamTransport>(loop, fd, FdStreamTransport::Kind::socket, p);
     r->transport = t;
-    t->attach_writer();
-    t->attach_reader(r.get());
-    auto w = std::make_shared<StreamWriterImpl>(t, r);
+    t->start();
+    auto w = std::make_shared<StreamWriterImpl>(t, p, r);
     return {StreamReader(std::move(r)), StreamWriter(std::move(w))};
 }
 
@@ -582,19 +404,21 @@ namespace {
 using detail::StreamWriterImpl;
 
 Coro<void> do_drain(std::shared_ptr<StreamWriterImpl> w) {
+    // Python: StreamWriter.drain.
     if (w->reader && w->reader->exception) std::rethrow_exception(w->reader->exception);
-    auto& t = *w->transport;
-    if (t.is_closing()) co_await sleep(0);  // let a pending connection loss happen first
-    t.check_connection_lost();
-    if (t.drain_ready()) co_return;
-    co_await t.add_drain_waiter();
+    if (w->transport->is_closing()) co_await sleep(0);  // let a pending connection_lost run
+    auto& p = *w->protocol;
+    if (p.lost()) throw OSError(ECONNRESET, "Connection lost");
+    if (!p.write_paused()) co_return;
+    Future<void> f = p.add_drain_waiter();
+    co_await f;
 }
 
 Coro<void> do_wait_closed(std::shared_ptr<StreamWriterImpl> w) {
-    Future<void> closed = w->transport->closed_future();
+    Future<void> closed = w->protocol->closed_future();
     if (!closed.done()) {
         // Each waiter awaits its own future, so that cancelling one leaves the others be.
-        Future<void> mine = w->transport->loop().create_future<void>();
+        Future<void> mine = w->protocol->loop().create_future<void>();
         closed.add_done_callback([mine](Future<void>& c) {
             if (mine.done()) return;
             if (c.cancelled())
@@ -617,9 +441,16 @@ detail::StreamWriterImpl& StreamWriter::get() const {
     return *s_;
 }
 
-void StreamWriter::write(std::string_view data) const { get().transport->write(data); }
+void StreamWriter::write(std::string_view data) const {
+    auto& w = get();
+    // Python drops data written to a closing transport; here it is an error (footguns.md),
+    // except after the peer went away, where drain() reports it.
+    if (w.transport->is_closing() && !w.protocol->lost())
+        throw RuntimeError("write() on a closing transport");
+    w.transport->write(data);
+}
 void StreamWriter::writelines(const std::vector<std::string>& lines) const {
-    for (const auto& l : lines) get().transport->write(l);
+    for (const auto& l : lines) write(l);
 }
 Coro<void> StreamWriter::drain() const {
     get();
@@ -642,6 +473,146 @@ std::size_t StreamWriter::get_write_buffer_size() const {
 void StreamWriter::set_write_buffer_limits(std::optional<std::size_t> high,
                                            std::optional<std::size_t> low) const {
     get().transport->set_write_buffer_limits(high, low);
+}
+
+}  // namespace asyncio
+
+// ---------------------------------------------------------------------------------------
+// Connections and servers. Python: streams.open_connection, start_server,
+// open_unix_connection, start_unix_server.
+
+namespace asyncio {
+
+std::shared_ptr<Transport> StreamWriter::transport() const { return get().transport; }
+
+namespace {
+
+ConnectionOptions connection_options(OpenConnectionOptions& o) {
+    ConnectionOptions c;
+    c.family = o.family;
+    c.proto = o.proto;
+    c.flags = o.flags;
+    c.sock = std::move(o.sock);
+    c.local_addr = std::move(o.local_addr);
+    c.happy_eyeballs_delay = o.happy_eyeballs_delay;
+    c.interleave = o.interleave;
+    c.all_errors = o.all_errors;
+    return c;
+}
+
+/// The protocol factory of a stream server: each connection gets a reader and a writer,
+/// handed to `cb` in a new task. Python: start_server's factory and
+/// StreamReaderProtocol.connection_made with client_connected_cb.
+ProtocolFactory server_factory(EventLoop& loop, ClientConnectedCallback cb, std::size_t limit) {
+    auto shared_cb = std::make_shared<ClientConnectedCallback>(std::move(cb));
+    return [&loop, shared_cb, limit]() -> std::shared_ptr<Protocol> {
+        auto r = std::make_shared<detail::StreamReaderImpl>(limit);
+        auto on_connected = [&loop, shared_cb](std::shared_ptr<detail::StreamReaderImpl> reader,
+                                               std::shared_ptr<detail::StreamWriterImpl> writer) {
+            std::weak_ptr<Transport> wt = writer->transport;
+            Task<void> task = loop.create_task((*shared_cb)(StreamReader(std::move(reader)),
+                                                            StreamWriter(std::move(writer))));
+            task.add_done_callback([wt, &loop](const Task<void>& t) {
+                if (t.cancelled()) return;
+                if (std::exception_ptr e = t.exception()) {
+                    // Python 3.12+: the handler's error is reported and the connection closed.
+                    ExceptionContext ctx;
+                    ctx.message = "Unhandled exception in client_connected_cb";
+                    ctx.exception = e;
+                    loop.call_exception_handler(ctx);
+                    if (auto tr = wt.lock()) tr->close();
+                }
+            });
+        };
+        return std::make_shared<detail::StreamReaderProtocol>(loop, std::move(r), on_connected);
+    };
+}
+
+Coro<std::pair<StreamReader, StreamWriter>> finish_open(
+    std::shared_ptr<detail::StreamReaderImpl> r,
+    std::pair<std::shared_ptr<Transport>, std::shared_ptr<detail::StreamReaderProtocol>> tp) {
+    auto w = std::make_shared<detail::StreamWriterImpl>(tp.first, tp.second, r);
+    co_return std::pair<StreamReader, StreamWriter>(StreamReader(std::move(r)),
+                                                    StreamWriter(std::move(w)));
+}
+
+}  // namespace
+
+Coro<std::pair<StreamReader, StreamWriter>> open_connection(std::string host, int port,
+                                                            OpenConnectionOptions options) {
+    EventLoop& loop = get_running_loop();
+    if (options.limit == 0) throw std::invalid_argument("Limit cannot be <= 0");
+    auto r = std::make_shared<detail::StreamReaderImpl>(options.limit);
+    ConnectionOptions copts = connection_options(options);
+    auto op = loop.create_connection(
+        [&loop, r] { return std::make_shared<detail::StreamReaderProtocol>(loop, r); },
+        std::move(host), port, std::move(copts));
+    auto tp = co_await op;
+    auto fin = finish_open(std::move(r), std::move(tp));
+    co_return co_await fin;
+}
+
+Coro<std::pair<StreamReader, StreamWriter>> open_connection(OpenConnectionOptions options) {
+    return open_connection(std::string(), 0, std::move(options));
+}
+
+Coro<std::pair<StreamReader, StreamWriter>> open_unix_connection(std::string path,
+                                                                 OpenConnectionOptions options) {
+    EventLoop& loop = get_running_loop();
+    if (options.limit == 0) throw std::invalid_argument("Limit cannot be <= 0");
+    auto r = std::make_shared<detail::StreamReaderImpl>(options.limit);
+    ConnectionOptions copts = connection_options(options);
+    auto op = loop.create_unix_connection(
+        [&loop, r] { return std::make_shared<detail::StreamReaderProtocol>(loop, r); },
+        std::move(path), std::move(copts));
+    auto tp = co_await op;
+    auto fin = finish_open(std::move(r), std::move(tp));
+    co_return co_await fin;
+}
+
+Coro<Server> start_server(ClientConnectedCallback client_connected_cb,
+                          std::vector<std::string> hosts, int port, StartServerOptions options) {
+    EventLoop& loop = get_running_loop();
+    if (options.limit == 0) throw std::invalid_argument("Limit cannot be <= 0");
+    ServerOptions s;
+    s.family = options.family;
+    s.flags = options.flags;
+    s.sock = std::move(options.sock);
+    s.backlog = options.backlog;
+    s.reuse_address = options.reuse_address;
+    s.reuse_port = options.reuse_port;
+    s.keep_alive = options.keep_alive;
+    s.start_serving = options.start_serving;
+    auto op = loop.create_server(server_factory(loop, std::move(client_connected_cb), options.limit),
+                                 std::move(hosts), port, std::move(s));
+    co_return co_await op;
+}
+
+Coro<Server> start_server(ClientConnectedCallback client_connected_cb, std::string host, int port,
+                          StartServerOptions options) {
+    std::vector<std::string> hosts;
+    if (!host.empty() || !options.sock) hosts.push_back(std::move(host));
+    return start_server(std::move(client_connected_cb), std::move(hosts), port, std::move(options));
+}
+
+Coro<Server> start_server(ClientConnectedCallback client_connected_cb, StartServerOptions options) {
+    return start_server(std::move(client_connected_cb), std::vector<std::string>{}, 0,
+                        std::move(options));
+}
+
+Coro<Server> start_unix_server(ClientConnectedCallback client_connected_cb, std::string path,
+                               StartUnixServerOptions options) {
+    EventLoop& loop = get_running_loop();
+    if (options.limit == 0) throw std::invalid_argument("Limit cannot be <= 0");
+    UnixServerOptions s;
+    s.sock = std::move(options.sock);
+    s.backlog = options.backlog;
+    s.start_serving = options.start_serving;
+    s.cleanup_socket = options.cleanup_socket;
+    auto op = loop.create_unix_server(
+        server_factory(loop, std::move(client_connected_cb), options.limit), std::move(path),
+        std::move(s));
+    co_return co_await op;
 }
 
 }  // namespace asyncio

@@ -2,11 +2,15 @@
 // both ends over real pipes (flow control, EOF, errors, closing).
 #include <asyncio/streams.hpp>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
 
 #include "asyncio_test.hpp"
+#include "cancel_harness.hpp"
 
 using asyncio::testing::loop;
 
@@ -305,4 +309,367 @@ ASYNCIO_TEST_REALTIME(PipeStreams, DroppingTheWriterFlushesThenClosesThePipe) {
     p.writer = asyncio::StreamWriter();
     std::string got = co_await p.reader.read();
     EXPECT_EQ(got.size(), data.size());
+}
+
+// --- parity N (105-107) on hand-fed readers ---
+
+// parity #105 — StreamTests::test_readuntil_multi_chunks / _multi_chunks_1
+ASYNCIO_TEST(StreamReader, ReaduntilFindsASeparatorSplitAcrossFeeds) {
+    asyncio::StreamReader stream;
+    stream.feed_data("aaa\r");
+    stream.feed_data("\nbbb");
+    EXPECT_EQ(co_await stream.readuntil("\r\n"), "aaa\r\n");
+    EXPECT_EQ(stream.buffered(), 3u);
+    auto t = asyncio::create_task(stream.readuntil("!!"));
+    co_await asyncio::sleep(0);
+    stream.feed_data("c!");
+    co_await asyncio::sleep(0);
+    stream.feed_data("!d");
+    EXPECT_EQ(co_await t, "bbbc!!");
+    EXPECT_EQ(stream.buffered(), 1u);
+}
+
+// parity #106 — StreamTests::test_read_zero / test_read_eof / test_at_eof
+ASYNCIO_TEST(StreamReader, ReadZeroReturnsAtOnceAndAtEofNeedsEofAndAnEmptyBuffer) {
+    asyncio::StreamReader stream;
+    EXPECT_EQ(co_await stream.read(0), "");  // no wait although nothing is buffered
+    stream.feed_data("data");
+    EXPECT_FALSE(stream.at_eof());
+    stream.feed_eof();
+    EXPECT_FALSE(stream.at_eof());  // EOF fed, but the buffer is not empty
+    EXPECT_EQ(co_await stream.read(-1), "data");
+    EXPECT_TRUE(stream.at_eof());
+}
+
+// parity #107 — StreamTests::test_exception_waiter / test_exception_cancel
+ASYNCIO_TEST(StreamReader, AWaitingReaderGetsTheExceptionAndACancelledReadLeavesItUsable) {
+    asyncio::StreamReader stream;
+    auto t = asyncio::create_task(stream.read());
+    co_await asyncio::sleep(0);
+    stream.set_exception(std::make_exception_ptr(std::invalid_argument("boom")));
+    EXPECT_THROW(co_await t, std::invalid_argument);
+
+    asyncio::StreamReader s2;
+    auto r = asyncio::create_task(s2.read(2));
+    co_await asyncio::sleep(0);
+    r.cancel();
+    EXPECT_THROW(co_await r, asyncio::CancelledError);
+    s2.feed_data("ok");
+    EXPECT_EQ(co_await s2.read(2), "ok");
+}
+
+// --- streams over sockets ---
+
+namespace {
+
+asyncio::Coro<void> echo_handler(asyncio::StreamReader reader, asyncio::StreamWriter writer) {
+    for (;;) {
+        std::string line = co_await reader.readline();
+        if (line.empty()) break;
+        writer.write(line);
+        co_await writer.drain();
+    }
+    writer.close();
+    co_await writer.wait_closed();
+}
+
+}  // namespace
+
+ASYNCIO_TEST_REALTIME(SocketStreams, OpenConnectionAndStartServerEchoLines) {
+    asyncio::Server server = co_await asyncio::start_server(echo_handler, "127.0.0.1", 0);
+    int port = server.sockets()[0].getsockname().port();
+    auto [reader, writer] = co_await asyncio::open_connection("127.0.0.1", port);
+    writer.write("ping\n");
+    co_await writer.drain();
+    EXPECT_EQ(co_await reader.readline(), "ping\n");
+    auto peer = std::any_cast<asyncio::SockAddr>(writer.get_extra_info("peername"));
+    EXPECT_EQ(peer.port(), port);
+    CO_ASSERT_TRUE(writer.transport() != nullptr);
+    EXPECT_FALSE(writer.transport()->is_closing());
+    EXPECT_TRUE(writer.can_write_eof());
+    writer.write_eof();  // the server sees EOF, closes; we see EOF
+    EXPECT_EQ(co_await reader.read(), "");
+    writer.close();
+    co_await writer.wait_closed();
+    server.close();
+    co_await server.wait_closed();
+}
+
+// parity #108 — StreamTests::test_drain_raises
+ASYNCIO_TEST_REALTIME(SocketStreams, DrainRaisesForEveryWaiterWhenThePeerGoesAway) {
+    asyncio::Future<void> got_client = asyncio::testing::loop().create_future<void>();
+    std::optional<asyncio::StreamWriter> server_writer;
+    asyncio::Server server = co_await asyncio::start_server(
+        [&](asyncio::StreamReader, asyncio::StreamWriter w) -> asyncio::Coro<void> {
+            server_writer = w;
+            got_client.set_result();
+            co_return;
+        },
+        "127.0.0.1", 0);
+    int port = server.sockets()[0].getsockname().port();
+    {
+        asyncio::Socket c(AF_INET, SOCK_STREAM);
+        c.connect("127.0.0.1", port);
+        co_await got_client;
+        struct linger lg {1, 0};
+        ::setsockopt(c.fileno(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }  // reset
+    auto w = *server_writer;
+    std::string big(1 << 20, 'x');
+    bool raised = false;
+    std::vector<asyncio::Task<void>> drains;
+    try {
+        for (int i = 0; i < 100 && !raised; ++i) {
+            w.write(big);
+            if (i == 0) {
+                drains.push_back(asyncio::create_task(w.drain()));
+                drains.push_back(asyncio::create_task(w.drain()));
+            }
+            co_await w.drain();
+        }
+    } catch (const std::system_error& e) {
+        raised = e.code().value() == ECONNRESET || e.code().value() == EPIPE;
+    }
+    EXPECT_TRUE(raised);
+    for (auto& d : drains) {
+        try {
+            co_await d;  // each waiter woke: with the error, or at once when not paused
+        } catch (const std::system_error&) {
+        }
+        EXPECT_TRUE(d.done());
+    }
+    server.close();
+    server.abort_clients();
+    co_await server.wait_closed();
+}
+
+// parity #109 — test_eof_feed_when_closing_writer / test_wait_closed_on_close
+ASYNCIO_TEST_REALTIME(SocketStreams, WaitClosedReturnsOnceClosedAndWriteAfterWriteEofRaises) {
+    asyncio::Server server = co_await asyncio::start_server(echo_handler, "127.0.0.1", 0);
+    auto [reader, writer] =
+        co_await asyncio::open_connection("127.0.0.1", server.sockets()[0].getsockname().port());
+    writer.write_eof();
+    EXPECT_THROW(writer.write("x"), asyncio::RuntimeError);
+    writer.close();
+    writer.close();  // harmless
+    co_await writer.wait_closed();
+    EXPECT_TRUE(writer.is_closing());
+    server.close();
+    co_await server.wait_closed();
+}
+
+ASYNCIO_TEST_REALTIME(SocketStreams, UnixStreamsEcho) {
+    std::string path = "/tmp/asyncio-streams-" + std::to_string(::getpid()) + ".sock";
+    asyncio::Server server = co_await asyncio::start_unix_server(echo_handler, path);
+    auto [reader, writer] = co_await asyncio::open_unix_connection(path);
+    writer.write("over unix\n");
+    EXPECT_EQ(co_await reader.readline(), "over unix\n");
+    writer.close();
+    co_await writer.wait_closed();
+    server.close();
+    co_await server.wait_closed();
+}
+
+ASYNCIO_TEST_REALTIME(SocketStreams, AHandlerThatThrowsIsReportedAndItsConnectionClosed) {
+    asyncio::Server server = co_await asyncio::start_server(
+        [](asyncio::StreamReader, asyncio::StreamWriter) -> asyncio::Coro<void> {
+            throw std::invalid_argument("handler failed");
+            co_return;
+        },
+        "127.0.0.1", 0);
+    auto [reader, writer] =
+        co_await asyncio::open_connection("127.0.0.1", server.sockets()[0].getsockname().port());
+    EXPECT_EQ(co_await reader.read(), "");  // the server closed the connection
+    auto reports = asyncio::testing::take_reports();
+    CO_ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].message, "Unhandled exception in client_connected_cb");
+    writer.close();
+    server.close();
+    co_await server.wait_closed();
+}
+
+// Cancel during connect (a stream connect to a black-holed address) leaves no fd.
+ASYNCIO_TEST_REALTIME(SocketStreams, CancelDuringOpenConnectionLeavesNoFd) {
+    int before = asyncio::testing::open_fd_count();
+    auto t = asyncio::create_task(asyncio::open_connection("10.255.255.1", 9));
+    co_await asyncio::sleep(0);
+    co_await asyncio::sleep(0);
+    t.cancel();
+    try {
+        co_await t;
+    } catch (const asyncio::CancelledError&) {
+    } catch (const std::system_error&) {
+    }
+    EXPECT_EQ(asyncio::testing::open_fd_count(), before);
+}
+
+// --- real peers: CPython's asyncio on the other end ---
+
+namespace {
+
+/// Runs `python3 -c script args...`, returning its pid; stdout to `out_fd` if >= 0.
+pid_t spawn_python(const std::string& script, const std::vector<std::string>& args) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        std::vector<const char*> argv{"python3", "-c", script.c_str()};
+        for (const auto& a : args) argv.push_back(a.c_str());
+        argv.push_back(nullptr);
+        ::execvp("python3", const_cast<char* const*>(argv.data()));
+        _exit(127);
+    }
+    return pid;
+}
+
+asyncio::Coro<int> wait_child(pid_t pid) {
+    int status = 0;
+    for (int i = 0; i < 30000; ++i) {
+        if (::waitpid(pid, &status, WNOHANG) == pid) co_return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        co_await asyncio::sleep(0.001);
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    co_return -1;
+}
+
+}  // namespace
+
+ASYNCIO_TEST_REALTIME(RealPeers, CPythonAsyncioClientAgainstOurServer) {
+    asyncio::Server server = co_await asyncio::start_server(echo_handler, "127.0.0.1", 0);
+    int port = server.sockets()[0].getsockname().port();
+    const char* client = R"(
+import asyncio, sys
+async def main(port):
+    r, w = await asyncio.open_connection('127.0.0.1', port)
+    for i in range(100):
+        w.write(b'line %d\n' % i)
+        await w.drain()
+        assert await r.readline() == b'line %d\n' % i
+    w.close()
+    await w.wait_closed()
+asyncio.run(main(int(sys.argv[1])))
+)";
+    pid_t pid = spawn_python(client, {std::to_string(port)});
+    EXPECT_EQ(co_await wait_child(pid), 0);
+    server.close();
+    co_await server.wait_closed();
+}
+
+ASYNCIO_TEST_REALTIME(RealPeers, OurClientAgainstACPythonAsyncioServer) {
+    // The server prints its port on stdout, then echoes one connection and exits.
+    int out[2];
+    CO_ASSERT_TRUE(::pipe2(out, O_CLOEXEC) == 0);
+    const char* server = R"(
+import asyncio, os, sys
+async def handle(r, w):
+    while line := await r.readline():
+        w.write(line.upper())
+        await w.drain()
+    w.close()
+    done.set()
+async def main():
+    global done
+    done = asyncio.Event()
+    srv = await asyncio.start_server(handle, '127.0.0.1', 0)
+    os.write(int(sys.argv[1]), b'%d\n' % srv.sockets[0].getsockname()[1])
+    await done.wait()
+    srv.close()
+asyncio.run(main())
+)";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(out[1], 3);
+        ::execlp("python3", "python3", "-c", server, "3", nullptr);
+        _exit(127);
+    }
+    ::close(out[1]);
+    auto [port_reader, unused] = std::pair{asyncio::detail::make_fd_reader(
+        asyncio::testing::loop(), out[0], asyncio::detail::FdTransport::Kind::read_pipe, 1024), 0};
+    (void)unused;
+    std::string port_line = co_await port_reader.readline();
+    CO_ASSERT_TRUE(!port_line.empty());
+    int port = std::stoi(port_line);
+    auto [reader, writer] = co_await asyncio::open_connection("127.0.0.1", port);
+    for (int i = 0; i < 50; ++i) {
+        writer.write("hello " + std::to_string(i) + "\n");
+        co_await writer.drain();
+        EXPECT_EQ(co_await reader.readline(), "HELLO " + std::to_string(i) + "\n");
+    }
+    writer.write_eof();
+    EXPECT_EQ(co_await reader.read(), "");
+    writer.close();
+    co_await writer.wait_closed();
+    EXPECT_EQ(co_await wait_child(pid), 0);
+}
+
+// --- the cancellation harness on socket streams ---
+
+namespace {
+
+/// A connected stream pair over a socketpair (no listener needed).
+std::pair<std::pair<asyncio::StreamReader, asyncio::StreamWriter>,
+          std::pair<asyncio::StreamReader, asyncio::StreamWriter>>
+stream_pair() {
+    int sv[2];
+    ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+    auto a = asyncio::detail::make_socket_streams(asyncio::get_event_loop(), sv[0], 1 << 16);
+    auto b = asyncio::detail::make_socket_streams(asyncio::get_event_loop(), sv[1], 1 << 16);
+    return {a, b};
+}
+
+template <int Op>
+struct StreamReadScenario {
+    std::optional<std::pair<std::pair<asyncio::StreamReader, asyncio::StreamWriter>,
+                            std::pair<asyncio::StreamReader, asyncio::StreamWriter>>>
+        p = stream_pair();
+    std::string got;
+    asyncio::Coro<void> victim() {
+        auto& r = p->first.first;
+        if constexpr (Op == 0) got += co_await r.readline();
+        if constexpr (Op == 1) got += co_await r.readexactly(6);
+        if constexpr (Op == 2) got += co_await r.readuntil("\n");
+    }
+    asyncio::Coro<void> others() {
+        p->second.second.write("hello\n");
+        co_await p->second.second.drain();
+    }
+    asyncio::Coro<void> after_victim(bool) {
+        // Nothing lost: whatever the victim did not return is still buffered.
+        if (got.empty()) got = co_await p->first.first.readline();
+        EXPECT_EQ(got, "hello\n");
+        p->first.second.close();
+        p->second.second.close();
+        co_await p->first.second.wait_closed();
+        co_await p->second.second.wait_closed();
+    }
+    void check(bool) {}
+};
+
+struct DrainScenario {
+    std::optional<std::pair<std::pair<asyncio::StreamReader, asyncio::StreamWriter>,
+                            std::pair<asyncio::StreamReader, asyncio::StreamWriter>>>
+        p = stream_pair();
+    std::string big = std::string(1 << 20, 'd');
+    DrainScenario() { p->first.second.write(big); }  // mostly buffered: drain() must wait
+    asyncio::Coro<void> victim() { co_await p->first.second.drain(); }
+    asyncio::Coro<void> others() {
+        std::string got = co_await p->second.first.readexactly(static_cast<long long>(big.size()));
+        EXPECT_EQ(got.size(), big.size());  // a cancelled drain still writes everything
+    }
+    asyncio::Coro<void> after_victim(bool) { co_return; }
+    void check(bool) {}
+};
+
+}  // namespace
+
+TEST(SocketStreamsCancellation, ReadlineSweep) {
+    EXPECT_GT(asyncio::testing::cancel_sweep<StreamReadScenario<0>>(40), 0);
+}
+TEST(SocketStreamsCancellation, ReadexactlySweep) {
+    EXPECT_GT(asyncio::testing::cancel_sweep<StreamReadScenario<1>>(40), 0);
+}
+TEST(SocketStreamsCancellation, ReaduntilSweep) {
+    EXPECT_GT(asyncio::testing::cancel_sweep<StreamReadScenario<2>>(40), 0);
+}
+TEST(SocketStreamsCancellation, DrainSweep) {
+    EXPECT_GT(asyncio::testing::cancel_sweep<DrainScenario>(40), 0);
 }

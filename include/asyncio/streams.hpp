@@ -10,6 +10,7 @@
 #pragma once
 
 #include <any>
+#include <functional>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "asyncio/base_events.hpp"
 #include "asyncio/coro.hpp"
 #include "asyncio/detail/stream_transport.hpp"
 #include "asyncio/events.hpp"
@@ -121,6 +123,8 @@ public:
     /// Python: transport.set_write_buffer_limits(high, low) (default 64 KiB / 16 KiB).
     void set_write_buffer_limits(std::optional<std::size_t> high,
                                  std::optional<std::size_t> low = std::nullopt) const;
+    /// The transport under the writer. Python: writer.transport.
+    std::shared_ptr<Transport> transport() const;
 
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
     const std::shared_ptr<detail::StreamWriterImpl>& impl() const noexcept { return s_; }
@@ -129,6 +133,69 @@ private:
     detail::StreamWriterImpl& get() const;
     std::shared_ptr<detail::StreamWriterImpl> s_;
 };
+
+/// The callback of start_server: runs as a new task per connection; an exception it raises is
+/// reported to the loop's exception handler and closes the connection (Python 3.12+).
+using ClientConnectedCallback = std::function<Coro<void>(StreamReader, StreamWriter)>;
+
+/// Keyword arguments of open_connection / open_unix_connection: the reader's limit, then
+/// those of loop.create_connection.
+struct OpenConnectionOptions {
+    std::size_t limit = default_stream_limit;
+    int family = AF_UNSPEC;
+    int proto = 0;
+    int flags = 0;
+    std::optional<Socket> sock;
+    std::optional<HostPort> local_addr;
+    std::optional<double> happy_eyeballs_delay;
+    int interleave = 0;
+    bool all_errors = false;
+};
+
+/// Keyword arguments of start_server: the readers' limit, then those of loop.create_server.
+struct StartServerOptions {
+    std::size_t limit = default_stream_limit;
+    int family = AF_UNSPEC;
+    int flags = 0x0001;  // AI_PASSIVE
+    std::optional<Socket> sock;
+    int backlog = 100;
+    std::optional<bool> reuse_address;
+    bool reuse_port = false;
+    bool keep_alive = false;
+    bool start_serving = true;
+};
+
+/// Keyword arguments of start_unix_server.
+struct StartUnixServerOptions {
+    std::size_t limit = default_stream_limit;
+    std::optional<Socket> sock;
+    int backlog = 100;
+    bool start_serving = true;
+    bool cleanup_socket = true;
+};
+
+/// Connects to host:port and returns the stream pair. Python: asyncio.open_connection.
+/// Errors: as loop.create_connection (std::system_error ECONNREFUSED, GaiError...).
+/// Cancellation: a cancelled connect leaves no socket behind.
+Coro<std::pair<StreamReader, StreamWriter>> open_connection(std::string host, int port,
+                                                            OpenConnectionOptions options = {});
+/// Python: asyncio.open_connection(sock=sock).
+Coro<std::pair<StreamReader, StreamWriter>> open_connection(OpenConnectionOptions options);
+/// Python: asyncio.open_unix_connection(path).
+Coro<std::pair<StreamReader, StreamWriter>> open_unix_connection(std::string path,
+                                                                 OpenConnectionOptions options = {});
+/// Serves host:port: `client_connected_cb(reader, writer)` runs as a task per connection.
+/// Python: asyncio.start_server.
+Coro<Server> start_server(ClientConnectedCallback client_connected_cb, std::string host, int port,
+                          StartServerOptions options = {});
+Coro<Server> start_server(ClientConnectedCallback client_connected_cb,
+                          std::vector<std::string> hosts, int port,
+                          StartServerOptions options = {});
+/// Python: asyncio.start_server(cb, sock=sock).
+Coro<Server> start_server(ClientConnectedCallback client_connected_cb, StartServerOptions options);
+/// Python: asyncio.start_unix_server(cb, path).
+Coro<Server> start_unix_server(ClientConnectedCallback client_connected_cb, std::string path,
+                               StartUnixServerOptions options = {});
 
 namespace detail {
 /// A reader over `fd` (made non-blocking; owned and closed by the transport).

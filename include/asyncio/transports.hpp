@@ -30,7 +30,10 @@ namespace asyncio {
 class EventLoop;
 
 /// What every transport has. Python: asyncio.BaseTransport.
-class BaseTransport {
+///
+/// Transports are made with std::make_shared (shared_from_this() gives the owning pointer:
+/// StreamWriter and TLS keep the transport they were given in connection_made()).
+class BaseTransport : public std::enable_shared_from_this<BaseTransport> {
 public:
     virtual ~BaseTransport() = default;
     BaseTransport() = default;
