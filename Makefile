@@ -8,7 +8,7 @@
 #                SOAK_SECONDS (default 60) each without and with ASan: flat memory, nothing lost
 
 JOBS ?= $(shell nproc)
-BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl
+BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl python3
 BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev
 
 .PHONY: all deps demo test test-dev test-asan tsan soak bench clean

@@ -7,7 +7,7 @@
 
 #include <asyncio/asyncio.hpp>
 
-#include "../support/bytes_repr.hpp"
+#include "support/bytes_repr.hpp"
 
 asyncio::Coro<void> echo(asyncio::Socket conn, asyncio::EventLoop& loop) {
     for (;;) {

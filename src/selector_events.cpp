@@ -8,6 +8,8 @@
 // A receive runs only in the resumed coroutine, never in the readiness callback, so that a
 // cancelled receive has read nothing: no byte is lost.
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -391,6 +393,12 @@ FdStreamTransport::FdStreamTransport(EventLoop& loop, int fd, Kind kind,
         if (::getpeername(fd, a.native(), &len) == 0) {
             a.set_size(len);
             extra_["peername"] = a;
+        }
+        // As CPython (base_events._set_nodelay): no Nagle delay on TCP transports, so that a
+        // request/response exchange is not held back 40 ms by delayed ACKs.
+        if (a.family() == AF_INET || a.family() == AF_INET6) {
+            int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
     } else {
         extra_["pipe"] = fd;
