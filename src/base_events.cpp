@@ -457,13 +457,17 @@ public:
         waiters_.clear();
     }
 
+    // Each transport is held while it closes: dropping its registrations may release the
+    // last reference to it.
     void close_clients() {
-        std::vector<FdStreamTransport*> v(clients_.begin(), clients_.end());
-        for (auto* t : v) t->close();
+        std::vector<std::shared_ptr<FdStreamTransport>> v;
+        for (auto* t : clients_) v.push_back(t->shared_from_this());
+        for (auto& t : v) t->close();
     }
     void abort_clients() {
-        std::vector<FdStreamTransport*> v(clients_.begin(), clients_.end());
-        for (auto* t : v) t->abort();
+        std::vector<std::shared_ptr<FdStreamTransport>> v;
+        for (auto* t : clients_) v.push_back(t->shared_from_this());
+        for (auto& t : v) t->abort();
     }
 
     EventLoop* loop_;

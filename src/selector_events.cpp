@@ -458,6 +458,7 @@ void FdStreamTransport::add_reader() {
 
 void FdStreamTransport::remove_reader() {
     if (!reader_registered_) return;
+    auto keep = shared_from_this();  // the registration may hold the last reference
     reader_registered_ = false;
     if (!loop_->is_closed()) loop_->remove_reader(fd_);
     update_keepalive();
@@ -472,6 +473,7 @@ void FdStreamTransport::add_writer() {
 
 void FdStreamTransport::remove_writer() {
     if (!writer_registered_) return;
+    auto keep = shared_from_this();  // the registration may hold the last reference
     writer_registered_ = false;
     if (!loop_->is_closed()) loop_->remove_writer(fd_);
     update_keepalive();
