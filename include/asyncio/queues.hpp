@@ -42,18 +42,9 @@ public:
         while (full()) {
             if (shutdown_) throw QueueShutDown();
             Waiter w;
-            putters_.push_back(w);
-            std::exception_ptr err;
-            try {
-                co_await w.wait();
-            } catch (...) {
-                err = std::current_exception();
-            }
-            if (err) {
-                if (w.linked()) putters_.erase(&w);
-                if (!full() && w.woken()) putters_.wake_one();
-                std::rethrow_exception(err);
-            }
+            co_await putters_.wait(w, [this](bool woken) noexcept {
+                if (woken && !full()) putters_.wake_one();  // pass the wake-up on
+            });
         }
         put_nowait(std::move(item));
     }
@@ -66,18 +57,9 @@ public:
         while (store_.empty()) {
             if (shutdown_) throw QueueShutDown();
             Waiter w;
-            getters_.push_back(w);
-            std::exception_ptr err;
-            try {
-                co_await w.wait();
-            } catch (...) {
-                err = std::current_exception();
-            }
-            if (err) {
-                if (w.linked()) getters_.erase(&w);
-                if (!store_.empty() && w.woken()) getters_.wake_one();
-                std::rethrow_exception(err);
-            }
+            co_await getters_.wait(w, [this](bool woken) noexcept {
+                if (woken && !store_.empty()) getters_.wake_one();  // pass the wake-up on
+            });
         }
         co_return get_nowait();
     }
