@@ -144,10 +144,6 @@ public:
                                            offsetof_timer());
     }
 
-    // intrusive list of the loop's pending tasks
-    TaskCore* prev_ = nullptr;
-    TaskCore* next_ = nullptr;
-
 protected:
     void* root_address() const noexcept { return root_.address(); }
     /// Stores the root coroutine's value (typed layer); returns false if it threw, with the
@@ -247,7 +243,15 @@ private:
         ParkNode* park_node_;           // parked
         ReadyLink ready_link_;          // created, scheduled
     };
+
+public:
+    // intrusive list of the loop's pending tasks
+    TaskCore* prev_ = nullptr;
+    TaskCore* next_ = nullptr;
 };
+// Measured: with these fields first (in FutureBase's tail padding) a TaskState<void> is 96
+// bytes; with the list links declared first it was 104 (1M sleeping tasks: +8 MB RSS).
+static_assert(sizeof(void*) != 8 || sizeof(TaskCore) == 96, "TaskCore grew: see the layout note");
 
 }  // namespace detail
 
