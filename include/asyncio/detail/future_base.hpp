@@ -33,6 +33,9 @@ bool register_callback_fn(ReadyFn fn) noexcept;  // false when all tags are take
 
 /// Done callbacks, in one word: empty (0); one entry whose function has a tag, stored as
 /// `self | tag` (objects are 8-aligned); or a heap vector of every entry (tag 0).
+/// Measured: a task 104 -> 96 bytes against a two-word {fn, self} slot, and no allocation for
+/// the one callback most futures get (W1, 1M sleeping tasks: 187 -> 179 MiB with the pool's
+/// packing of even-sized blocks, which landed with it).
 class CallbackList {
 public:
     CallbackList() = default;

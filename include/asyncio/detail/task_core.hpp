@@ -223,6 +223,9 @@ private:
 public:
     // What few tasks have (a name set by the user, a non-empty context) lives in a side
     // table of the thread, so that the common task stays small (has_extras_ tells).
+    // Measured: Extras is 48 bytes; inline it would make every task 144 bytes instead of 96,
+    // 48 MB more for 1M unnamed tasks in the empty context (W1). A named task pays one hash
+    // table node instead.
     struct Extras {
         std::string name;
         bool has_name = false;
