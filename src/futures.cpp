@@ -55,22 +55,32 @@ FutureBase::FutureBase(EventLoop& loop) noexcept : loop_(&loop) { loop.add_ref()
 FutureBase::~FutureBase() {
     // Callbacks still registered belong to nobody now (a pending future dropped).
     callbacks_.drain([](ReadyEntry e) { e.fn(e.self, false); });
-    if (log_traceback_ && exc_)
-        report_unretrieved("Future exception was never retrieved", FutureBase::repr());
     loop_->release();
 }
 
-void FutureBase::report_unretrieved(const char* message, const std::string& repr) noexcept {
-    log_traceback_ = false;
-    // The state is being destroyed: the handler gets a description, not a handle.
-    ExceptionContext ctx;
-    try {
-        ctx.message = message;
-        ctx.details = "future: " + repr;
-    } catch (...) {
+void FutureBase::last_release() noexcept {
+    if (log_traceback_ && exc_) {
+        // CPython's __del__ report: the context carries the future (and, for a task, the
+        // task), so the future lives on through the report, and longer if the handler keeps
+        // a handle to it.
+        log_traceback_ = false;
+        refs_ = 1;
+        {
+            ExceptionContext ctx;
+            try {
+                ctx.message = is_task() ? "Task exception was never retrieved"
+                                        : "Future exception was never retrieved";
+                ctx.details = "future: " + repr();
+            } catch (...) {
+            }
+            ctx.exception = exc_;
+            ctx.future = AnyFuture(this);
+            if (is_task()) ctx.task = AnyTask(static_cast<TaskCore*>(this));
+            loop_->call_exception_handler(ctx);
+        }
+        if (--refs_ != 0) return;  // the handler kept a handle: the next release deletes
     }
-    ctx.exception = exc_;
-    loop_->call_exception_handler(ctx);
+    delete this;
 }
 
 std::string FutureBase::repr() const {
@@ -117,6 +127,11 @@ void FutureBase::check_result_slow() {
     }
 }
 
+bool FutureBase::ended_cancelled() const noexcept {
+    return state_ == State::cancelled ||
+           (state_ == State::finished && exc_ && is_cancelled_error(exc_));
+}
+
 std::exception_ptr FutureBase::exception() {
     if (state_ == State::pending) throw InvalidStateError("Exception is not set.");
     if (state_ == State::cancelled) std::rethrow_exception(exc_);
@@ -127,9 +142,8 @@ std::exception_ptr FutureBase::exception() {
 void FutureBase::set_exception(std::exception_ptr e) {
     assert_pending("set_exception");
     if (!e) throw std::invalid_argument("set_exception: the exception is null");
-    if (is_cancelled_error(e) && !is_task())
-        // Python raises TypeError: a CancelledError cannot be set; cancel() instead.
-        throw std::invalid_argument("set_exception: CancelledError cannot be set, use cancel()");
+    // A CancelledError is accepted as any exception (Python 3.13): the future is finished,
+    // not cancelled, and result() raises it.
     exc_ = std::move(e);
     state_ = State::finished;
     log_traceback_ = true;

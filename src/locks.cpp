@@ -1,5 +1,9 @@
 #include "asyncio/locks.hpp"
 
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
 #include "asyncio/tasks.hpp"
 
 namespace asyncio {
@@ -23,24 +27,21 @@ void report_guard_error(std::exception_ptr e) noexcept {
 // --- Lock ---
 
 Coro<bool> Lock::acquire() {
-    if (!locked_) {
+    // CPython: taken at once only when free and nobody waits (no barging past a waiter that
+    // was woken and has not run yet).
+    if (!locked_ && !handed_ && waiters_.empty()) {
         locked_ = true;
         co_return true;
     }
     detail::Waiter w;
-    waiters_.push_back(w);
-    std::exception_ptr err;
-    try {
-        co_await w.wait();
-    } catch (...) {
-        err = std::current_exception();
-    }
-    if (err) {
-        if (w.linked()) waiters_.erase(&w);
-        if (w.woken()) release();  // handed the lock, but cancelled: pass it on
-        std::rethrow_exception(err);
-    }
-    co_return true;  // release() handed the lock over (locked_ stayed true)
+    co_await waiters_.wait(w, [this](bool woken) noexcept {
+        // CPython's `except CancelledError: if not self._locked: self._wake_up_first()`.
+        if (woken) handed_ = false;
+        wake_first();
+    });
+    handed_ = false;
+    locked_ = true;
+    co_return true;
 }
 
 Coro<LockGuard<Lock>> Lock::acquire_scoped() {
@@ -50,7 +51,13 @@ Coro<LockGuard<Lock>> Lock::acquire_scoped() {
 
 void Lock::release() {
     if (!locked_) throw RuntimeError("Lock is not acquired.");
-    if (!waiters_.wake_one()) locked_ = false;
+    locked_ = false;
+    wake_first();
+}
+
+void Lock::wake_first() noexcept {
+    // At most one woken waiter at a time (CPython wakes the first future only if not done).
+    if (!locked_ && !handed_) handed_ = waiters_.wake_one();
 }
 
 // --- Event ---
@@ -58,8 +65,7 @@ void Lock::release() {
 Coro<bool> Event::wait() {
     if (value_) co_return true;
     detail::Waiter w;
-    waiters_.push_back(w);
-    co_await w.wait();  // cancelled: ~Waiter unlinks
+    co_await waiters_.wait(w, [](bool) noexcept {});  // set() wakes all: nothing to pass on
     co_return true;
 }
 
@@ -79,15 +85,14 @@ Coro<LockGuard<Condition>> Condition::acquire_scoped() {
 Coro<bool> Condition::wait() {
     if (!locked()) throw RuntimeError("cannot wait on un-acquired lock");
     detail::Waiter w;
-    waiters_.push_back(w);
     lock_->release();
     std::exception_ptr err;
     try {
-        co_await w.wait();
+        // Nothing to pass on yet: the lock must be re-acquired first (below).
+        co_await waiters_.wait(w, [](bool) noexcept {});
     } catch (...) {
         err = std::current_exception();
     }
-    if (w.linked()) waiters_.erase(&w);
     // The lock is re-acquired whatever happened, even if cancelled again meanwhile; the
     // most recent CancelledError is the one that propagates.
     for (;;) {
@@ -99,8 +104,10 @@ Coro<bool> Condition::wait() {
         }
     }
     if (err) {
-        // Notified, but leaving with an error: the notification goes to someone else.
-        if (w.woken()) notify(1);
+        // CPython's `except BaseException: self._notify(1); raise`: whether or not this
+        // waiter was notified, leaving with an error wakes one other waiter (a spurious
+        // wake-up the condition-variable protocol allows), so no notification is lost.
+        notify(1);
         std::rethrow_exception(err);
     }
     co_return true;
@@ -131,18 +138,9 @@ Coro<bool> Semaphore::acquire() {
         co_return true;
     }
     detail::Waiter w;
-    waiters_.push_back(w);
-    std::exception_ptr err;
-    try {
-        co_await w.wait();
-    } catch (...) {
-        err = std::current_exception();
-    }
-    if (err) {
-        if (w.linked()) waiters_.erase(&w);
-        if (w.woken()) give_permit();  // handed a permit, but cancelled: pass it on
-        std::rethrow_exception(err);
-    }
+    co_await waiters_.wait(w, [this](bool woken) noexcept {
+        if (woken) give_permit_noexcept();  // handed a permit, but cancelled: pass it on
+    });
     co_return true;
 }
 
@@ -152,7 +150,15 @@ Coro<LockGuard<Semaphore>> Semaphore::acquire_scoped() {
 }
 
 void Semaphore::give_permit() {
-    if (!waiters_.wake_one()) ++value_;
+    if (waiters_.empty() && value_ == PTRDIFF_MAX)
+        throw std::overflow_error("Semaphore released too many times: its value would exceed "
+                                  "PTRDIFF_MAX (" + std::to_string(PTRDIFF_MAX) + ")");
+    give_permit_noexcept();
+}
+
+void Semaphore::give_permit_noexcept() noexcept {
+    // A permit taken by a waiter cannot overflow: it is given back, not added.
+    if (!waiters_.wake_one() && value_ < PTRDIFF_MAX) ++value_;
 }
 
 Coro<LockGuard<BoundedSemaphore>> BoundedSemaphore::acquire_scoped() {
@@ -175,21 +181,19 @@ Barrier::Barrier(std::ptrdiff_t parties) : parties_(static_cast<std::size_t>(par
 Coro<std::size_t> Barrier::wait() {
     auto guard = co_await cond_.acquire_scoped();
     co_await block();  // while draining or resetting
+    // The arrival is undone by a destructor, so that it is undone however the frame ends:
+    // returning, throwing, or destroyed while suspended when the loop is closed.
+    struct Arrival {
+        Barrier* b;
+        ~Arrival() { b->leave(); }
+    } arrival{this};
     std::size_t index = count_++;
-    std::exception_ptr err;
-    try {
-        if (index + 1 == parties_) {
-            state_ = State::draining;  // the last one in releases the others
-            cond_.notify_all();
-        } else {
-            co_await wait_released();
-        }
-    } catch (...) {
-        err = std::current_exception();
+    if (index + 1 == parties_) {
+        state_ = State::draining;  // the last one in releases the others
+        cond_.notify_all();
+    } else {
+        co_await wait_released();
     }
-    --count_;
-    exit();
-    if (err) std::rethrow_exception(err);
     co_return index;
 }
 
@@ -205,11 +209,13 @@ Coro<void> Barrier::wait_released() {
         throw BrokenBarrierError("Abort or reset of barrier");
 }
 
-void Barrier::exit() {
+void Barrier::leave() noexcept {
     // The last task out of a draining or resetting barrier makes it fill again.
-    if (count_ == 0) {
+    if (--count_ == 0) {
         if (state_ == State::resetting || state_ == State::draining) state_ = State::filling;
-        cond_.notify_all();
+        // Not locked only when the frame is destroyed while it waited (loop close): the
+        // tasks that could be told are being destroyed too.
+        if (cond_.locked()) cond_.notify_all();
     }
 }
 

@@ -1,8 +1,6 @@
 #include "asyncio/tasks.hpp"
 
-#include <cxxabi.h>
-#include <dlfcn.h>
-
+#include <atomic>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -27,20 +25,24 @@ std::unordered_map<const TaskCore*, TaskCore::Extras>& extras_table() {
 }
 }  // namespace
 
-TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root)
+namespace {
+// Python numbers unnamed tasks with one counter per interpreter: one per process here.
+std::atomic<std::uint32_t> task_name_counter{0};
+}  // namespace
+
+TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named)
     : FutureBase(loop), root_(root) {
-    task_id_ = loop.next_task_id();
+    if (!named) task_id_ = task_name_counter.fetch_add(1, std::memory_order_relaxed) + 1;
     if (ContextData* ctx = current_context()) {
         ctx->add_ref();
         extras().context = ctx;
     }
     add_ref();  // the task keeps itself alive until it is done
     loop.register_task(this);
-    schedule_step();
+    queue_step();  // phase_ starts as created
 }
 
 TaskCore::~TaskCore() {
-    if (log_traceback_ && exc_) report_unretrieved("Task exception was never retrieved", repr());
     if (root_) root_.destroy();
     if (has_extras_) extras_table().erase(this);
 }
@@ -74,19 +76,64 @@ void TaskCore::set_name(std::string name) {
     e.has_name = true;
 }
 
+const char* TaskCore::phase_name(Phase p) noexcept {
+    switch (p) {
+        case Phase::created: return "created";
+        case Phase::scheduled: return "scheduled";
+        case Phase::running: return "running";
+        case Phase::awaiting_future: return "awaiting_future";
+        case Phase::sleeping: return "sleeping";
+        case Phase::parked: return "parked";
+        case Phase::done: return "done";
+    }
+    return "?";
+}
+
+void TaskCore::check_transition(Phase to) const noexcept {
+    // The moves of the diagram at the top of task_core.hpp.
+    bool ok = false;
+    switch (phase_) {
+        case Phase::created:
+        case Phase::scheduled: ok = to == Phase::running || to == Phase::done; break;
+        case Phase::awaiting_future:
+            ok = to == Phase::running || to == Phase::done || to == Phase::scheduled;
+            break;
+        case Phase::running: ok = to != Phase::created && to != Phase::running; break;
+        case Phase::sleeping:
+        case Phase::parked: ok = to == Phase::scheduled || to == Phase::done; break;
+        case Phase::done: break;
+    }
+    if (ok) return;
+    std::fprintf(stderr, "asyncio: internal error: task %u moved from phase %s to %s\n",
+                 task_id_, phase_name(phase_), phase_name(to));
+    std::abort();
+}
+
 std::string TaskCore::repr() const {
     const char* st = state_ == State::pending     ? "pending"
                      : state_ == State::cancelled ? "cancelled"
                                                   : "finished";
     std::string s = std::string("<Task ") + st + " name='" + get_name() + "'";
+    if (state_ == State::pending) {
+        s += " phase=";
+        s += phase_name(phase_);
+        if (cancel_ == CancelState::requested) s += " cancel=requested";
+        if (cancel_ == CancelState::delivered) s += " cancel=delivered";
+    }
     if (state_ == State::finished && exc_) s += " exception=" + describe_exception(exc_);
     return s + ">";
 }
 
 void TaskCore::schedule_step() {
-    // Not waiting: the union is free for the ready queue's link (step() overwrites it only
-    // once the queue has let go of it). The queued step holds a reference, so that the link
-    // outlives its place in the queue even if the task is abandoned meanwhile.
+    set_phase(Phase::scheduled);
+    queue_step();
+}
+
+void TaskCore::queue_step() {
+    // No wait member is live now: the union is free for the ready queue's link (step()
+    // overwrites it only once the queue has let go of it). The queued step holds a
+    // reference, so that the link outlives its place in the queue even if the task is
+    // abandoned meanwhile.
     add_ref();
     ready_link_.owner = this;
     loop_->push_ready_linked(&step_thunk, &ready_link_);
@@ -112,8 +159,24 @@ void TaskCore::timer_fired_thunk(void* self, bool run) {
 void TaskCore::timer_fired() noexcept {
     // The sleep "future" got its result: the task's step runs in the next iteration, as in
     // CPython (timer callback sets the future; the future schedules the task's wakeup).
-    if (waiting_ != timer) return;  // cancelled meanwhile: the cancel scheduled the step
-    waiting_ = none;
+    if (phase_ != Phase::sleeping) return;  // cancelled meanwhile: the cancel scheduled the step
+    schedule_step();
+}
+
+void TaskCore::request_cancel(std::optional<std::string> msg) {
+    // A delivered CancelledError is the answer already (CPython: the cancelled waiter's
+    // error beats _must_cancel's): a later request only counts.
+    if (cancel_ == CancelState::delivered) return;
+    exc_ = std::make_exception_ptr(CancelledError(std::move(msg)));
+    cancel_ = CancelState::requested;
+}
+
+void TaskCore::cancelled_while_waiting(std::optional<std::string> msg) {
+    // The sleep's (or the waiter's) future is cancelled: the timer goes (the waiter lets go
+    // of the task, or the future forgets its wake-up), and the step comes next iteration.
+    leave_waiting();
+    request_cancel(std::move(msg));
+    deliver_cancel();
     schedule_step();
 }
 
@@ -121,32 +184,44 @@ bool TaskCore::cancel(std::optional<std::string> msg) {
     log_traceback_ = false;
     if (done()) return false;
     if (num_cancels_ < 0xffff) ++num_cancels_;
-    if (waiting_ == future && waiter_) {
-        // Leave waiter_ set: it may be a task that swallows the cancellation, and a later
-        // cancel() must be able to reach it again.
-        if (waiter_->cancel(msg)) return true;
-    } else if (waiting_ == timer || waiting_ == parked) {
-        // The sleep's (or the waiter's) future is cancelled: the timer goes (the waiter lets
-        // go of the task), and the step comes next iteration.
-        leave_waiting();
-        exc_ = std::make_exception_ptr(CancelledError(std::move(msg)));
-        throw_on_resume_ = true;
-        schedule_step();
-        return true;
+    switch (phase_) {
+        case Phase::awaiting_future:
+            // CPython: `if self._fut_waiter.cancel(msg): return True`. waiter_ stays set: it
+            // may be a task that swallows the cancellation, and a later cancel() must be
+            // able to reach it again.
+            if (forwarding_cancel_) {
+                // Back here through a cycle of futures (CPython recurses until
+                // RecursionError): the cycle is broken at this task, which stops waiting and
+                // takes the CancelledError itself, as if its waiter had been cancelled.
+                cancelled_while_waiting(std::move(msg));
+                return true;
+            }
+            {
+                struct Forwarding {
+                    bool& flag;
+                    explicit Forwarding(bool& f) : flag(f) { flag = true; }
+                    ~Forwarding() { flag = false; }
+                } forwarding(forwarding_cancel_);
+                if (waiter()->cancel(msg)) return true;
+            }
+            break;
+        case Phase::sleeping:
+        case Phase::parked:
+            cancelled_while_waiting(std::move(msg));
+            return true;
+        default:
+            break;
     }
     // The step is already scheduled (or this is the running task): it will throw.
-    must_cancel_ = true;
-    exc_ = std::make_exception_ptr(CancelledError(std::move(msg)));
+    request_cancel(std::move(msg));
     return true;
 }
 
 std::uint32_t TaskCore::uncancel() noexcept {
     if (num_cancels_ > 0) {
         --num_cancels_;
-        if (num_cancels_ == 0 && must_cancel_) {
-            must_cancel_ = false;
-            exc_ = nullptr;
-        }
+        // CPython: down to zero, _must_cancel is withdrawn; a delivered error stays.
+        if (num_cancels_ == 0 && cancel_ == CancelState::requested) drop_cancel();
     }
     return num_cancels_;
 }
@@ -163,70 +238,79 @@ std::optional<std::string> cancel_message(const std::exception_ptr& e) {
 }
 }  // namespace
 
+bool TaskCore::awaits(const FutureBase* target) const noexcept {
+    // Follows task -> awaited task links only. Every such link is checked when it is made,
+    // so no cycle can exist on this path; the bound is a safety net.
+    const TaskCore* t = this;
+    for (int hops = 0; hops < 1'000'000; ++hops) {
+        if (t->phase_ != Phase::awaiting_future) return false;
+        const FutureBase* w = t->waiter_;
+        if (w == target) return true;
+        if (!w->is_task()) return false;
+        t = static_cast<const TaskCore*>(w);
+    }
+    return false;
+}
+
 void TaskCore::wait_on_future(FutureBase* fut, std::coroutine_handle<> resume) {
     if (fut == this) throw RuntimeError("Task cannot await on itself: " + repr());
     if (&fut->loop() != loop_)
         throw RuntimeError("Task " + repr() + " got Future " + fut->repr() +
                            " attached to a different loop");
+    if (fut->is_task() && static_cast<TaskCore*>(fut)->awaits(this))
+        throw RuntimeError("Task " + repr() + " cannot await " + fut->repr() +
+                           ": that task is (transitively) awaiting this one, a deadlock");
     add_tagged_callback<&wakeup_thunk>(fut, this);
-    waiter_ = fut;
-    waiting_ = future;
     resume_ = resume;
-    if (must_cancel_) {
-        if (fut->cancel(cancel_message(exc_))) {
-            must_cancel_ = false;
-            exc_ = nullptr;
-        }
+    set_phase(Phase::awaiting_future);
+    waiter_ = fut;
+    if (cancel_ == CancelState::requested) {
+        // CPython: the future a task with _must_cancel yields is cancelled at once.
+        if (fut->cancel(cancel_message(exc_))) drop_cancel();
     }
 }
 
 void TaskCore::wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume) {
     resume_ = resume;
-    if (must_cancel_) {
+    if (cancel_ == CancelState::requested) {
         // CPython: the sleep's future is cancelled as soon as the task yields it.
-        must_cancel_ = false;
-        throw_on_resume_ = true;
-        waiting_ = none;
+        deliver_cancel();
         schedule_step();
         return;
     }
     std::int64_t now = loop_->now_ns();
+    set_phase(Phase::sleeping);
     new (&timer_) TimerNode();
-    timer_.kind = TimerNode::task_sleep;
+    timer().kind = TimerNode::task_sleep;
     loop_->timers().push(&timer_, ns > never_ns - now ? never_ns : now + ns);
-    waiting_ = timer;
 }
 
 void TaskCore::park(ParkNode* node, std::coroutine_handle<> resume) {
     resume_ = resume;
-    if (must_cancel_) {
+    if (cancel_ == CancelState::requested) {
         // Cancelled while running: as a waiter future cancelled as soon as it is awaited.
-        must_cancel_ = false;
-        throw_on_resume_ = true;
-        waiting_ = none;
+        deliver_cancel();
         node->on_cancel(node);
         schedule_step();
         return;
     }
+    set_phase(Phase::parked);
     park_node_ = node;
-    waiting_ = parked;
 }
 
 void TaskCore::unpark() noexcept {
-    if (waiting_ != parked) return;
-    park_node_ = nullptr;
-    waiting_ = none;
+    if (phase_ != Phase::parked) return;
+    park_node() = nullptr;
     schedule_step();
 }
 
 void TaskCore::yield_once(std::coroutine_handle<> resume) {
     resume_ = resume;
-    waiting_ = none;
     schedule_step();
 }
 
-void TaskCore::throw_pending() {
-    throw_on_resume_ = false;
+void TaskCore::throw_delivered() {
+    cancel_ = CancelState::none;
     std::exception_ptr e = std::move(exc_);
     exc_ = nullptr;
     std::rethrow_exception(e);
@@ -234,25 +318,31 @@ void TaskCore::throw_pending() {
 
 void TaskCore::step() {
     if (done()) return;
-    if (must_cancel_) {
-        must_cancel_ = false;
-        throw_on_resume_ = true;  // exc_ holds the CancelledError
+    const Phase from = phase_;
+    if (cancel_ == CancelState::requested) {
+        // CPython's __step: `if self._must_cancel: if not isinstance(exc, CancelledError):
+        // exc = self._make_cancelled_error()`: the CancelledError of the future waited on
+        // (thrown by its awaiter) wins over the request's.
+        FutureBase* w = from == Phase::awaiting_future ? waiter() : nullptr;
+        if (w && w->ended_cancelled())
+            drop_cancel();
+        else
+            deliver_cancel();
     }
-    waiter_ = nullptr;
-    waiting_ = none;
+    set_phase(Phase::running);
 
     TaskCore* prev = tls.current_task;
     tls.current_task = this;
-    if (!started_) {
-        started_ = true;
-        if (throw_on_resume_) {
+    if (from == Phase::created) {
+        if (cancel_ == CancelState::delivered) {
             // Cancelled before its first step: the body never runs.
-            throw_on_resume_ = false;
+            cancel_ = CancelState::none;
             tls.current_task = prev;
             std::exception_ptr e = std::move(exc_);
             exc_ = nullptr;
             root_.destroy();
             root_ = nullptr;
+            set_phase(Phase::done);
             cancel_future(std::move(e));
             loop_->unregister_task(this);
             release();
@@ -270,13 +360,15 @@ void TaskCore::finish_root() {
     bool ok = take_root_result(e);
     root_.destroy();
     root_ = nullptr;
+    set_phase(Phase::done);
     loop_->unregister_task(this);
     StatePtr<TaskCore> self_ref(this);  // keep alive through callbacks and rethrow
     release();                          // the pending self-reference
+    const CancelState pending = cancel_;
+    cancel_ = CancelState::none;
     if (ok) {
-        if (must_cancel_) {
+        if (pending != CancelState::none) {
             // Cancelled right before the coroutine returned: the cancel wins.
-            must_cancel_ = false;
             std::exception_ptr c = std::move(exc_);
             exc_ = nullptr;
             cancel_future(c ? c : std::make_exception_ptr(CancelledError()));
@@ -286,8 +378,6 @@ void TaskCore::finish_root() {
         }
         return;
     }
-    must_cancel_ = false;
-    throw_on_resume_ = false;
     exc_ = nullptr;
     if (is_cancelled_error(e)) {
         cancel_future(std::move(e));
@@ -313,17 +403,23 @@ void TaskCore::finish_with_exception(std::exception_ptr e) {
 }
 
 void TaskCore::leave_waiting() noexcept {
-    // Only the member in use is touched: with none, the storage may be a queued step's link.
-    if (waiting_ == future && waiter_) {
-        waiter_->remove_callback_entry(&wakeup_thunk, this);
-        waiter_ = nullptr;
+    // Only the live member is touched: in created and scheduled the storage is a queued
+    // step's link.
+    switch (phase_) {
+        case Phase::awaiting_future:
+            if (FutureBase* w = waiter()) w->remove_callback_entry(&wakeup_thunk, this);
+            waiter_ = nullptr;
+            break;
+        case Phase::sleeping:
+            loop_->timers().remove(&timer());
+            break;
+        case Phase::parked:
+            if (ParkNode* n = park_node()) n->on_cancel(n);
+            park_node_ = nullptr;
+            break;
+        default:
+            break;
     }
-    if (waiting_ == timer) loop_->timers().remove(&timer_);
-    if (waiting_ == parked && park_node_) {
-        park_node_->on_cancel(park_node_);
-        park_node_ = nullptr;
-    }
-    waiting_ = none;
 }
 
 void TaskCore::abandon() noexcept {
@@ -338,6 +434,7 @@ void TaskCore::abandon() noexcept {
         loop_->call_exception_handler(ctx);
     }
     leave_waiting();
+    set_phase(Phase::done);
     loop_->unregister_task(this);
     if (root_) {
         TaskCore* prev = tls.current_task;
@@ -349,8 +446,7 @@ void TaskCore::abandon() noexcept {
     // Its done callbacks can never run now: dispose of them, releasing what they hold (a
     // user callback's reference to this task, a combinator's state), or the cycle leaks.
     callbacks_.drain([](ReadyEntry e) { e.fn(e.self, false); });
-    must_cancel_ = false;
-    throw_on_resume_ = false;
+    cancel_ = CancelState::none;
     exc_ = nullptr;
     release();  // the pending self-reference
 }
@@ -359,41 +455,6 @@ TaskCore& task_for_await(const char* what) {
     if (TaskCore* t = tls.current_task) return *t;
     throw RuntimeError(std::string(what) + " outside of a task: run it with asyncio::run(), "
                                            "create_task() or run_until_complete()");
-}
-
-std::exception_ptr& coro_exc_out_of_memory() noexcept {
-    static std::exception_ptr e = std::make_exception_ptr(std::bad_alloc());
-    return e;
-}
-
-void throw_awaited_twice() { throw RuntimeError("cannot reuse already awaited coroutine"); }
-void throw_empty_coro() {
-    throw RuntimeError("empty Coro: it holds no coroutine (default-constructed or moved-from)");
-}
-
-void report_never_awaited(void* frame) noexcept {
-    EventLoop* loop = tls.running_loop;
-    if (!loop || !loop->get_debug()) return;
-    std::string name = "<unknown>";
-    // A frame starts with its resume function: name the coroutine after it.
-    void* resume_fn = *static_cast<void**>(frame);
-    Dl_info info{};
-    if (::dladdr(resume_fn, &info) && info.dli_sname) {
-        int status = 0;
-        std::unique_ptr<char, void (*)(void*)> dem(
-            abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status), std::free);
-        name = status == 0 && dem ? dem.get() : info.dli_sname;
-        auto pos = name.find(" [clone");
-        if (pos != std::string::npos) name.erase(pos);
-        if (name.size() > 6 && name.compare(name.size() - 6, 6, ".actor") == 0)
-            name.erase(name.size() - 6);
-    }
-    ExceptionContext ctx;
-    try {
-        ctx.message = "RuntimeWarning: coroutine '" + name + "' was never awaited";
-    } catch (...) {
-    }
-    loop->call_exception_handler(ctx);
 }
 
 namespace {

@@ -49,13 +49,39 @@ ASYNCIO_TEST(Future, ExceptionRules) {
     co_return;
 }
 
-ASYNCIO_TEST(Future, SettingACancelledErrorIsRejected) {
+// CPython 3.13 Future.set_exception accepts a CancelledError (python3.13: done() is True,
+// cancelled() False, result() raises CancelledError('x')).
+ASYNCIO_TEST(Future, ACancelledErrorCanBeSetAndFinishesTheFutureWithoutCancellingIt) {
     auto f = loop().create_future<int>();
-    EXPECT_THROW(f.set_exception(asyncio::CancelledError()), std::invalid_argument);
     EXPECT_THROW(f.set_exception(std::exception_ptr()), std::invalid_argument);
     EXPECT_FALSE(f.done());
-    f.cancel();
+    f.set_exception(asyncio::CancelledError("x"));
+    EXPECT_TRUE(f.done());
+    EXPECT_FALSE(f.cancelled());
+    try {
+        f.result();
+        ADD_FAILURE();
+    } catch (const asyncio::CancelledError& e) {
+        EXPECT_EQ(e.message(), "x");
+    }
     co_return;
+}
+
+// CPython's Future.__del__ passes the future itself in the handler's context ('future' key).
+ASYNCIO_TEST(Future, TheUnretrievedReportCarriesTheFutureAndTheHandlerMayKeepIt) {
+    asyncio::AnyFuture kept;
+    loop().set_exception_handler([&](asyncio::EventLoop&, const asyncio::ExceptionContext& c) {
+        kept = c.future;
+    });
+    {
+        auto f = loop().create_future<int>();
+        f.set_exception(std::runtime_error("lost"));
+    }
+    CO_ASSERT_TRUE(static_cast<bool>(kept));
+    EXPECT_TRUE(kept.done());
+    EXPECT_NE(kept.exception(), nullptr);
+    kept = {};  // the last handle: retrieved now, so no second report
+    loop().set_exception_handler(nullptr);
 }
 
 // parity #12 — BaseFutureTests::test_cancel

@@ -1,6 +1,9 @@
 // Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier: parity #79–#93 (docs/parity.md K)
 // and the cancellation sweep of each primitive.
 #include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <numeric>
 #include <vector>
 
@@ -1065,4 +1068,105 @@ ASYNCIO_TEST(AsyncWith, ContextManagerExitRunsOnErrorAndMaySwallowIt) {
     int got = co_await async_with(v, [](int x) -> Coro<int> { co_return x + 1; });
     EXPECT_EQ(got, 42);
     EXPECT_EQ(v.exits, 1);
+}
+
+// CPython 3.13 Lock.release(): `self._locked = False; self._wake_up_first()`: the lock is free
+// until the woken waiter runs and takes it, yet a new acquire() still queues behind it
+// (python3.13: locked() False after release(), True once the waiter ran).
+ASYNCIO_TEST(Lock, IsFreeRightAfterReleaseWithWaitersButNobodyBargesIn) {
+    Lock lock;
+    co_await lock.acquire();
+    std::vector<int> order;
+    auto waiter = create_task([](Lock* l, std::vector<int>* o) -> Coro<void> {
+        co_await l->acquire();
+        o->push_back(1);
+        l->release();
+    }(&lock, &order));
+    co_await tick();
+    lock.release();
+    EXPECT_FALSE(lock.locked());
+    EXPECT_THROW(lock.release(), RuntimeError);  // not acquired: nobody holds it now
+    auto barger = create_task([](Lock* l, std::vector<int>* o) -> Coro<void> {
+        co_await l->acquire();  // free, but a woken waiter is ahead: it waits
+        o->push_back(2);
+        l->release();
+    }(&lock, &order));
+    co_await waiter;
+    co_await barger;
+    EXPECT_EQ(order, (std::vector<int>{1, 2}));
+    EXPECT_FALSE(lock.locked());
+}
+
+// CPython 3.13 Condition.wait() ends with `except BaseException: self._notify(1); raise`: a
+// waiter cancelled before any notify still wakes one other waiter (a spurious wake-up).
+ASYNCIO_TEST(Condition, ACancelledWaiterWakesAnotherWaiter) {
+    Condition cond;
+    int woken = 0;
+    auto waits = [](Condition* c, int* w) -> Coro<void> {
+        auto g = co_await c->acquire_scoped();
+        co_await c->wait();
+        ++*w;
+    };
+    auto a = create_task(waits(&cond, &woken));
+    auto b = create_task(waits(&cond, &woken));
+    co_await tick();
+    a.cancel();
+    EXPECT_TRUE(co_await ends_cancelled(a));
+    co_await tick(2);
+    EXPECT_TRUE(b.done()) << "the cancelled waiter must pass a wake-up to b";
+    EXPECT_EQ(woken, 1);
+    co_await b;
+}
+
+// Python's Semaphore has no upper bound (an int); here the value is a ptrdiff_t, and a
+// release that would overflow it is a clear error, not undefined behaviour.
+ASYNCIO_TEST(Semaphore, ReleaseBeyondPtrdiffMaxIsAClearError) {
+    Semaphore sem(PTRDIFF_MAX);
+    try {
+        sem.release();
+        ADD_FAILURE() << "no error";
+    } catch (const std::overflow_error& e) {
+        EXPECT_NE(std::string(e.what()).find("Semaphore released too many times"),
+                  std::string::npos);
+    }
+    EXPECT_EQ(sem.value(), PTRDIFF_MAX);
+    co_await sem.acquire();
+    sem.release();
+    EXPECT_EQ(sem.value(), PTRDIFF_MAX);
+}
+
+// A waiter's arrival is undone by a destructor: a waiting frame destroyed when its loop is
+// closed leaves the count, so a later round still needs all its parties.
+TEST(BarrierLifetime, WaitersDestroyedAtLoopCloseLeaveTheCount) {
+    Barrier barrier(3);
+    {
+        auto loop = new_event_loop();
+        int reports = 0;
+        loop->set_exception_handler([&](EventLoop&, const ExceptionContext&) { ++reports; });
+        loop->run_until_complete([](Barrier* b) -> Coro<void> {
+            create_task(b->wait());
+            create_task(b->wait());
+            co_await asyncio::sleep(0);
+            co_await asyncio::sleep(0);
+        }(&barrier));
+        EXPECT_EQ(barrier.n_waiting(), 2u);
+        loop->close();
+        EXPECT_EQ(reports, 2);
+    }
+    EXPECT_EQ(barrier.n_waiting(), 0u);
+    auto loop = new_event_loop();
+    int tripped = loop->run_until_complete([](Barrier* b) -> Coro<int> {
+        auto t1 = create_task(b->wait());
+        co_await asyncio::sleep(0);
+        co_await asyncio::sleep(0);
+        bool early = t1.done();  // one party of three: must still wait
+        auto t2 = create_task(b->wait());
+        auto t3 = create_task(b->wait());
+        co_await t1;
+        co_await t2;
+        co_await t3;
+        co_return early ? -1 : 3;
+    }(&barrier));
+    EXPECT_EQ(tripped, 3);
+    loop->close();
 }

@@ -1,6 +1,7 @@
 // Task<T>: scheduling, names, cancellation (CPython's exact rules), lifetime, reports.
 // Ports docs/parity.md section C (#15–#27), CPython's test_tasks (BaseTaskTests).
 #include <csignal>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -409,6 +410,7 @@ ASYNCIO_TEST(Task, AnUnretrievedTaskExceptionIsReportedWhenTheTaskDies) {
     CO_ASSERT_EQ(reports.size(), 1u);
     EXPECT_EQ(reports[0].message, "Task exception was never retrieved");
     EXPECT_EQ(reports[0].exception, "std::runtime_error: lost");
+    EXPECT_EQ(reports[0].task, "failing");  // the context carries the task itself
 }
 
 ASYNCIO_TEST(Task, ACancelledBeforeItsFirstStepNeverRunsItsBody) {
@@ -448,4 +450,265 @@ ASYNCIO_TEST(Task, AnyTaskErasesTheResultType) {
         EXPECT_TRUE(t.done());
         EXPECT_EQ(t.exception(), nullptr);
     }
+}
+
+// --- cancel messages: the first delivered CancelledError wins ---
+//
+// CPython 3.13, Task.cancel(): `if self._fut_waiter is not None: if
+// self._fut_waiter.cancel(msg): return True`, else `_must_cancel = True`; Task.__step():
+// `if self._must_cancel: if not isinstance(exc, CancelledError): exc =
+// self._make_cancelled_error()`; Task.uncancel(): down to zero clears `_must_cancel` only.
+// Checked against python3.13: each wait kind below prints ('a',) and ('first',).
+
+namespace {
+
+enum class WaitKind { sleep, lock, queue, future };
+
+struct WaitSubject {
+    asyncio::Lock lock;
+    asyncio::Queue<int> queue;
+    asyncio::Future<int> fut = loop().create_future<int>();
+};
+
+// Waits once in the given way; gives the message of the CancelledError it saw.
+asyncio::Coro<std::string> wait_until_cancelled(WaitKind kind, WaitSubject& s) {
+    std::string seen = "<no CancelledError>";
+    try {
+        switch (kind) {
+            case WaitKind::sleep: co_await asyncio::sleep(10); break;
+            case WaitKind::lock: co_await s.lock.acquire(); break;
+            case WaitKind::queue: co_await s.queue.get(); break;
+            case WaitKind::future: co_await s.fut; break;
+        }
+    } catch (const asyncio::CancelledError& e) {
+        seen = e.message().value_or("<none>");
+    }
+    co_return seen;
+}
+
+const WaitKind all_wait_kinds[] = {WaitKind::sleep, WaitKind::lock, WaitKind::queue,
+                                   WaitKind::future};
+
+}  // namespace
+
+ASYNCIO_TEST(TaskCancel, CancelTwiceThenUncancelTwiceStillDeliversTheFirstMessage) {
+    for (WaitKind kind : all_wait_kinds) {
+        WaitSubject s;
+        co_await s.lock.acquire();
+        auto t = asyncio::create_task(wait_until_cancelled(kind, s));
+        co_await asyncio::sleep(0);
+        t.cancel("a");
+        t.cancel("b");
+        EXPECT_EQ(t.uncancel(), 1u);
+        EXPECT_EQ(t.uncancel(), 0u);
+        // The waiter was already cancelled with "a": withdrawing the requests cannot take
+        // that back (no crash, and the task sees "a").
+        EXPECT_EQ(co_await t, "a") << static_cast<int>(kind);
+        EXPECT_EQ(t.cancelling(), 0u);
+    }
+}
+
+ASYNCIO_TEST(TaskCancel, TheFirstCancelMessageWinsOverALaterOne) {
+    for (WaitKind kind : all_wait_kinds) {
+        WaitSubject s;
+        co_await s.lock.acquire();
+        auto t = asyncio::create_task(wait_until_cancelled(kind, s));
+        co_await asyncio::sleep(0);
+        EXPECT_TRUE(t.cancel("first"));
+        EXPECT_TRUE(t.cancel("second"));
+        EXPECT_EQ(t.cancelling(), 2u);
+        EXPECT_EQ(co_await t, "first") << static_cast<int>(kind);
+    }
+}
+
+ASYNCIO_TEST(TaskCancel, WithoutAWaiterTheLastRequestsMessageIsThrown) {
+    // CPython: with no _fut_waiter, each cancel() sets _cancel_message anew.
+    auto t = asyncio::create_task([]() -> asyncio::Coro<std::string> {
+        try {
+            co_await asyncio::sleep(0);
+        } catch (const asyncio::CancelledError& e) {
+            co_return e.message().value_or("<none>");
+        }
+        co_return "<no CancelledError>";
+    }());
+    co_await asyncio::sleep(0);  // t's sleep(0) is done: its step is queued, no waiter
+    t.cancel("first");
+    t.cancel("second");
+    EXPECT_EQ(co_await t, "second");
+}
+
+ASYNCIO_TEST(TaskCancel, ARequestWithdrawnBeforeTheStepIsNeverDelivered) {
+    auto t = asyncio::create_task([]() -> asyncio::Coro<int> {
+        co_await asyncio::sleep(0);
+        co_return 42;
+    }());
+    co_await asyncio::sleep(0);
+    t.cancel("x");
+    t.cancel("y");
+    t.uncancel();
+    EXPECT_EQ(t.uncancel(), 0u);
+    EXPECT_EQ(co_await t, 42);
+}
+
+namespace {
+// The body of a timeout race: what the task saw, and what came out of the timeout block.
+asyncio::Coro<std::string> sleep_under_timeout(asyncio::Timeout*& out) {
+    std::string seen;
+    try {
+        co_await asyncio::timeout(std::nullopt, [&](asyncio::Timeout& cm) -> asyncio::Coro<void> {
+            out = &cm;
+            co_await asyncio::sleep(10);
+        });
+        seen = "no error";
+    } catch (const asyncio::CancelledError& e) {
+        seen = "CancelledError(" + e.message().value_or("<none>") + ") cancelling=" +
+               std::to_string(asyncio::current_task()->cancelling());
+    } catch (const asyncio::TimeoutError&) {
+        seen = "TimeoutError";
+    }
+    co_return seen;
+}
+}  // namespace
+
+ASYNCIO_TEST(TaskCancel, AnExternalCancelAndAnExpiringTimeoutInOneIterationFirstComeWins) {
+    // python3.13: with cm.reschedule(when) and loop.call_at(when, t.cancel, "ext") in either
+    // order, the earlier one decides: ('ext',) or (), and Timeout does not turn it into a
+    // TimeoutError (uncancel() leaves the external request counted: cancelling() == 1).
+    for (bool ext_first : {true, false}) {
+        asyncio::Timeout* cm = nullptr;
+        auto t = asyncio::create_task(sleep_under_timeout(cm));
+        co_await asyncio::sleep(0);
+        double when = loop().time() + 0.01;
+        auto cancel_ext = [t] { t.cancel("ext"); };
+        if (ext_first) {
+            loop().call_at(when, cancel_ext);
+            cm->reschedule(when);
+        } else {
+            cm->reschedule(when);
+            loop().call_at(when, cancel_ext);
+        }
+        std::string seen = co_await t;
+        EXPECT_EQ(seen, ext_first ? "CancelledError(ext) cancelling=1"
+                                  : "CancelledError(<none>) cancelling=1");
+    }
+}
+
+ASYNCIO_TEST(TaskCancel, TheFirstMessageWinsThroughShield) {
+    // python3.13: a task awaiting shield(inner), cancelled "first" then "second", sees
+    // ('first',): the shield's outer future took the first cancel.
+    auto inner = loop().create_future<int>();
+    auto t = asyncio::create_task([](asyncio::Future<int> f) -> asyncio::Coro<std::string> {
+        try {
+            co_await asyncio::shield(f);
+        } catch (const asyncio::CancelledError& e) {
+            co_return e.message().value_or("<none>");
+        }
+        co_return "<no CancelledError>";
+    }(inner));
+    co_await asyncio::sleep(0);
+    t.cancel("first");
+    t.cancel("second");
+    EXPECT_EQ(co_await t, "first");
+    EXPECT_FALSE(inner.done());
+    inner.cancel();
+}
+
+ASYNCIO_TEST(TaskCancel, AChildCancelledTwiceGivesGatherTheFirstMessage) {
+    // python3.13: gather(c) where c is cancelled "first" then "second": the awaiter of the
+    // gather sees ('first',).
+    auto c = asyncio::create_task(asyncio::sleep(10));
+    auto t = asyncio::create_task([](asyncio::Task<void> child) -> asyncio::Coro<std::string> {
+        try {
+            co_await asyncio::gather(child);
+        } catch (const asyncio::CancelledError& e) {
+            co_return e.message().value_or("<none>");
+        }
+        co_return "<no CancelledError>";
+    }(c));
+    co_await asyncio::sleep(0);
+    c.cancel("first");
+    c.cancel("second");
+    EXPECT_EQ(co_await t, "first");
+}
+
+// CPython 3.13: one process-wide counter numbers the tasks created without a name, and a
+// named task takes no number (python3.13 prints "Task-3 custom Task-4").
+ASYNCIO_TEST(Task, DefaultNamesCountOnlyUnnamedTasks) {
+    auto a = asyncio::create_task(asyncio::sleep(0));
+    auto b = asyncio::create_task(asyncio::sleep(0), {.name = "custom"});
+    auto c = asyncio::create_task(asyncio::sleep(0));
+    std::string an = a.get_name();
+    CO_ASSERT_EQ(an.rfind("Task-", 0), 0u);
+    EXPECT_EQ(b.get_name(), "custom");
+    EXPECT_EQ(c.get_name(), "Task-" + std::to_string(std::stoul(an.substr(5)) + 1));
+    co_await a;
+    co_await b;
+    co_await c;
+}
+
+ASYNCIO_TEST(Task, TheReprShowsThePhase) {
+    auto t = asyncio::create_task(asyncio::sleep(5), {.name = "s"});
+    EXPECT_EQ(t.core()->repr(), "<Task pending name='s' phase=created>");
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(t.core()->repr(), "<Task pending name='s' phase=sleeping>");
+    t.cancel();
+    EXPECT_EQ(t.core()->repr(), "<Task pending name='s' phase=scheduled cancel=delivered>");
+    try {
+        co_await t;
+    } catch (const asyncio::CancelledError&) {
+    }
+    EXPECT_EQ(t.core()->repr(), "<Task cancelled name='s'>");
+}
+
+// CPython lets two tasks await each other (both hang, and cancelling one ends in
+// RecursionError); here the second await of the cycle is refused at once.
+ASYNCIO_TEST(Task, AwaitingATaskThatAwaitsYouIsARuntimeError) {
+    auto first = std::make_shared<asyncio::Task<void>>();
+    auto second = asyncio::create_task([](std::shared_ptr<asyncio::Task<void>> f) -> asyncio::Coro<void> {
+        co_await asyncio::sleep(0);
+        co_await *f;  // f awaits this task already
+    }(first));
+    *first = asyncio::create_task([](asyncio::Task<void> s) -> asyncio::Coro<void> {
+        co_await s;
+    }(second));
+    co_await asyncio::sleep(0);
+    co_await asyncio::sleep(0);
+    CO_ASSERT_TRUE(second.done());
+    try {
+        co_await second;
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_NE(std::string(e.what()).find("awaiting this one"), std::string::npos) << e.what();
+    }
+    try {
+        co_await *first;  // the error passes to the task that awaited it
+    } catch (const asyncio::RuntimeError&) {
+    }
+}
+
+// A cycle through a future that is not a task (a gather) cannot be refused: cancelling it
+// must still end (CPython recurses until RecursionError).
+ASYNCIO_TEST(Task, CancellingACycleThroughAGatherTerminates) {
+    auto first = std::make_shared<asyncio::Task<void>>();
+    auto second = asyncio::create_task([](std::shared_ptr<asyncio::Task<void>> f) -> asyncio::Coro<void> {
+        co_await asyncio::sleep(0);
+        co_await *f;
+    }(first));
+    *first = asyncio::create_task([](asyncio::Task<void> s) -> asyncio::Coro<void> {
+        co_await asyncio::gather(s);
+    }(second));
+    co_await asyncio::sleep(0);
+    co_await asyncio::sleep(0);
+    CO_ASSERT_TRUE(!second.done());
+    EXPECT_TRUE(first->cancel("stop"));
+    for (int i = 0; i < 10 && !(first->done() && second.done()); ++i) co_await asyncio::sleep(0);
+    EXPECT_TRUE(first->cancelled());
+    EXPECT_TRUE(second.cancelled());
+    *first = {};
+    co_await asyncio::sleep(0);  // the gather's last callback lets go of it
+    // The gather, left behind by the task that broke the cycle, ends with its child's
+    // CancelledError that nobody retrieves (as in CPython).
+    auto reports = take_reports();
+    CO_ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].message, "Future exception was never retrieved");
 }

@@ -83,6 +83,8 @@ struct promise_base {
     final_awaiter final_suspend() const noexcept { return {}; }
     // The frame ends right after this and its awaiter (or task) takes the exception next,
     // with nothing in between on this thread: it waits in the thread's slot, not the frame.
+    // Saves an exception_ptr (8 bytes) in every frame: 8 MB at 1M live frames (W1: 1M tasks,
+    // 1M frames; part of the 226 -> 187 MiB step recorded in the history).
     void unhandled_exception() noexcept { stash_coro_exception(); }
 
     // Who resumes when this frame finishes: the awaiting frame, or std::noop_coroutine() for
@@ -232,6 +234,8 @@ private:
 
     // Either a frame address (bit 0 clear; bit 1 set once awaited) or, for Coro<void> made by
     // sleep(), a leaf: (nanoseconds << 1) | 1, suspended on the task's own timer with no frame.
+    // Measured (1M tasks each awaiting sleep(1), -O2, this repository's W1 shape): 191 MB
+    // peak RSS with the leaf, 261 MB when each sleep is a frame of its own: 70 bytes a task.
     std::uintptr_t bits_ = 0;
 };
 

@@ -1,12 +1,13 @@
 // Synchronization primitives for tasks of one loop: Lock, Event, Condition, Semaphore,
 // BoundedSemaphore and Barrier (Python's asyncio.locks).
 //
-// All waits are strict FIFO with direct hand-off: release() gives the lock (or the permit)
-// to the first waiter at once, so nobody can barge in between the wake-up and the moment the
-// waiter resumes, and locked() stays true meanwhile. A waiter whose task is cancelled leaves
-// the queue; if it had been handed the lock/permit/notification already, it passes it on
-// before CancelledError leaves acquire()/wait(), so no wake-up is ever lost. A woken task
-// resumes in the next loop iteration, inside its own co_await (never inside release()).
+// All waits are strict FIFO, through the one cancel-safe wait of detail::WaiterList: a
+// release wakes the first waiter and nobody can barge in before it resumes. A Semaphore's
+// permit goes to the woken waiter directly; a Lock is free (locked() false, as in CPython)
+// until the woken waiter resumes and takes it, and acquire() still waits meanwhile. A waiter
+// whose task is cancelled leaves the queue; if it had been woken already, it passes the
+// wake-up on before CancelledError leaves acquire()/wait(), so no wake-up is ever lost. A
+// woken task resumes in the next loop iteration, inside its own co_await.
 //
 // "async with lock:" is `auto guard = co_await lock.acquire_scoped();` (released by the
 // guard's destructor, which never waits) or `co_await asyncio::async_with(lock, body)`
@@ -95,13 +96,17 @@ public:
     Coro<LockGuard<Lock>> acquire_scoped();
     /// Releases the lock, handing it to the first waiter if there is one.
     void release();
-    /// True while some task holds the lock (or it has been handed to a woken waiter).
+    /// True while some task holds the lock. Python: False right after release(), even with
+    /// waiters queued (the first of them is woken and takes the lock when it runs).
     bool locked() const noexcept { return locked_; }
 
 private:
-    // Invariant: !locked_ implies no waiter is still pending.
+    void wake_first() noexcept;
+    // Invariant: when !locked_ and waiters are queued, one waiter is woken (handed_) and
+    // about to take the lock; handed_ also stops a new acquire() from barging in.
     detail::WaiterList waiters_;
     bool locked_ = false;
+    bool handed_ = false;
 };
 
 /// A flag that tasks can wait for. Python: asyncio.Event.
@@ -194,7 +199,9 @@ public:
     std::ptrdiff_t value() const noexcept { return value_; }
 
 protected:
+    /// Errors: std::overflow_error when the value would exceed PTRDIFF_MAX.
     void give_permit();
+    void give_permit_noexcept() noexcept;
     // Invariant: value_ > 0 implies no waiter is still pending.
     std::ptrdiff_t value_;
     detail::WaiterList waiters_;
@@ -243,7 +250,8 @@ private:
     enum class State { filling, draining, resetting, broken };
     Coro<void> block();
     Coro<void> wait_released();
-    void exit();
+    /// One waiter leaves (returning, failing, or destroyed at loop close).
+    void leave() noexcept;
 
     Condition cond_;
     std::size_t parties_;

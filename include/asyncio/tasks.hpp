@@ -27,7 +27,8 @@ namespace detail {
 template <class T>
 class TaskState final : public TaskCore {
 public:
-    TaskState(EventLoop& loop, typename Coro<T>::handle_type h) : TaskCore(loop, h) {}
+    TaskState(EventLoop& loop, typename Coro<T>::handle_type h, bool named)
+        : TaskCore(loop, h, named) {}
     ASYNCIO_POOLED_AT(TaskState)
     void* value_ptr() noexcept override { return slot_.ptr(); }
 
@@ -98,7 +99,7 @@ private:
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, TaskOptions options) {
     check_closed();
-    auto* t = new detail::TaskState<T>(*this, coro.release());
+    auto* t = new detail::TaskState<T>(*this, coro.release(), options.name.has_value());
     Task<T> task(t);
     if (options.name) t->set_name(std::move(*options.name));
     return task;

@@ -29,27 +29,15 @@ struct Waiter : ParkNode {
     /// True once a wake-up was handed to this waiter (whatever happened to its task since).
     bool woken() const noexcept { return woken_; }
 
-    /// `co_await w.wait()`: parks the current task until the waiter is woken; a cancel of
-    /// the task unlinks the waiter and throws CancelledError here.
-    struct Awaiter {
-        Waiter& w;
-        // Woken between push_back() and the co_await (nothing runs there today): no park.
-        bool await_ready() const noexcept { return w.woken_; }
-        void await_suspend(std::coroutine_handle<> h) {
-            w.task_ = &task_for_await("waiting on a lock or queue");
-            w.task_->park(&w, h);
-        }
-        void await_resume() const {
-            if (TaskCore* t = w.task_) t->check_resume();
-        }
-    };
-    Awaiter wait() noexcept { return Awaiter{*this}; }
+    /// True once this waiter's wait ended with a CancelledError (hand-off already done).
+    bool cancelled() const noexcept { return cancelled_; }
 
     Waiter* prev_ = nullptr;
     Waiter* next_ = nullptr;
     WaiterList* list_ = nullptr;
     TaskCore* task_ = nullptr;  // the parked task, while it waits
     bool woken_ = false;
+    bool cancelled_ = false;
 
 private:
     inline static void cancelled_thunk(ParkNode* node) noexcept;
@@ -112,6 +100,43 @@ public:
         while (wake_one()) ++n;
         return n;
     }
+
+    /// The one cancel-safe wait of every lock and queue: `co_await list.wait(w, hand_off)`
+    /// puts `w` at the back and parks the current task on it until wake_one()/wake_all()
+    /// reaches it.
+    ///
+    /// Cancellation: the task's CancelledError is thrown here, and before it is, `w` has left
+    /// the list (unlinked the moment the cancel came, or here) and `hand_off(woken)` has run,
+    /// `woken` telling whether a wake-up had already been handed to `w`. The hand-off rule:
+    /// a waiter woken and then cancelled before it resumed must pass its wake-up on (wake
+    /// the next waiter, give the lock or permit back), or the invariant "a wake-up is only
+    /// withheld when nobody can use it" breaks and a waiter sleeps forever. `hand_off` must
+    /// not throw.
+    template <class HandOff>
+    auto wait(Waiter& w, HandOff hand_off) noexcept {
+        push_back(w);
+        return WaitAwaiter<HandOff>{w, std::move(hand_off)};
+    }
+
+    template <class HandOff>
+    struct WaitAwaiter {
+        Waiter& w;
+        [[no_unique_address]] HandOff hand_off;
+        // Woken between push_back() and the co_await (nothing runs there today): no park.
+        bool await_ready() const noexcept { return w.woken_; }
+        void await_suspend(std::coroutine_handle<> h) {
+            w.task_ = &task_for_await("waiting on a lock or queue");
+            w.task_->park(&w, h);
+        }
+        void await_resume() {
+            TaskCore* t = w.task_;
+            if (!t || !t->cancel_delivered()) return;
+            if (w.list_) w.list_->erase(&w);
+            w.cancelled_ = true;
+            hand_off(w.woken_);
+            t->check_resume();  // throws the CancelledError
+        }
+    };
 
 private:
     Waiter* head_ = nullptr;
