@@ -160,4 +160,11 @@ TaskGroup::TaskGroup() : core_(new detail::TaskGroupCore(current_task())) {}
 
 TaskGroup::~TaskGroup() { core_->abandon(); }
 
+TaskGroup& TaskGroup::aenter() {
+    if (!core_->entered_) throw RuntimeError("TaskGroup cannot determine the parent task");
+    if (core_->with_entered_) throw RuntimeError("TaskGroup has already been entered");
+    core_->with_entered_ = true;
+    return *this;
+}
+
 }  // namespace asyncio

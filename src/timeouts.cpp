@@ -1,5 +1,7 @@
 #include "asyncio/timeouts.hpp"
 
+#include <cmath>
+
 namespace asyncio {
 
 const char* Timeout::state_name(State s) noexcept {
@@ -19,6 +21,8 @@ void Timeout::reschedule(std::optional<double> when) {
         throw RuntimeError(std::string("Cannot change state of ") + state_name(state_) +
                            " Timeout");
     }
+    // Checked before anything changes: a rejected deadline leaves the old one armed.
+    if (when && std::isnan(*when)) detail::throw_nan_delay("Timeout.reschedule");
     when_ = when;
     handler_.cancel();
     handler_ = Handle();
@@ -30,7 +34,7 @@ void Timeout::reschedule(std::optional<double> when) {
         handler_ = loop.call_at(*when, [this] { on_timeout(); });
 }
 
-void Timeout::enter() {
+Timeout& Timeout::aenter() {
     if (state_ != State::CREATED) throw RuntimeError("Timeout has already been entered");
     AnyTask task = current_task();
     if (!task) throw RuntimeError("Timeout should be used inside a task");
@@ -38,6 +42,7 @@ void Timeout::enter() {
     task_ = task;
     cancelling_ = task_.cancelling();
     reschedule(when_);
+    return *this;
 }
 
 void Timeout::on_timeout() {
@@ -46,17 +51,16 @@ void Timeout::on_timeout() {
     handler_ = Handle();
 }
 
-std::exception_ptr Timeout::exit(std::exception_ptr error) {
+void Timeout::aexit(std::exception_ptr error) {
     handler_.cancel();
     handler_ = Handle();
     if (state_ == State::EXPIRING) {
         state_ = State::EXPIRED;
         if (task_.uncancel() <= cancelling_ && error && is_cancelled_error(error))
-            return std::make_exception_ptr(TimeoutError());
+            throw TimeoutError();
     } else if (state_ == State::ENTERED) {
         state_ = State::EXITED;
     }
-    return error;
 }
 
 }  // namespace asyncio

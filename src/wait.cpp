@@ -78,8 +78,45 @@ void AsCompletedCore::start(std::optional<Seconds> timeout) {
 }
 
 std::size_t AsCompletedCore::claim(std::size_t index) {
+    if (form_ == Form::ITERATOR)
+        throw RuntimeError("as_completed: iterated with next(), its elements cannot be awaited");
+    form_ = Form::ELEMENTS;
     if (rank_of_[index] < 0) rank_of_[index] = static_cast<std::int64_t>(next_claim_++);
     return static_cast<std::size_t>(rank_of_[index]);
+}
+
+std::ptrdiff_t AsCompletedCore::next_index() {
+    if (form_ == Form::ELEMENTS)
+        throw RuntimeError("as_completed: its elements are awaited, it cannot be iterated with next()");
+    if (form_ == Form::UNDECIDED) {
+        form_ = Form::ITERATOR;
+        filled_before_ = next_fill_;
+    }
+    if (next_out_ == children_.size()) return kEnd;
+    if (next_out_ < order_.size()) {
+        std::size_t rank = next_out_++;
+        std::size_t i = order_[rank];
+        const Child& ch = children_[i];
+        if (rank < filled_before_ && ch.owned && fill_moves() && !ch.state->cancelled() &&
+            !ch.state->exception())
+            throw RuntimeError(
+                "as_completed: the result of this task was already moved into an element");
+        return static_cast<std::ptrdiff_t>(i);
+    }
+    if (timed_out_) {
+        ++next_out_;
+        throw TimeoutError();
+    }
+    return kWait;
+}
+
+Future<void> AsCompletedCore::next_ready() {
+    if (!next_ready_ || next_ready_.done()) next_ready_ = loop_.create_future<void>();
+    return next_ready_;
+}
+
+void AsCompletedCore::wake_iterator() {
+    if (next_ready_ && !next_ready_.done()) next_ready_.set_result();
 }
 
 void AsCompletedCore::on_completion(void* self, bool run) {
@@ -89,7 +126,15 @@ void AsCompletedCore::on_completion(void* self, bool run) {
     c->release();
     if (!run || c->timed_out_) return;
     Child& ch = c->children_[l->i];
-    c->fill(c->next_fill_++, ch.state.get(), ch.owned);
+    c->order_.push_back(l->i);
+    if (c->form_ == Form::ITERATOR) {
+        // The iterator form hands out the inputs themselves: the slots stay unused.
+        ++c->next_fill_;
+        c->wake_iterator();
+    } else {
+        // Move a value out of a task only once no one else can see that task (element form).
+        c->fill(c->next_fill_++, ch.state.get(), ch.owned && c->form_ == Form::ELEMENTS);
+    }
     if (c->next_fill_ == c->children_.size()) {
         c->timeout_.cancel();
         c->timeout_ = TimerHandle();
@@ -103,6 +148,11 @@ void AsCompletedCore::on_timeout() {
     for (std::size_t i = 0; i < children_.size(); ++i)
         if (!children_[i].state->done())
             children_[i].state->remove_callback_entry(&on_completion, &links_[i]);
+    if (form_ == Form::ITERATOR) {
+        next_fill_ = children_.size();
+        wake_iterator();
+        return;
+    }
     while (next_fill_ < children_.size()) fill_timeout(next_fill_++);
 }
 

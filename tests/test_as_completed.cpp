@@ -158,3 +158,72 @@ ASYNCIO_TEST(AsCompleted, UnawaitedFailureIsReportedOnceAndOnlyIfUnseen) {
     }
     EXPECT_TRUE(asyncio::testing::take_reports().empty());
 }
+
+// parity #44 (the async-iterator form, 3.13): `async for t in as_completed(aws)` gives the
+// inputs in completion order, done.
+ASYNCIO_TEST(AsCompleted, NextGivesTheInputsInCompletionOrder) {
+    double t0 = loop().time();
+    std::vector<asyncio::Coro<std::string>> cs;
+    cs.push_back(after(0.01, "b"));
+    cs.push_back(after(0.15, "c"));
+    cs.push_back(after(0.02, "a"));
+    auto it = asyncio::as_completed(std::move(cs));
+    std::vector<std::string> got;
+    while (auto t = co_await it.next()) {
+        EXPECT_TRUE(t->done());
+        got.push_back(co_await *t);
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"b", "a", "c"}));
+    EXPECT_DOUBLE_EQ(loop().time() - t0, 0.15);
+    EXPECT_FALSE(co_await it.next());
+}
+
+// parity #47: test_as_completed_same_tasks_in_as_out: the async-iterator form hands back the
+// original tasks; a task passed twice comes once.
+ASYNCIO_TEST(AsCompleted, NextGivesBackTheOriginalTasks) {
+    auto a = asyncio::create_task(after(0.2, "a"));
+    auto b = asyncio::create_task(after(0.1, "b"));
+    auto it = asyncio::as_completed(std::vector{a, b, a});
+    std::vector<asyncio::Task<std::string>> out;
+    while (auto t = co_await it.next()) out.push_back(*t);
+    EXPECT_EQ(out.size(), 2u);
+    EXPECT_TRUE(out.size() == 2 && out[0] == b && out[1] == a);
+    EXPECT_EQ(a.result(), "a");  // nothing taken out of the caller's tasks
+}
+
+// parity #45 (the async-iterator form): after the deadline each input not done raises
+// TimeoutError once, then the iteration ends; the inputs keep running.
+ASYNCIO_TEST(AsCompleted, NextRaisesTimeoutErrorForEachInputNotDone) {
+    auto a = asyncio::create_task(after(0.1, "a"));
+    auto b = asyncio::create_task(after(0.3, "b"));
+    auto c = asyncio::create_task(after(0.4, "c"));
+    auto it = asyncio::as_completed(std::vector{a, b, c}, {.timeout = 0.2});
+    auto first = co_await it.next();
+    EXPECT_TRUE(first && *first == a);
+    int timeouts = 0;
+    for (int i = 0; i < 2; ++i) {
+        try {
+            co_await it.next();
+        } catch (const asyncio::TimeoutError&) {
+            ++timeouts;
+        }
+    }
+    EXPECT_EQ(timeouts, 2);
+    EXPECT_DOUBLE_EQ(loop().time(), 0.2);
+    EXPECT_FALSE(co_await it.next());
+    EXPECT_EQ(co_await c, "c");
+    EXPECT_EQ(co_await b, "b");
+}
+
+// One object, one form: awaiting an element after next() (or the reverse) is an error,
+// not a hang.
+ASYNCIO_TEST(AsCompleted, OneObjectIsIteratedInOneForm) {
+    auto a = asyncio::create_task(after(0.1, "a"));
+    auto it = asyncio::as_completed(std::vector{a});
+    EXPECT_TRUE(co_await it.next());
+    EXPECT_THROW(co_await it[0], asyncio::RuntimeError);
+    auto b = asyncio::create_task(after(0.1, "b"));
+    auto el = asyncio::as_completed(std::vector{b});
+    EXPECT_EQ(co_await el[0], "b");
+    EXPECT_THROW(co_await el.next(), asyncio::RuntimeError);
+}

@@ -2,6 +2,8 @@
 // aclose(), early exit, exceptions, cancellation, and the runner's shutdown_asyncgens.
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "asyncio_test.hpp"
@@ -235,4 +237,80 @@ TEST(AsyncGenerator, RunShutdownClosesGeneratorsLeftOpen) {
     EXPECT_TRUE(g_cleaned) << "run() must aclose() the generator it left open";
     EXPECT_TRUE(g_open->done());
     g_open.reset();
+}
+
+namespace {
+struct ValueError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+struct KeyError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Python: yield 1; yield 2; except ValueError: yield 10; finally: cleanup.
+AsyncGenerator<int> catching(std::vector<std::string>& log) {
+    struct Cleanup {
+        std::vector<std::string>& log;
+        ~Cleanup() { log.push_back("cleanup"); }
+    } cleanup{log};
+    try {
+        co_yield 1;
+        co_yield 2;
+    } catch (const ValueError& e) {
+        log.push_back(std::string("caught ") + e.what());
+    }
+    co_yield 10;
+}
+}  // namespace
+
+// CPython: agen.athrow() (test_asyncgen::AsyncGenAsyncioTest::test_async_gen_asyncio_athrow_*):
+// the exception is raised at the paused yield; a generator that handles it and yields again
+// gives that value; one that does not handle it ends and the exception comes out of athrow.
+ASYNCIO_TEST(AsyncGenerator, AthrowRaisesAtThePausedYield) {
+    std::vector<std::string> log;
+    auto gen = catching(log);
+    EXPECT_EQ(co_await gen.next(), 1);
+    EXPECT_EQ(co_await gen.athrow(ValueError("x")), 10);
+    EXPECT_EQ(log, (std::vector<std::string>{"caught x"}));
+    bool key = false;
+    try {
+        co_await gen.athrow(KeyError("k"));
+    } catch (const KeyError&) {
+        key = true;
+    }
+    EXPECT_TRUE(key);
+    EXPECT_EQ(log.back(), "cleanup");
+    EXPECT_TRUE(gen.done());
+    EXPECT_FALSE(co_await gen.next());
+    EXPECT_FALSE(co_await gen.athrow(ValueError("after the end")));  // ended: nothing to throw into
+}
+
+// A generator that catches the exception and returns ends: athrow gives nullopt (Python:
+// StopAsyncIteration). One never started ends at once, raising the exception, none of its
+// code run.
+ASYNCIO_TEST(AsyncGenerator, AthrowIntoAReturningOrUnstartedGenerator) {
+    auto returning = []() -> AsyncGenerator<int> {
+        try {
+            co_yield 1;
+        } catch (const ValueError&) {
+            co_return;
+        }
+        co_yield 2;
+    }();
+    EXPECT_EQ(co_await returning.next(), 1);
+    EXPECT_FALSE(co_await returning.athrow(ValueError("v")));
+    EXPECT_TRUE(returning.done());
+
+    std::vector<std::string> log;
+    auto unstarted = catching(log);
+    bool raised = false;
+    try {
+        co_await unstarted.athrow(ValueError("unstarted"));
+    } catch (const ValueError& e) {
+        raised = std::string(e.what()) == "unstarted";
+    }
+    EXPECT_TRUE(raised);
+    EXPECT_TRUE(unstarted.done());
+    EXPECT_FALSE(co_await unstarted.next());
+    EXPECT_TRUE(log.empty());
 }

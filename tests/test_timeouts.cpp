@@ -1,4 +1,5 @@
 // timeout() / timeout_at(): parity #61–#68 (CPython test_timeouts::TimeoutTests).
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -300,4 +301,24 @@ ASYNCIO_TEST(Timeouts, BodyResultComesBack) {
     std::string s = co_await asyncio::timeout(1s, asyncio::sleep(0.5, std::string("v")));
     EXPECT_EQ(s, "v");
     EXPECT_STREQ(asyncio::Timeout::state_name(State::ENTERED), "active");
+}
+
+// A NaN deadline is refused (CPython's selector fails later, on the NaN poll timeout) before
+// anything changes: the deadline set before stays armed and still fires.
+ASYNCIO_TEST(Timeouts, RescheduleToNaNThrowsAndKeepsTheOldDeadline) {
+    double t0 = loop().time();
+    asyncio::Timeout cm(t0 + 0.5);
+    bool timed_out = false;
+    try {
+        co_await cm.run([&](asyncio::Timeout& self) -> asyncio::Coro<void> {
+            EXPECT_THROW(self.reschedule(std::nan("")), std::invalid_argument);
+            EXPECT_EQ(self.when(), t0 + 0.5);
+            EXPECT_EQ(self.state(), State::ENTERED);
+            co_await asyncio::sleep(10);
+        });
+    } catch (const asyncio::TimeoutError&) {
+        timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+    EXPECT_DOUBLE_EQ(loop().time() - t0, 0.5);
 }

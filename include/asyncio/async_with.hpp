@@ -5,14 +5,17 @@
 //   co_await asyncio::async_with(resource, [&](Resource& r) -> asyncio::Coro<void> { ... });
 //
 // It works with anything lock-like (acquire_scoped(): Lock, Semaphore, Condition, ...) and
-// with any async context manager: a type with `aenter()` (a Coro whose value, if any, is
-// passed to the body) and `aexit(std::exception_ptr)` (a Coro<void>, or Coro<bool> that
-// returns true to swallow the body's exception, as __aexit__ does).
+// with any async context manager: a type with `aenter()` and `aexit(std::exception_ptr)`.
+// aenter() is a Coro<V> or a plain call; its value, if any, is passed to the body. aexit() is
+// a Coro<void> / Coro<bool> or a plain call returning void / bool: true swallows the body's
+// exception, as __aexit__ does; an exception thrown by aexit replaces the body's. Timeout and
+// TaskGroup are such managers: timeout(), timeout_at() and task_group() are async_with().
 //
-// The body callable is taken by value and kept in async_with's own frame while the
-// coroutine it returns runs, so a capturing coroutine lambda is safe here (invoking such a
-// lambda in place, `co_await [&]() -> Coro<void> {...}()`, is not: the lambda object dies
-// at the end of the full expression while its coroutine still refers to its captures).
+// The body is a Coro<T>, or a callable returning one, taking aenter's value or nothing. A
+// callable is taken by value and kept in async_with's own frame while the coroutine it
+// returns runs, so a capturing coroutine lambda is safe here (invoking such a lambda in
+// place, `co_await [&]() -> Coro<void> {...}()`, is not: the lambda object dies at the end of
+// the full expression while its coroutine still refers to its captures).
 #pragma once
 
 #include <exception>
@@ -22,18 +25,12 @@
 #include <utility>
 
 #include "asyncio/coro.hpp"
+#include "asyncio/detail/awaitable_traits.hpp"
 #include "asyncio/exceptions.hpp"
 
 namespace asyncio {
 
 namespace detail {
-
-template <class C>
-struct coro_value;
-template <class T>
-struct coro_value<Coro<T>> {
-    using type = T;
-};
 
 template <class L>
 concept lock_like = requires(L& l) { l.acquire_scoped(); };
@@ -44,13 +41,61 @@ concept async_context_manager = requires(M& m, std::exception_ptr e) {
     m.aexit(e);
 };
 
-template <class F, class V>
-struct body_result {
-    using type = std::invoke_result_t<F&, V&>;
+/// What a body receives when aenter() gives nothing.
+struct no_context {};
+
+/// Holds what aenter() gave, for the body: E is aenter's return type.
+template <class E>
+struct entered {  // a plain call returning a value
+    std::optional<E> value;
+    E& get() { return *value; }
 };
-template <class F>
-struct body_result<F, void> {
-    using type = std::invoke_result_t<F&>;
+template <class T>
+struct entered<T&> {  // a plain call returning a reference (Timeout, TaskGroup: *this)
+    T* ref = nullptr;
+    T& get() { return *ref; }
+};
+template <>
+struct entered<void> {
+    no_context none;
+    no_context& get() { return none; }
+};
+template <class T>
+struct entered<Coro<T>> : entered<T> {};
+template <>
+struct entered<Coro<void>> : entered<void> {};
+
+template <class E>
+using entered_context_t = decltype(std::declval<entered<E>&>().get());
+
+/// The body as a coroutine: a Coro<T> itself, or a callable given the context or nothing.
+template <class Body, class Ctx>
+auto body_coro(Body& body, Ctx& ctx) {
+    if constexpr (is_coro<std::remove_cvref_t<Body>>::value)
+        return std::move(body);
+    else if constexpr (!std::is_same_v<Ctx, no_context> && std::is_invocable_v<Body&, Ctx&>)
+        return std::invoke(body, ctx);
+    else
+        return std::invoke(body);
+}
+
+template <class Body, class Ctx>
+using body_result_t = typename std::remove_cvref_t<decltype(body_coro(
+    std::declval<Body&>(), std::declval<Ctx&>()))>::value_type;
+
+/// The value async_with(m, body) gives.
+template <class M, class Body>
+using with_result_t =
+    body_result_t<Body, std::remove_reference_t<entered_context_t<decltype(std::declval<M&>().aenter())>>>;
+
+/// A plain value, or the value of awaiting a Coro: the one step that may or may not suspend.
+template <class R>
+struct call_result {
+    using type = R;
+};
+template <class T>
+struct call_result<Coro<T>> {
+    using type = T;
 };
 
 }  // namespace detail
@@ -61,56 +106,69 @@ struct body_result<F, void> {
 /// released and CancelledError propagates.
 template <detail::lock_like L, class F>
 auto async_with(L& lock, F body)
-    -> Coro<typename detail::coro_value<std::invoke_result_t<F&>>::type> {
-    using R = typename detail::coro_value<std::invoke_result_t<F&>>::type;
+    -> Coro<detail::body_result_t<F, detail::no_context>> {
+    using R = detail::body_result_t<F, detail::no_context>;
+    detail::no_context none;
     auto guard = co_await lock.acquire_scoped();
     if constexpr (std::is_void_v<R>)
-        co_await std::invoke(body);
+        co_await detail::body_coro(body, none);
     else
-        co_return co_await std::invoke(body);
+        co_return co_await detail::body_coro(body, none);
 }
 
-/// Runs `body` inside an async context manager: `co_await m.aenter()`, then the body (given
-/// aenter's value when it has one), then `co_await m.aexit(error)` whatever happened
-/// (error is null on success). Python: `async with m as v: ...`.
+/// Runs `body` inside an async context manager: enter, then the body (given aenter's value
+/// when it has one), then exit with the body's exception whatever happened (null on
+/// success). Python: `async with m as v: ...`.
 /// Errors: the body's exception propagates after aexit, unless aexit returns true (only for
-/// a void body, as a swallowed error leaves no value to return).
+/// a void body, as a swallowed error leaves no value to return) or raises its own.
+///
+/// This is the one place the shape "run the body, capture its outcome, exit, rethrow" is
+/// written: the exit runs outside the catch block, because a coroutine cannot co_await
+/// inside a handler.
 template <detail::async_context_manager M, class F>
     requires(!detail::lock_like<M>)
-auto async_with(M& manager, F body) -> Coro<typename detail::coro_value<
-    typename detail::body_result<F, typename decltype(manager.aenter())::value_type>::type>::type> {
-    using V = typename decltype(manager.aenter())::value_type;
-    using R = typename detail::coro_value<typename detail::body_result<F, V>::type>::type;
-    using X = typename decltype(manager.aexit(std::exception_ptr{}))::value_type;
-    std::exception_ptr err;
-    std::optional<std::conditional_t<std::is_void_v<R>, int, R>> result;
-    if constexpr (std::is_void_v<V>) {
-        co_await manager.aenter();
-        try {
-            if constexpr (std::is_void_v<R>)
-                co_await std::invoke(body);
-            else
-                result.emplace(co_await std::invoke(body));
-        } catch (...) {
-            err = std::current_exception();
-        }
+auto async_with(M& manager, F body) -> Coro<detail::with_result_t<M, F>> {
+    using E = decltype(manager.aenter());
+    using R = detail::with_result_t<M, F>;
+    using X = typename detail::call_result<decltype(manager.aexit(std::exception_ptr{}))>::type;
+    detail::entered<E> ctx;
+    if constexpr (detail::is_coro<E>::value) {
+        if constexpr (std::is_void_v<typename E::value_type>)
+            co_await manager.aenter();
+        else
+            ctx.value.emplace(co_await manager.aenter());
+    } else if constexpr (std::is_reference_v<E>) {
+        ctx.ref = &manager.aenter();
+    } else if constexpr (std::is_void_v<E>) {
+        manager.aenter();
     } else {
-        V value = co_await manager.aenter();
-        try {
-            if constexpr (std::is_void_v<R>)
-                co_await std::invoke(body, value);
-            else
-                result.emplace(co_await std::invoke(body, value));
-        } catch (...) {
-            err = std::current_exception();
+        ctx.value.emplace(manager.aenter());
+    }
+    std::exception_ptr error;
+    std::optional<detail::slot_t<R>> result;
+    try {
+        if constexpr (std::is_void_v<R>) {
+            co_await detail::body_coro(body, ctx.get());
+            result.emplace();
+        } else {
+            result.emplace(co_await detail::body_coro(body, ctx.get()));
         }
+    } catch (...) {
+        error = std::current_exception();
     }
     bool swallow = false;
-    if constexpr (std::is_void_v<X>)
-        co_await manager.aexit(err);
-    else
-        swallow = static_cast<bool>(co_await manager.aexit(err));
-    if (err && !(swallow && std::is_void_v<R>)) std::rethrow_exception(err);
+    if constexpr (detail::is_coro<decltype(manager.aexit(error))>::value) {
+        if constexpr (std::is_void_v<X>)
+            co_await manager.aexit(error);
+        else
+            swallow = static_cast<bool>(co_await manager.aexit(error));
+    } else {
+        if constexpr (std::is_void_v<X>)
+            manager.aexit(error);
+        else
+            swallow = static_cast<bool>(manager.aexit(error));
+    }
+    if (error && !(swallow && std::is_void_v<R>)) std::rethrow_exception(error);
     if constexpr (!std::is_void_v<R>) co_return std::move(*result);
 }
 

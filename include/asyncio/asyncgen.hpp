@@ -46,6 +46,7 @@ struct asyncgen_state : promise_base {
     // (kept in the frame: a generator's exception is taken later, by the next()/aclose()).
     void unhandled_exception() noexcept { exc_ = std::current_exception(); }
     std::exception_ptr exc_;
+    std::exception_ptr thrown_;  // athrow(): raised at the paused co_yield when it resumes
     std::coroutine_handle<> self_;
     EventLoop* loop_ = nullptr;  // set on first iteration (registered for shutdown)
     asyncgen_state* prev_ = nullptr;
@@ -74,6 +75,7 @@ struct asyncgen_yield_awaiter {
     }
     void await_resume() const {
         if (s->closing_) throw GeneratorExit();
+        if (s->thrown_) std::rethrow_exception(std::exchange(s->thrown_, nullptr));
     }
 };
 
@@ -153,6 +155,49 @@ public:
     /// The next value, or nullopt once the generator has ended. Python: `await anext(gen)`
     /// (StopAsyncIteration becomes nullopt).
     next_awaiter next() noexcept { return {h_ ? &h_.promise() : nullptr}; }
+
+    struct athrow_awaiter {
+        promise_type* p;
+        std::exception_ptr error;
+        bool unstarted = false;
+        bool await_ready() {
+            if (!p || p->finished_) return true;
+            if (!p->yielded_ && !p->running_) {
+                // Never started: it ends at once with `error`, running none of its code.
+                unstarted = true;
+                p->finished_ = true;
+                p->unregister();
+                return true;
+            }
+            return false;
+        }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) {
+            p->begin_step("athrow()");
+            p->thrown_ = error;
+            p->continuation_ = caller;
+            p->value_.reset();
+            return handle_type::from_promise(*p);
+        }
+        std::optional<T> await_resume() {
+            if (unstarted) std::rethrow_exception(error);
+            return next_awaiter{p}.await_resume();
+        }
+    };
+
+    /// Raises `error` inside the generator at its paused co_yield and runs it to its next
+    /// co_yield: gives that value, or nullopt if the generator ends instead; what the
+    /// generator raises (`error` itself when it does not catch it) comes out here. A
+    /// generator not started ends at once and `error` is raised here; one that has ended
+    /// gives nullopt. Python: `await agen.athrow(error)`.
+    athrow_awaiter athrow(std::exception_ptr error) noexcept {
+        return {h_ ? &h_.promise() : nullptr, std::move(error)};
+    }
+    /// athrow() with an exception object: `co_await gen.athrow(ValueError("x"))`.
+    template <class E>
+        requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
+    athrow_awaiter athrow(E&& error) {
+        return athrow(std::make_exception_ptr(std::forward<E>(error)));
+    }
 
     /// Closes the generator: throws GeneratorExit at its paused co_yield and runs it to its
     /// end (its cleanup may co_await). A generator not started, or ended, is just marked

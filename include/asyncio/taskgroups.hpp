@@ -4,11 +4,9 @@
 #pragma once
 
 #include <exception>
-#include <optional>
-#include <type_traits>
 #include <utility>
 
-#include "asyncio/detail/body.hpp"
+#include "asyncio/async_with.hpp"
 #include "asyncio/detail/taskgroup.hpp"
 
 namespace asyncio {
@@ -17,8 +15,9 @@ namespace asyncio {
 ///
 /// Two shapes of `async with TaskGroup() as tg:`. The object: `TaskGroup tg;` (entered at
 /// construction, in the current task), `tg.create_task(c)`, then `co_await tg.join()` as the
-/// exit. Or the body form, `co_await asyncio::task_group(body)` with `body(TaskGroup&)`,
-/// which also routes the body's own exception into the group, as `async with` does.
+/// exit. Or the body form, `co_await asyncio::task_group(body)` with `body(TaskGroup&)`
+/// (the same as `co_await asyncio::async_with(tg, body)`), which also routes the body's own
+/// exception into the group, as `async with` does.
 ///
 /// A child that fails (anything but CancelledError) cancels the other children and the
 /// parent task (the body's pending await raises CancelledError); join() then waits for every
@@ -59,6 +58,14 @@ public:
     /// re-raises it after __aexit__); task_group() does so.
     Coro<void> join(std::exception_ptr body_error = nullptr) { return core_->exit(std::move(body_error)); }
 
+    /// The async-with protocol, for async_with(tg, body) and task_group(): aenter() checks the
+    /// group was made in a task and not entered before (the group itself is entered at
+    /// construction); aexit(e) is join(e). Python: __aenter__ / __aexit__.
+    /// Errors: RuntimeError "TaskGroup cannot determine the parent task" (made outside a
+    /// task), "TaskGroup has already been entered".
+    TaskGroup& aenter();
+    Coro<void> aexit(std::exception_ptr body_error) { return join(std::move(body_error)); }
+
 private:
     detail::StatePtr<detail::TaskGroupCore> core_;
 };
@@ -66,24 +73,9 @@ private:
 /// Runs `body(tg)` inside a new TaskGroup and gives the body's result once every task of the
 /// group is done. Python: `async with asyncio.TaskGroup() as tg: body`.
 template <class Body>
-Coro<detail::body_result_t<Body, TaskGroup>> task_group(Body body) {
-    using T = detail::body_result_t<Body, TaskGroup>;
+Coro<detail::with_result_t<TaskGroup, Body>> task_group(Body body) {
     TaskGroup tg;
-    std::exception_ptr error;
-    std::optional<detail::slot_t<T>> value;
-    try {
-        if constexpr (std::is_void_v<T>) {
-            co_await detail::body_coro(body, tg);
-            value.emplace();
-        } else {
-            value.emplace(co_await detail::body_coro(body, tg));
-        }
-    } catch (...) {
-        error = std::current_exception();
-    }
-    co_await tg.join(error);
-    if (error) std::rethrow_exception(error);
-    if constexpr (!std::is_void_v<T>) co_return std::move(*value);
+    co_return co_await async_with(tg, std::move(body));
 }
 
 }  // namespace asyncio

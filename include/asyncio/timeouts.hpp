@@ -14,8 +14,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "asyncio/detail/awaitable_traits.hpp"
-#include "asyncio/detail/body.hpp"
+#include "asyncio/async_with.hpp"
 #include "asyncio/events.hpp"
 #include "asyncio/tasks.hpp"
 
@@ -39,7 +38,8 @@ public:
     std::optional<double> when() const noexcept { return when_; }
     /// Moves the deadline (nullopt disables it); a deadline in the past fires at the next
     /// iteration. Errors: RuntimeError unless the block is active ("Timeout has not been
-    /// entered", "Cannot change state of expiring Timeout", ...).
+    /// entered", "Cannot change state of expiring Timeout", ...); std::invalid_argument for
+    /// a NaN deadline. On error the old deadline stays armed.
     void reschedule(std::optional<double> when);
     /// True once the deadline fired (expiring or expired).
     bool expired() const noexcept { return state_ == State::EXPIRING || state_ == State::EXPIRED; }
@@ -51,31 +51,21 @@ public:
     /// entered or outside a task; whatever the body raises otherwise.
     template <class Body>
     Coro<detail::body_result_t<Body, Timeout>> run(Body body) {
-        using T = detail::body_result_t<Body, Timeout>;
-        enter();
-        std::exception_ptr error;
-        std::optional<detail::slot_t<T>> value;
-        try {
-            if constexpr (std::is_void_v<T>) {
-                co_await detail::body_coro(body, *this);
-                value.emplace();
-            } else {
-                value.emplace(co_await detail::body_coro(body, *this));
-            }
-        } catch (...) {
-            error = std::current_exception();
-        }
-        if (std::exception_ptr e = exit(error)) std::rethrow_exception(e);
-        if constexpr (!std::is_void_v<T>) co_return std::move(*value);
+        return async_with(*this, std::move(body));
     }
+
+    /// Enters the block in the current task and arms the deadline. Python: __aenter__.
+    /// Errors: RuntimeError when already entered or outside a task.
+    Timeout& aenter();
+    /// Leaves the block that ended with `error` (null: normally); disarms the deadline.
+    /// Python: __aexit__. Errors: TimeoutError when this deadline cancelled the body (the
+    /// caller rethrows `error` otherwise).
+    void aexit(std::exception_ptr error);
 
     /// The state's name as Python prints it ("created", "active", "expiring", ...).
     static const char* state_name(State s) noexcept;
 
 private:
-    void enter();
-    /// Leaves the block that ended with `error` (null: normally); returns what to raise.
-    std::exception_ptr exit(std::exception_ptr error);
     void on_timeout();
 
     State state_ = State::CREATED;
@@ -92,22 +82,22 @@ private:
 /// Cancellation: the deadline cancels the task; only that cancellation becomes TimeoutError.
 /// Errors: TimeoutError; std::invalid_argument for a NaN delay.
 template <class Body>
-Coro<detail::body_result_t<Body, Timeout>> timeout(std::optional<Seconds> delay, Body body) {
+Coro<detail::with_result_t<Timeout, Body>> timeout(std::optional<Seconds> delay, Body body) {
     std::optional<double> when;
     if (delay) {
         if (std::isnan(delay->count())) detail::throw_nan_delay("timeout");
         when = get_running_loop().time() + delay->count();
     }
     Timeout cm(when);
-    co_return co_await cm.run(std::move(body));
+    co_return co_await async_with(cm, std::move(body));
 }
 
 /// Runs `body` with a deadline at loop time `when` (nullopt: none).
 /// Python: `async with asyncio.timeout_at(when) as cm: body`.
 template <class Body>
-Coro<detail::body_result_t<Body, Timeout>> timeout_at(std::optional<double> when, Body body) {
+Coro<detail::with_result_t<Timeout, Body>> timeout_at(std::optional<double> when, Body body) {
     Timeout cm(when);
-    co_return co_await cm.run(std::move(body));
+    co_return co_await async_with(cm, std::move(body));
 }
 
 }  // namespace asyncio

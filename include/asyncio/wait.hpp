@@ -111,43 +111,78 @@ private:
     std::size_t index_;
 };
 
-/// What as_completed() returns: a range of AsCompletedFuture<T>, one per distinct input.
-template <class T>
+/// What as_completed() returns. Two forms, as in Python 3.13; use one per object.
+///
+/// The element form: a range of AsCompletedFuture<T>, one per distinct input,
+/// `for (auto f : as_completed(aws)) T v = co_await f;` (Python: `for f in as_completed(aws)`).
+///
+/// The iterator form: `while (auto t = co_await ac.next()) T v = co_await *t;` (Python:
+/// `async for t in as_completed(aws)`). next() gives the inputs themselves as they complete,
+/// as handles of type H (the input's handle type; the Task<T> made for a coroutine input), so
+/// `*t == task` for an input task; nullopt once every input was handed out.
+/// Errors: next() raises TimeoutError for each input not done at the deadline; RuntimeError
+/// when the element form was used on the same object.
+template <class T, class H = Future<T>>
 class AsCompleted {
 public:
-    explicit AsCompleted(std::vector<AsCompletedFuture<T>> items) : items_(std::move(items)) {}
+    AsCompleted(std::vector<AsCompletedFuture<T>> items, std::vector<H> inputs,
+                detail::StatePtr<detail::AsCompletedState<T>> core)
+        : items_(std::move(items)), inputs_(std::move(inputs)), core_(std::move(core)) {}
     auto begin() { return items_.begin(); }
     auto end() { return items_.end(); }
     std::size_t size() const noexcept { return items_.size(); }
     AsCompletedFuture<T>& operator[](std::size_t i) { return items_[i]; }
 
+    /// The next input to complete (done when given), nullopt after the last. Python:
+    /// `await anext(it)` on the asynchronous iterator (StopAsyncIteration becomes nullopt).
+    /// Cancellation: cancelling the waiting task raises CancelledError here; the inputs go on.
+    Coro<std::optional<H>> next() {
+        detail::StatePtr<detail::AsCompletedState<T>> core = core_;
+        for (;;) {
+            std::ptrdiff_t i = core->next_index();
+            if (i == detail::AsCompletedCore::kEnd) co_return std::nullopt;
+            if (i >= 0) co_return inputs_[static_cast<std::size_t>(i)];
+            co_await core->next_ready();
+        }
+    }
+
 private:
     std::vector<AsCompletedFuture<T>> items_;
+    std::vector<H> inputs_;
+    detail::StatePtr<detail::AsCompletedState<T>> core_;
 };
 
-/// Awaitables that complete in the order the inputs (coroutines, wrapped in tasks at once,
-/// tasks or futures, one result type) complete: `for (auto f : as_completed(aws)) co_await f;`.
+/// Watches the inputs (coroutines, wrapped in tasks at once, tasks or futures, one result
+/// type) and gives them back in the order they complete, in either of AsCompleted's forms:
+/// `for (auto f : as_completed(aws)) co_await f;` or
+/// `auto it = as_completed(aws); while (auto t = co_await it.next()) co_await *t;`.
 ///
-/// After `.timeout`, every element not yet completed raises TimeoutError.
-/// Cancellation: nothing in `aws` is ever cancelled, not even at the deadline.
-/// Python: asyncio.as_completed(aws, timeout=None) (the plain-iterator form). An input passed
-/// twice is watched once.
+/// After `.timeout`, every input not yet completed raises TimeoutError (its element, or
+/// next()). Cancellation: nothing in `aws` is ever cancelled, not even at the deadline.
+/// Python: asyncio.as_completed(aws, timeout=None). An input passed twice is watched once.
 template <std::ranges::input_range Rng>
 auto as_completed(Rng&& aws, AsCompletedOptions options = {}) {
-    using A = std::ranges::range_value_t<Rng>;
+    using A = std::remove_cvref_t<std::ranges::range_value_t<Rng>>;
     static_assert(detail::awaitable_arg<A>,
                   "as_completed() takes coroutines, tasks or futures of one result type");
     using T = detail::awaitable_value_t<A>;
+    using H = std::conditional_t<detail::coro_arg<A>, Task<T>, A>;
     EventLoop& loop = get_running_loop();
     std::vector<detail::Child> children;
+    std::vector<H> inputs;
     std::unordered_set<detail::FutureBase*> seen;
     for (auto&& a : aws) {
-        detail::Child c;
-        if constexpr (detail::coro_arg<A>)
-            c = detail::to_child(std::move(a), loop, "as_completed");
-        else
-            c = detail::to_child(a, loop, "as_completed");
-        if (seen.insert(c.state.get()).second) children.push_back(std::move(c));
+        if constexpr (detail::coro_arg<A>) {
+            Task<T> t = loop.create_task(std::move(a));
+            children.push_back(detail::Child{detail::StatePtr<detail::FutureBase>(t.state()), true});
+            inputs.push_back(std::move(t));
+        } else {
+            detail::Child c = detail::to_child(a, loop, "as_completed");
+            if (seen.insert(c.state.get()).second) {
+                children.push_back(std::move(c));
+                inputs.push_back(a);
+            }
+        }
     }
     detail::StatePtr<detail::AsCompletedState<T>> core(
         new detail::AsCompletedState<T>(loop, std::move(children)));
@@ -155,7 +190,7 @@ auto as_completed(Rng&& aws, AsCompletedOptions options = {}) {
     std::vector<AsCompletedFuture<T>> items;
     items.reserve(core->size());
     for (std::size_t i = 0; i < core->size(); ++i) items.emplace_back(core, i);
-    return AsCompleted<T>(std::move(items));
+    return AsCompleted<T, H>(std::move(items), std::move(inputs), std::move(core));
 }
 
 }  // namespace asyncio

@@ -26,7 +26,8 @@ public:
     void abandon();
 
     AnyTask parent_;
-    bool entered_ = false;
+    bool entered_ = false;       // made in a task (the parent)
+    bool with_entered_ = false;  // aenter() was called
 
 private:
     struct Node : pooled {

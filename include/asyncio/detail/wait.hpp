@@ -61,7 +61,13 @@ private:
     bool finished_ = false;
 };
 
-/// as_completed(): fills ranked result slots in completion order.
+/// as_completed(): fills ranked result slots in completion order (the element form), or
+/// hands out the inputs in completion order (the iterator form, next()).
+///
+/// An object is used in one form: the first co_await of an element picks the element form,
+/// the first next() the iterator form (the other then raises RuntimeError). Until one is
+/// picked, the slots are filled without taking a value out of a task the iterator form may
+/// hand out (a copy; a move-only value is moved, and next() then refuses that task).
 class AsCompletedCore : public Shared {
 public:
     AsCompletedCore(EventLoop& loop, std::vector<Child> children);
@@ -71,28 +77,48 @@ public:
     std::size_t claim(std::size_t index);
     std::size_t size() const noexcept { return children_.size(); }
 
+    /// What next_index() returns besides an input index.
+    static constexpr std::ptrdiff_t kWait = -1;  ///< nothing new yet: await next_ready()
+    static constexpr std::ptrdiff_t kEnd = -2;   ///< every input was handed out
+    /// The iterator form's step: the index of the input that completed next, kWait or kEnd.
+    /// Errors: TimeoutError for each input not done at the deadline; RuntimeError once the
+    /// element form was used, or when the value of that input was moved into a slot.
+    std::ptrdiff_t next_index();
+    /// A future done at the next completion or at the deadline.
+    Future<void> next_ready();
+
 protected:
-    /// Completes slot `rank` with the result of done child `c` (typed layer).
-    virtual void fill(std::size_t rank, FutureBase* c, bool owned) = 0;
+    /// Completes slot `rank` with the result of done child `c` (typed layer); `take` says
+    /// the value may be moved out of the child rather than copied.
+    virtual void fill(std::size_t rank, FutureBase* c, bool take) = 0;
     /// Completes slot `rank` with TimeoutError.
     virtual void fill_timeout(std::size_t rank) = 0;
+    /// True when filling from a child with `take` false still moves its value (move-only T).
+    virtual bool fill_moves() const noexcept = 0;
 
 private:
+    enum class Form : std::uint8_t { UNDECIDED, ELEMENTS, ITERATOR };
     struct Link {
         AsCompletedCore* core;
         std::size_t i;
     };
     static void on_completion(void* self, bool run);
     void on_timeout();
+    void wake_iterator();
 
     EventLoop& loop_;
     std::vector<Child> children_;
     std::unique_ptr<Link[]> links_;
     std::vector<std::int64_t> rank_of_;  // element index → claimed rank, -1 unclaimed
+    std::vector<std::size_t> order_;     // input indices in completion order
     std::size_t nlinks_ = 0;
     std::size_t next_fill_ = 0;
     std::size_t next_claim_ = 0;
+    std::size_t next_out_ = 0;       // iterator form: completions handed out (or timed out)
+    std::size_t filled_before_ = 0;  // slots filled before the iterator form was picked
     TimerHandle timeout_;
+    Future<void> next_ready_;
+    Form form_ = Form::UNDECIDED;
     bool timed_out_ = false;
 };
 
@@ -107,7 +133,7 @@ public:
     std::vector<Future<T>> slots_;
 
 private:
-    void fill(std::size_t rank, FutureBase* c, bool owned) override {
+    void fill(std::size_t rank, FutureBase* c, bool take) override {
         Future<T>& slot = slots_[rank];
         if (c->cancelled()) {
             slot.cancel();
@@ -123,7 +149,13 @@ private:
         if constexpr (std::is_void_v<T>)
             slot.set_result();
         else
-            slot.set_result(take_value<T>(c, owned));
+            slot.set_result(take_value<T>(c, take));
+    }
+    bool fill_moves() const noexcept override {
+        if constexpr (std::is_void_v<T>)
+            return false;
+        else
+            return !std::is_copy_constructible_v<T>;
     }
     void fill_timeout(std::size_t rank) override {
         slots_[rank].set_exception(std::make_exception_ptr(TimeoutError()));
