@@ -293,3 +293,23 @@ TEST(CallbackList, OneWordOrVectorKeepsRegistrationOrderThroughRemovals) {
     EXPECT_TRUE(removed.empty());
     cb_log = nullptr;
 }
+
+// Python: Future.add_done_callback(fn, *, context=None) copies the current context when the
+// callback is added and runs it inside that copy (futures.py, events.Handle._run).
+ASYNCIO_TEST(Future, DoneCallbackRunsInTheContextCurrentWhenItWasAdded) {
+    static asyncio::ContextVar<std::string> var("var", "default");
+    auto& loop = asyncio::get_running_loop();
+    std::vector<std::string> seen;
+    auto fut = loop.create_future<void>();
+    var.set("at add");
+    fut.add_done_callback([&] {
+        seen.push_back(var.get());
+        var.set("set by the first callback");
+    });
+    fut.add_done_callback([&] { seen.push_back(var.get()); });
+    var.set("later");
+    fut.set_result();
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(seen, (std::vector<std::string>{"at add", "at add"}));
+    EXPECT_EQ(var.get(), "later");
+}

@@ -49,11 +49,20 @@ TaskCore& task_for_await(const char* what);
 /// A done callback registered by the user: owns a reference to the future and the callable.
 template <class H, class F>
 struct UserCallback : pooled {
-    UserCallback(FutureBase* s, F f) : state(s), fn(std::move(f)) { state->add_ref(); }
-    ~UserCallback() { state->release(); }
+    // Python: Future.add_done_callback copies the current context and runs the callback in it
+    // (context.run), so what the callback sets never reaches the next callback.
+    UserCallback(FutureBase* s, F f) : state(s), ctx(current_context()), fn(std::move(f)) {
+        state->add_ref();
+        if (ctx) ctx->add_ref();
+    }
+    ~UserCallback() {
+        if (ctx) ctx->release();
+        state->release();
+    }
     static void thunk(void* self, bool run) {
         std::unique_ptr<UserCallback> cb(static_cast<UserCallback*>(self));
         if (!run) return;
+        ContextScope scope(cb->ctx);
         H h(cb->state);
         if constexpr (std::is_invocable_v<F&, H&>)
             std::invoke(cb->fn, h);
@@ -61,6 +70,7 @@ struct UserCallback : pooled {
             std::invoke(cb->fn);
     }
     FutureBase* state;
+    ContextData* ctx;  // the context current at add_done_callback (nullptr: the empty one)
     F fn;
 };
 
