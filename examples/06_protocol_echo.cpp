@@ -55,8 +55,10 @@ asyncio::Coro<void> amain() {
         co_await loop.create_server([] { return std::make_shared<Echo>(); }, "127.0.0.1", 0);
     int port = server.sockets()[0].getsockname().port();
     auto done = loop.create_future<void>();
-    auto [transport, protocol] = co_await loop.create_connection(
-        [done] { return std::make_shared<Client>(done); }, "127.0.0.1", port);
+    // The factory is a named variable, not a temporary inside the co_await: GCC 12 destroys
+    // such temporaries twice (docs/footguns.md).
+    auto client_factory = [done] { return std::make_shared<Client>(done); };
+    auto [transport, protocol] = co_await loop.create_connection(client_factory, "127.0.0.1", port);
     co_await done;
     server.close();
     co_await server.wait_closed();

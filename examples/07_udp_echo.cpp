@@ -50,9 +50,12 @@ asyncio::Coro<void> amain() {
     int port = std::any_cast<asyncio::SockAddr>(transport->get_extra_info("sockname")).port();
     auto done = loop.create_future<void>();
     asyncio::DatagramOptions client_options{.remote_addr = asyncio::HostPort{"127.0.0.1", port}};
-    co_await loop.create_datagram_endpoint(
-        [done] { return std::make_shared<Client>(std::deque<std::string>{"one", "two", "three"}, done); },
-        std::move(client_options));
+    // The factory is a named variable, not a temporary inside the co_await: GCC 12 destroys
+    // such temporaries twice (docs/footguns.md).
+    auto client_factory = [done] {
+        return std::make_shared<Client>(std::deque<std::string>{"one", "two", "three"}, done);
+    };
+    co_await loop.create_datagram_endpoint(client_factory, std::move(client_options));
     co_await done;
     transport->close();
     std::cout << "done" << std::endl;
