@@ -954,17 +954,10 @@ Coro<std::size_t> EventLoop::sendfile(std::shared_ptr<Transport> transport, int 
     for (;;) {
         std::size_t want = count ? std::min(*count - total, std::size_t{256 * 1024}) : 256 * 1024;
         if (want == 0) break;
-        buf.resize(want);
-        ssize_t n = ::pread(file_fd, buf.data(), want, off);
-        if (n < 0 && errno == ESPIPE) n = ::read(file_fd, buf.data(), want);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            detail::throw_os_error(errno, "sendfile (read)");
-        }
+        std::size_t n = detail::read_file_block(file_fd, buf, want, off, "sendfile");
         if (n == 0) break;
-        transport->write(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-        off += n;
-        total += static_cast<std::size_t>(n);
+        transport->write(std::string_view(buf.data(), n));
+        total += n;
         co_await sleep(0);
     }
     co_return total;

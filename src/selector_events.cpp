@@ -245,17 +245,10 @@ Coro<std::size_t> EventLoop::sock_sendfile(Socket& sock, int file_fd, std::size_
     for (;;) {
         std::size_t want = count ? std::min(*count - total, std::size_t{256 * 1024}) : 256 * 1024;
         if (want == 0) break;
-        buf.resize(want);
-        ssize_t n = ::pread(file_fd, buf.data(), want, off);
-        if (n < 0 && errno == ESPIPE) n = ::read(file_fd, buf.data(), want);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            detail::throw_os_error(errno, "sock_sendfile (read)");
-        }
+        std::size_t n = detail::read_file_block(file_fd, buf, want, off, "sock_sendfile");
         if (n == 0) break;
-        buf.resize(static_cast<std::size_t>(n));
-        off += n;
-        total += static_cast<std::size_t>(n);
+        buf.resize(n);
+        total += n;
         co_await sock_sendall(sock, buf);
     }
     co_return total;
@@ -786,6 +779,24 @@ Coro<void> FdStreamTransport::wait_write_buffer_empty() {
 std::any FdStreamTransport::get_extra_info(const std::string& name, std::any default_value) const {
     auto it = extra_.find(name);
     return it == extra_.end() ? default_value : it->second;
+}
+
+}  // namespace asyncio::detail
+
+namespace asyncio::detail {
+
+std::size_t read_file_block(int file_fd, std::string& buf, std::size_t want, off_t& off,
+                            const char* what) {
+    buf.resize(want);
+    for (;;) {
+        ssize_t n = ::pread(file_fd, buf.data(), want, off);
+        if (n < 0 && errno == ESPIPE) n = ::read(file_fd, buf.data(), want);
+        if (n >= 0) {
+            off += n;
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) throw_os_error(errno, std::string(what) + " (read)");
+    }
 }
 
 }  // namespace asyncio::detail

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include <sys/types.h>
+
 #include "asyncio/coro.hpp"
 #include "asyncio/events.hpp"
 #include "asyncio/sockets.hpp"
@@ -20,6 +22,11 @@ inline bool would_block(int err) noexcept { return err == EAGAIN || err == EWOUL
 void check_nonblocking(const Socket& sock, const char* op);
 /// The address when `host` is numeric (no lookup needed). Python: base_events._ipaddr_info.
 std::optional<SockAddr> ipaddr_info(const std::string& host, int port, int family);
+/// Reads up to `want` bytes of `file_fd` at `off` into `buf` (read() for a pipe), retrying on
+/// EINTR, and advances `off`; returns the count, 0 at the end of the file. The read half of
+/// the sendfile fallbacks. Errors: std::system_error named "<what> (read)".
+std::size_t read_file_block(int file_fd, std::string& buf, std::size_t want, off_t& off,
+                            const char* what);
 
 }  // namespace asyncio::detail
 
