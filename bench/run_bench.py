@@ -37,6 +37,12 @@ generator's ceiling; `go` and `go1` both mean the GOMAXPROCS=1 Go server.
 W7 runs --w7-secs seconds per measurement (default 2, --quick 1) after a
 warm-up; W7m holds 10,000 idle connections (--quick: 2,000).
 
+W8 (TLS 1.3 echo at 1 KiB and 64 KiB over 50 connections, and the handshake
+rate) is run by bench/w8_echo.py, whose docstring describes it: the same
+pinning, the C OpenSSL load generator bench/w8/tls_load.c, an OpenSSL server in
+a raw epoll loop (bench/w8/tls_raw_echo.c) as the ceiling, --w8-secs seconds per
+measurement (default 2, --quick 1).
+
 Each workload runs --repeat K times per impl (runs interleaved across impls
 to spread drift); the table shows medians. CPython and uvloop take ~30 s
 each for the full W1 (1M tasks), so on full-size W1 they are run
@@ -73,8 +79,9 @@ ROOT = os.path.dirname(HERE)
 PEERS = os.path.join(HERE, "peers")
 SYS_PYTHON = "/usr/bin/python3"
 
-WORKLOADS = ["W1", "W2g", "W2w", "W3", "W4", "W5", "W6t", "W6s", "W7", "W7m"]
+WORKLOADS = ["W1", "W2g", "W2w", "W3", "W4", "W5", "W6t", "W6s", "W7", "W7m", "W8"]
 W7_WORKLOADS = ("W7", "W7m")  # run by bench/w7_echo.py
+W8_WORKLOADS = ("W8",)        # run by bench/w8_echo.py
 IMPLS = ["asyncio-cpp", "cpython", "uvloop", "go", "go1", "tokio", "asio"]
 OURS = "asyncio-cpp"
 SLOW_IMPLS = ("cpython", "uvloop")
@@ -415,6 +422,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=600, help="seconds per run (default 600)")
     ap.add_argument("--w7-secs", type=float, default=None,
                     help="W7: measured seconds per server and configuration (default 2, --quick 1)")
+    ap.add_argument("--w8-secs", type=float, default=None,
+                    help="W8: measured seconds per server and configuration (default 2, --quick 1)")
     a = ap.parse_args()
 
     build_dir = os.path.abspath(a.build_dir)
@@ -451,7 +460,13 @@ def main():
         w7 = w7_echo.W7(build_dir, peers)
         if not w7.build(wanted):
             w7 = None
-    if not impls and w7 is None:
+    w8 = None
+    if any(w in W8_WORKLOADS for w in wl):
+        import w8_echo
+        w8 = w8_echo.W8(build_dir, peers)
+        if not w8.build(wanted):
+            w8 = None
+    if not impls and w7 is None and w8 is None:
         log("nothing to run")
         return 1
 
@@ -460,6 +475,16 @@ def main():
     sections = []
     any_fail = False
     for w in wl:
+        if w in W8_WORKLOADS:
+            if w8 is None:
+                continue
+            secs = a.w8_secs or (1.0 if a.quick else 2.0)
+            text, runs, failed = w8.run_all(a.repeat, secs, 0.2 if a.quick else 0.5)
+            all_runs += runs
+            any_fail = any_fail or failed
+            sections.append(text)
+            print(text, flush=True)
+            continue
         if w in W7_WORKLOADS:
             if w7 is None:
                 continue
