@@ -7,10 +7,13 @@
 #   cargo rustc       Tokio peer toolchain (builds offline from vendored crates)
 #   librust-tokio-dev Tokio 1.24 and its dependencies under /usr/share/cargo/registry
 #   libboost1.81-dev  Boost.Asio peer (header-only use)
-#   g++               Boost.Asio peer compiler (C++20 coroutines)
+#   g++               Boost.Asio peer compiler (C++20 coroutines); gcc builds the C servers
+#                     and load generators (W7, W8)
+#   openssl           W8's certificate, made at run time by the command line
+#   libssl-dev        W8's load generator and raw OpenSSL server (C)
 set -eu
 
-PKGS="python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev g++"
+PKGS="python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev g++ openssl libssl-dev"
 
 missing=""
 for p in $PKGS; do

@@ -209,7 +209,8 @@ class W8(w7_echo.W7):
         if p.returncode != 0 or not m:
             return None, f"generator exit {p.returncode}: {p.stderr.strip()[-300:]}"
         srv = float(m["srv"])
-        return {"rate": float(m["rate"]), "mib_per_s": float(m["mib"]) if mode == "run" else None,
+        rate = float(m["rate"])
+        return {"server_busy_pct": srv * rate / 1e4 if srv >= 0 else None, "rate": float(m["rate"]), "mib_per_s": float(m["mib"]) if mode == "run" else None,
                 "p50_us": float(m["p50"]), "p99_us": float(m["p99"]), "p999_us": float(m["p999"]),
                 "gen_cpu_pct": float(m["cpu"]), "server_cpu_us": srv if srv >= 0 else None,
                 "n": int(m["n"]), "secs": float(m["secs"])}, None
@@ -279,13 +280,13 @@ class W8(w7_echo.W7):
         for mode, size in [("run", s) for s in SIZES] + [("hs", HS_SIZE)]:
             if mode == "run":
                 out.append(f"#### Echo, {size // 1024} KiB messages, {CONNS} connections")
-                head = "| server | runs | msg/s | MiB/s | p50 µs | p99 µs | gen CPU % | server CPU µs/msg | " \
-                       "ours (protocol) / server: msg/s | : CPU |"
+                head = "| server | runs | msg/s | MiB/s | p50 µs | p99 µs | gen CPU % | server busy % | " \
+                       "server CPU µs/msg | ours (protocol) / server: msg/s | : CPU |"
             else:
                 out.append(f"#### Handshakes: new connection, TLS 1.3 handshake, one {size // 1024} KiB echo, "
                            f"close; {CONNS} at a time")
-                head = "| server | runs | handshakes/s | p50 ms | p99 ms | gen CPU % | server CPU µs/handshake | " \
-                       "ours (protocol) / server: hs/s | : CPU |"
+                head = "| server | runs | handshakes/s | p50 ms | p99 ms | gen CPU % | server busy % | " \
+                       "server CPU µs/handshake | ours (protocol) / server: hs/s | : CPU |"
             out += ["", head, "|---|" + "---:|" * (head.count("|") - 2)]
             ours_v, ours_c = med(OURS_P, mode, size, "rate"), med(OURS_P, mode, size, "server_cpu_us")
             for label in labels:
@@ -298,28 +299,35 @@ class W8(w7_echo.W7):
                 ratio = f"{ours_v / v:.2f}" if ours_v and v else "–"
                 cratio = f"{c / ours_c:.2f}" if ours_c and c else "–"
                 cpu = f"{c:.1f}" if c is not None else "–"
+                busy = med(label, mode, size, "server_busy_pct")
+                busy = f"{busy:.0f}" if busy is not None else "–"
                 if mode == "run":
                     out.append(f"| {label} | {len(rs)} | {v:,.0f} | {med(label, mode, size, 'mib_per_s'):,.1f} | "
                                f"{med(label, mode, size, 'p50_us'):.0f} | {med(label, mode, size, 'p99_us'):.0f} | "
-                               f"{med(label, mode, size, 'gen_cpu_pct'):.0f} | {cpu} | {ratio} | {cratio} |")
+                               f"{med(label, mode, size, 'gen_cpu_pct'):.0f} | {busy} | {cpu} | {ratio} | {cratio} |")
                 else:
                     out.append(f"| {label} | {len(rs)} | {v:,.0f} | {med(label, mode, size, 'p50_us') / 1e3:.1f} | "
                                f"{med(label, mode, size, 'p99_us') / 1e3:.1f} | "
-                               f"{med(label, mode, size, 'gen_cpu_pct'):.0f} | {cpu} | {ratio} | {cratio} |")
+                               f"{med(label, mode, size, 'gen_cpu_pct'):.0f} | {busy} | {cpu} | {ratio} | {cratio} |")
             raw = med(RAW, mode, size, "rate")
             others = [(med(lb, mode, size, "rate"), lb) for lb in labels
                       if lb != RAW and results.get((lb, mode, size))]
             out.append("")
+            gen_max = max((x["gen_cpu_pct"] for lb in labels for x in results.get((lb, mode, size), [])),
+                          default=None)
+            gen_note = (f" The generator used at most {gen_max:.0f} % of its CPU in any run of this case"
+                        + (" (it waited for the servers, it did not limit them)." if gen_max < 90 else
+                           ": it may have been the limit.")) if gen_max is not None else ""
             if raw is None:
                 out.append("Generator ceiling: no raw-openssl result, the generator is NOT shown to be "
-                           "out of the way.")
+                           "out of the way." + gen_note)
             elif others:
                 best, best_label = max(others)
                 ok = raw > best
                 out.append(f"Generator ceiling: it drove raw-openssl at {raw:,.0f}/s, "
                            f"{'above' if ok else 'NOT above'} the fastest other server "
-                           f"({best_label}, {best:,.0f}/s, {best / raw:.2f} of raw)"
-                           + ("." if ok else ": the generator may be the limit for that server."))
+                           f"({best_label}, {best:,.0f}/s, {best / raw:.2f} of raw)."
+                           + gen_note)
             out.append("")
 
         out += ["#### W8 goals (ratios of medians from this run)", "",
