@@ -272,7 +272,9 @@ class W8(w7_echo.W7):
                f"{secs:g} s measured; medians of {repeat} runs. msg/s = echoed messages per second "
                "over all connections; latency = one message's round trip; gen CPU = the "
                "generator's own CPU use (well below 100 % means it was waiting for the server); "
-               "server CPU µs = the server's CPU time (all threads) in the measured window over "
+               "server busy = the server's CPU time over the window's wall time (with the "
+               "generator's also well below 100 %, the rate was set by how much of the shared "
+               "cores the two processes were given, not by either); server CPU µs = the server's CPU time (all threads) in the measured window over "
                "the messages (handshakes) completed in it. Ratios: msg/s of ours over the other, "
                "and the other's CPU µs over ours (above 1 = ours is cheaper).", ""]
         if self.ours_missing:
