@@ -7,9 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "asyncio_test.hpp"
@@ -417,6 +420,156 @@ ASYNCIO_TEST_REALTIME(LoopIo, ReaderAndWriterCallbacksFollowTheFd) {
     ::close(p[0]);
     ::close(p[1]);
     EXPECT_THROW(loop().add_reader(-1, [] {}), std::invalid_argument);
+}
+
+// Readers that change the fd table while the loop runs one batch of ready fds. The batch is
+// turned into queued handles before any runs; a handle removed (or replaced) by an earlier
+// callback of the same batch is cancelled and skipped, the queue's reference keeping it alive
+// until then. CPython: _process_events queues the handles, remove_reader() cancels them.
+namespace {
+struct Pipe {
+    int r = -1, w = -1;
+    Pipe() {
+        int p[2];
+        if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0) r = p[0], w = p[1];
+    }
+    ~Pipe() { close(); }
+    void close() {
+        if (r >= 0) ::close(r);
+        if (w >= 0) ::close(w);
+        r = w = -1;
+    }
+    void fill() const { EXPECT_EQ(::write(w, "x", 1), 1); }
+};
+}  // namespace
+
+TEST_F(HandLoop, AReaderRemovedByAnotherReaderOfTheSameBatchDoesNotRun) {
+    Pipe a, b;
+    ASSERT_GE(a.r, 0);
+    ASSERT_GE(b.r, 0);
+    a.fill();
+    b.fill();
+    std::vector<char> ran;
+    // Whichever runs first removes the other, whose handle is already queued.
+    l->add_reader(a.r, [&] {
+        ran.push_back('a');
+        l->remove_reader(b.r);
+    });
+    l->add_reader(b.r, [&] {
+        ran.push_back('b');
+        l->remove_reader(a.r);
+    });
+    run_once(*l);
+    ASSERT_EQ(ran.size(), 1u);
+    // The survivor stays registered (its fd still readable): it runs again, alone.
+    run_once(*l);
+    ASSERT_EQ(ran.size(), 2u);
+    EXPECT_EQ(ran[0], ran[1]);
+    l->remove_reader(a.r);
+    l->remove_reader(b.r);
+}
+
+TEST_F(HandLoop, AReaderReplacedByAnotherReaderOfTheSameBatchRunsTheNewCallbackNextIteration) {
+    Pipe a, b;
+    ASSERT_GE(a.r, 0);
+    a.fill();
+    b.fill();
+    std::vector<std::string> ran;
+    auto replace = [&](int fd, const char* name) {
+        // The new callback (and its captures) replaces the queued one, which is released
+        // here while still in the ready queue.
+        l->remove_reader(fd);
+        auto big = std::make_shared<std::string>(name);
+        l->add_reader(fd, [&, big] { ran.push_back(*big); });
+    };
+    bool replaced = false;
+    l->add_reader(a.r, [&] {
+        ran.push_back("a");
+        if (!std::exchange(replaced, true)) replace(b.r, "b2");
+    });
+    l->add_reader(b.r, [&] {
+        ran.push_back("b");
+        if (!std::exchange(replaced, true)) replace(a.r, "a2");
+    });
+    run_once(*l);
+    ASSERT_EQ(ran.size(), 1u);
+    run_once(*l);
+    ASSERT_EQ(ran.size(), 3u);
+    // The first one ran, then in the next iteration both the survivor's old callback and the
+    // replacement, never the replaced callback.
+    std::sort(ran.begin() + 1, ran.end());
+    if (ran[0] == "a")
+        EXPECT_EQ(ran, (std::vector<std::string>{"a", "a", "b2"}));
+    else
+        EXPECT_EQ(ran, (std::vector<std::string>{"b", "a2", "b"}));
+    l->remove_reader(a.r);
+    l->remove_reader(b.r);
+}
+
+TEST_F(HandLoop, AReaderThatRemovesAndReAddsItselfRunsOncePerIteration) {
+    Pipe a;
+    ASSERT_GE(a.r, 0);
+    a.fill();
+    int runs = 0;
+    std::function<void()> again = [&] {
+        ++runs;
+        // Replacing the running handle releases the fd table's reference to it while its
+        // callback is on the stack; the ready queue's keeps it alive.
+        l->remove_reader(a.r);
+        l->add_reader(a.r, again);
+    };
+    l->add_reader(a.r, again);
+    run_once(*l);
+    EXPECT_EQ(runs, 1);
+    run_once(*l);
+    EXPECT_EQ(runs, 2);
+    EXPECT_TRUE(l->remove_reader(a.r));
+    run_once(*l);
+    EXPECT_EQ(runs, 2);
+}
+
+TEST_F(HandLoop, AnFdClosedAndReusedWithinABatchDoesNotRunTheOldReader) {
+    Pipe a;
+    auto b = std::make_unique<Pipe>();
+    ASSERT_GE(a.r, 0);
+    a.fill();
+    b->fill();
+    int old_b_runs = 0, new_b_runs = 0, a_runs = 0;
+    bool reused_by_b = false;
+    int b_fd = b->r;
+    std::unique_ptr<Pipe> reused;
+    auto make_reuse = [&] {
+        // Close b (unregistered first, as transports do) and open a pipe that takes its fd
+        // number, empty, with a reader of its own.
+        l->remove_reader(b->r);
+        b.reset();
+        reused = std::make_unique<Pipe>();
+        EXPECT_EQ(reused->r, b_fd);
+        l->add_reader(reused->r, [&] { ++new_b_runs; });
+    };
+    l->add_reader(a.r, [&] {
+        ++a_runs;
+        if (!reused) make_reuse();
+    });
+    l->add_reader(b_fd, [&] {
+        ++old_b_runs;
+        if (!reused) {
+            // b came first in the batch: do the same from here so that a's turn finds b's
+            // fd reused (b's own handle is running, and is released by remove_reader).
+            reused_by_b = true;
+            make_reuse();
+        }
+    });
+    run_once(*l);
+    run_once(*l);
+    EXPECT_EQ(old_b_runs, reused_by_b ? 1 : 0);  // queued before a closed b: skipped
+    EXPECT_EQ(a_runs, 2);     // a stays readable
+    EXPECT_EQ(new_b_runs, 0);  // the new pipe is empty: its reader never ran
+    reused->fill();
+    run_once(*l);
+    EXPECT_EQ(new_b_runs, 1);
+    l->remove_reader(a.r);
+    l->remove_reader(reused->r);
 }
 
 TEST(LoopDebug, SlowCallbacksAreReportedInDebugMode) {
