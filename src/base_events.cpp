@@ -56,7 +56,9 @@ Coro<std::vector<AddrInfo>> ensure_resolved(EventLoop& loop, std::string host, i
     co_return co_await op;
 }
 
-/// Python: base_events._interleave_addrinfos.
+}  // namespace
+
+// Python: base_events._interleave_addrinfos.
 std::vector<AddrInfo> interleave_addrinfos(const std::vector<AddrInfo>& infos, int first_count) {
     std::vector<int> order;
     std::vector<std::vector<const AddrInfo*>> by_family;
@@ -89,6 +91,8 @@ std::vector<AddrInfo> interleave_addrinfos(const std::vector<AddrInfo>& infos, i
     }
     return out;
 }
+
+namespace {
 
 std::string exc_text(const std::exception_ptr& e) {
     try {

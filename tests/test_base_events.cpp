@@ -4,6 +4,7 @@
 // (test names in comments). Peers are loopback sockets made in the test.
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -228,8 +229,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, EveryAddressFailingGivesMultipleExceptio
     co_await loop().shutdown_default_executor();
 }
 
-// Happy Eyeballs: with a delay, a dead first address does not hold the connection back.
-ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsConnectsThroughTheAddressesInTurn) {
+// Happy Eyeballs with a single address: the delay changes nothing.
+ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsWithOneAddressConnects) {
     Server server = co_await loop().create_server([] { return std::make_shared<Echo>(); },
                                                   "127.0.0.1", 0);
     int port = server.sockets()[0].getsockname().port();
@@ -241,6 +242,195 @@ ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsConnectsThroughTheAddresses
     co_await p->lost;
     server.close();
     co_await server.wait_closed();
+}
+
+// Two loopback addresses of different families on one port: `bad` (the first that
+// getaddrinfo gives for no host, as CPython's create_connection(None, port) tries them) does
+// not serve, `good` (the second) does. getaddrinfo(NULL, port) gives ::1 then 127.0.0.1 on a
+// dual-stack machine; a machine without ::1 skips these tests.
+struct DualStack {
+    int bad_family = 0, good_family = 0;
+    int port = 0;
+    std::optional<Server> server;
+    Socket bad = Socket::closed();           // bound to the port (refuses), or listening (full)
+    std::vector<Socket> fillers;             // connections that fill the full listener
+
+    static const char* loopback(int family) { return family == AF_INET6 ? "::1" : "127.0.0.1"; }
+
+    /// Finds the two families and a port free on both; false when there are not two.
+    Coro<bool> setup(bool black_hole) {
+        auto infos = detail::getaddrinfo_blocking("", "1", {.type = SOCK_STREAM});
+        if (infos.size() < 2 || infos[0].family == infos[1].family) co_return false;
+        bad_family = infos[0].family;
+        good_family = infos[1].family;
+        for (int attempt = 0; attempt < 20; ++attempt) {
+            try {
+                Server s = co_await get_running_loop().create_server(
+                    [] { return std::make_shared<Echo>(); }, loopback(good_family), 0);
+                port = s.sockets()[0].getsockname().port();
+                Socket b(bad_family, SOCK_STREAM);
+                b.bind(loopback(bad_family), port);
+                server = std::move(s);
+                bad = std::move(b);
+                break;
+            } catch (const std::system_error& e) {
+                if (e.code().value() == EADDRNOTAVAIL || e.code().value() == EAFNOSUPPORT)
+                    co_return false;  // no ::1 here
+                if (e.code().value() != EADDRINUSE) throw;
+            }
+        }
+        if (!server) co_return false;
+        if (black_hole) {
+            // A listener whose accept queue is full drops new SYNs: a connect to it neither
+            // succeeds nor fails for seconds (the first SYN retransmit is 1 s away, a timeout
+            // minutes). Fill the queue until one connect stays pending.
+            bad.listen(0);
+            for (int i = 0; i < 16; ++i) {
+                Socket c(bad_family, SOCK_STREAM);
+                c.setblocking(false);
+                auto addr = SockAddr(*detail::parse_numeric(loopback(bad_family), port, bad_family));
+                int r = ::connect(c.fileno(), addr.native(), addr.size());
+                if (r != 0 && errno != EINPROGRESS) throw std::system_error(errno, std::system_category());
+                pollfd pfd{c.fileno(), POLLOUT, 0};
+                int n = ::poll(&pfd, 1, 200);
+                fillers.push_back(std::move(c));
+                if (n == 0) co_return true;  // pending: the queue is full
+            }
+            co_return false;
+        }
+        co_return true;
+    }
+    Coro<void> teardown() {
+        if (server) {
+            server->close();
+            server->abort_clients();
+            co_await server->wait_closed();
+        }
+    }
+};
+
+#define SKIP_WITHOUT_DUAL_STACK(ok)                                                              \
+    if (!(ok)) {                                                                                 \
+        ::testing::internal::AssertHelper(::testing::TestPartResult::kSkip, __FILE__, __LINE__, \
+                                          "needs ::1 and 127.0.0.1") = ::testing::Message();    \
+        co_return;                                                                               \
+    }
+
+// Without a delay the addresses are tried one after the other: a refused one gives way to
+// the next. Python: test_base_events test_create_connection_multiple (every address tried).
+ASYNCIO_TEST_REALTIME(CreateConnection, TriesTheNextAddressWhenTheFirstIsRefused) {
+    DualStack ds;
+    bool ok = co_await ds.setup(false);
+    SKIP_WITHOUT_DUAL_STACK(ok);
+    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "",
+                                         ds.port);
+    auto [t, p] = co_await asyncio::wait_for(std::move(conn), 10.0);
+    auto peer = std::any_cast<SockAddr>(t->get_extra_info("peername"));
+    EXPECT_EQ(peer.family(), ds.good_family);
+    EXPECT_EQ(peer.port(), ds.port);
+    t->close();
+    co_await p->lost;
+    co_await ds.teardown();
+    co_await loop().shutdown_default_executor();
+}
+
+// Happy Eyeballs: a failed attempt starts the next one at once, not after the delay.
+// Python: test_staggered test_first_error_second_successful.
+ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsStartsTheNextAddressAtOnceWhenOneIsRefused) {
+    DualStack ds;
+    bool ok = co_await ds.setup(false);
+    SKIP_WITHOUT_DUAL_STACK(ok);
+    double t0 = loop().time();
+    ConnectionOptions opts{.happy_eyeballs_delay = 30.0};
+    // (bounded: an implementation that waited for the delay would time out here)
+    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "",
+                                         ds.port, std::move(opts));
+    auto [t, p] = co_await asyncio::wait_for(std::move(conn), 10.0);
+    EXPECT_LT(loop().time() - t0, 10.0);  // far below the 30 s delay
+    EXPECT_EQ(std::any_cast<SockAddr>(t->get_extra_info("peername")).family(), ds.good_family);
+    t->close();
+    co_await p->lost;
+    co_await ds.teardown();
+    co_await loop().shutdown_default_executor();
+}
+
+// Happy Eyeballs: an attempt that hangs (a black-holed address) gets company after the
+// delay; the second address wins and the hanging attempt is cancelled, its socket closed.
+// Python: test_staggered test_first_timeout_second_successful.
+ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsStartsTheNextAddressAfterTheDelayWhenOneHangs) {
+    DualStack ds;
+    bool ok = co_await ds.setup(true);
+    SKIP_WITHOUT_DUAL_STACK(ok);
+    int fds = open_fd_count();
+    double t0 = loop().time();
+    ConnectionOptions opts{.happy_eyeballs_delay = 0.25};
+    // (bounded: without the delay the black-holed connect would hang for minutes)
+    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "",
+                                         ds.port, std::move(opts));
+    auto [t, p] = co_await asyncio::wait_for(std::move(conn), 10.0);
+    double took = loop().time() - t0;
+    EXPECT_GE(took, 0.2);   // not before the delay (the clock's rounding aside)
+    EXPECT_LT(took, 10.0);  // nor after the black-holed connect's timeout
+    EXPECT_EQ(std::any_cast<SockAddr>(t->get_extra_info("peername")).family(), ds.good_family);
+    // The connection's fd and the server's accepted one; the hanging attempt's is closed.
+    co_await wait_until([&] { return open_fd_count() == fds + 2; }, 1000, 0.001);
+    EXPECT_EQ(open_fd_count(), fds + 2);
+    t->close();
+    co_await p->lost;
+    co_await ds.teardown();
+    co_await loop().shutdown_default_executor();
+}
+
+// Without Happy Eyeballs the same black-holed first address holds the connection back: the
+// delay is what lets the second address in (a check that the black hole above holds).
+ASYNCIO_TEST_REALTIME(CreateConnection, WithoutHappyEyeballsABlackHoledFirstAddressHangs) {
+    DualStack ds;
+    bool ok = co_await ds.setup(true);
+    SKIP_WITHOUT_DUAL_STACK(ok);
+    auto conn = create_task(loop().create_connection(
+        [] { return std::make_shared<Recorder>(); }, "", ds.port));
+    co_await asyncio::sleep(0.5);
+    EXPECT_FALSE(conn.done());
+    conn.cancel();
+    try {
+        co_await conn;
+    } catch (const CancelledError&) {
+    }
+    co_await ds.teardown();
+    co_await loop().shutdown_default_executor();
+}
+
+// The order addresses are tried in with `interleave`. Expected lists produced by CPython 3.13:
+//   infos = [6a, 6b, 6c, 4a, 4b]  (6x: AF_INET6, 4x: AF_INET)
+//   [x[4] for x in asyncio.base_events._interleave_addrinfos(infos, k)] for k in 1..4
+//   and for [4a, 6a, 4b, 4c, 6b] with k in 1..2
+TEST(InterleaveAddrinfos, AlternatesFamiliesAfterTheFirstFamilyCountAsCPython) {
+    auto make = [](std::vector<std::string> names) {
+        std::vector<AddrInfo> v;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            AddrInfo ai;
+            ai.family = names[i][0] == '6' ? AF_INET6 : AF_INET;
+            ai.type = SOCK_STREAM;
+            ai.canonname = names[i];
+            v.push_back(ai);
+        }
+        return v;
+    };
+    auto names = [](const std::vector<AddrInfo>& v) {
+        std::vector<std::string> out;
+        for (const auto& ai : v) out.push_back(ai.canonname);
+        return out;
+    };
+    using V = std::vector<std::string>;
+    auto a = make({"6a", "6b", "6c", "4a", "4b"});
+    EXPECT_EQ(names(detail::interleave_addrinfos(a, 1)), (V{"6a", "4a", "6b", "4b", "6c"}));
+    EXPECT_EQ(names(detail::interleave_addrinfos(a, 2)), (V{"6a", "6b", "4a", "6c", "4b"}));
+    EXPECT_EQ(names(detail::interleave_addrinfos(a, 3)), (V{"6a", "6b", "6c", "4a", "4b"}));
+    EXPECT_EQ(names(detail::interleave_addrinfos(a, 4)), (V{"6a", "6b", "6c", "4a", "4b"}));
+    auto b = make({"4a", "6a", "4b", "4c", "6b"});
+    EXPECT_EQ(names(detail::interleave_addrinfos(b, 1)), (V{"4a", "6a", "4b", "6b", "4c"}));
+    EXPECT_EQ(names(detail::interleave_addrinfos(b, 2)), (V{"4a", "4b", "6a", "4c", "6b"}));
+    EXPECT_TRUE(detail::interleave_addrinfos({}, 1).empty());
 }
 
 ASYNCIO_TEST_REALTIME(CreateConnection, LocalAddrBindsTheClientEnd) {

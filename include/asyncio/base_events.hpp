@@ -73,6 +73,11 @@ namespace detail {
 
 using TransportAndProtocol = std::pair<std::shared_ptr<Transport>, std::shared_ptr<Protocol>>;
 
+/// The order create_connection tries addresses in with `interleave` = first_count: the first
+/// first_count - 1 of the first family, then one of each family in turn. Python:
+/// base_events._interleave_addrinfos.
+std::vector<AddrInfo> interleave_addrinfos(const std::vector<AddrInfo>& infos, int first_count);
+
 Coro<TransportAndProtocol> create_connection(EventLoop& loop, ProtocolFactory factory,
                                              std::string host, int port,
                                              ConnectionOptions options);
