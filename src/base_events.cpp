@@ -798,7 +798,7 @@ create_datagram_endpoint(EventLoop& loop, DatagramProtocolFactory factory, Datag
 
 namespace {
 
-Coro<Server> make_server(EventLoop& loop, std::shared_ptr<ServerCore> core, bool start) {
+Coro<Server> make_server(std::shared_ptr<ServerCore> core, bool start) {
     if (start) {
         core->start_serving();
         // Python: "Skip one loop iteration so that all 'loop.add_reader' go through."
@@ -865,7 +865,7 @@ Coro<Server> EventLoop::create_server(ProtocolFactory factory, std::vector<std::
     for (auto& s : sockets) s.setblocking(false);
     auto core = std::make_shared<detail::ServerCore>(*this, std::move(sockets), std::move(factory),
                                                      options.backlog);
-    auto op = detail::make_server(*this, std::move(core), options.start_serving);
+    auto op = detail::make_server(std::move(core), options.start_serving);
     co_return co_await op;
 }
 
@@ -916,7 +916,7 @@ Coro<Server> EventLoop::create_unix_server(ProtocolFactory factory, std::string 
     auto core = std::make_shared<detail::ServerCore>(
         *this, std::move(sockets), std::move(factory), options.backlog,
         (options.cleanup_socket && id.second != 0) ? path : std::string(), id);
-    auto op = detail::make_server(*this, std::move(core), options.start_serving);
+    auto op = detail::make_server(std::move(core), options.start_serving);
     co_return co_await op;
 }
 

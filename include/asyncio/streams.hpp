@@ -145,9 +145,9 @@ struct OpenConnectionOptions {
     int family = AF_UNSPEC;
     int proto = 0;
     int flags = 0;
-    std::optional<Socket> sock;
-    std::optional<HostPort> local_addr;
-    std::optional<double> happy_eyeballs_delay;
+    std::optional<Socket> sock{};
+    std::optional<HostPort> local_addr{};
+    std::optional<double> happy_eyeballs_delay{};
     int interleave = 0;
     bool all_errors = false;
 };
@@ -157,9 +157,9 @@ struct StartServerOptions {
     std::size_t limit = default_stream_limit;
     int family = AF_UNSPEC;
     int flags = 0x0001;  // AI_PASSIVE
-    std::optional<Socket> sock;
+    std::optional<Socket> sock{};
     int backlog = 100;
-    std::optional<bool> reuse_address;
+    std::optional<bool> reuse_address{};
     bool reuse_port = false;
     bool keep_alive = false;
     bool start_serving = true;
@@ -168,7 +168,7 @@ struct StartServerOptions {
 /// Keyword arguments of start_unix_server.
 struct StartUnixServerOptions {
     std::size_t limit = default_stream_limit;
-    std::optional<Socket> sock;
+    std::optional<Socket> sock{};
     int backlog = 100;
     bool start_serving = true;
     bool cleanup_socket = true;

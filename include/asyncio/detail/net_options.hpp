@@ -1,6 +1,8 @@
 // The keyword arguments of the loop's connection and server methods (create_connection,
 // create_server, create_unix_*, create_datagram_endpoint), as aggregates for designated
-// initialisers: `{.reuse_port = true, .backlog = 1000}`. Included by events.hpp.
+// initialisers: `{.reuse_port = true, .backlog = 1000}`. Included by events.hpp. Every member
+// has a default member initialiser, so that naming only some of them is warning-free under
+// -Wextra (-Wmissing-field-initializers); tests/compile/designated_options.cpp checks it.
 #pragma once
 
 #include <functional>
@@ -31,12 +33,12 @@ struct ConnectionOptions {
     int proto = 0;
     int flags = 0;
     /// An already connected socket to wrap (then host/port must be empty).
-    std::optional<Socket> sock;
+    std::optional<Socket> sock{};
     /// Bind the local end to this address before connecting.
-    std::optional<HostPort> local_addr;
+    std::optional<HostPort> local_addr{};
     /// Happy Eyeballs (RFC 8305): start the next address after this many seconds without
     /// waiting for the previous attempt to fail. CPython recommends 0.25.
-    std::optional<double> happy_eyeballs_delay;
+    std::optional<double> happy_eyeballs_delay{};
     /// Interleave address families, starting with the first family (0: 1 when
     /// happy_eyeballs_delay is set, else none).
     int interleave = 0;
@@ -50,10 +52,10 @@ struct ServerOptions {
     int family = AF_UNSPEC;
     int flags = 0x0001;  // AI_PASSIVE
     /// A listening socket to serve (then no host/port).
-    std::optional<Socket> sock;
+    std::optional<Socket> sock{};
     int backlog = 100;
     /// SO_REUSEADDR (default: on, as CPython on POSIX).
-    std::optional<bool> reuse_address;
+    std::optional<bool> reuse_address{};
     bool reuse_port = false;
     bool keep_alive = false;
     bool start_serving = true;
@@ -61,7 +63,7 @@ struct ServerOptions {
 
 /// Python: loop.create_unix_server(..., *, sock, backlog, start_serving, cleanup_socket).
 struct UnixServerOptions {
-    std::optional<Socket> sock;
+    std::optional<Socket> sock{};
     int backlog = 100;
     bool start_serving = true;
     /// Remove the socket file when the server closes (3.13).
@@ -71,17 +73,17 @@ struct UnixServerOptions {
 /// Python: loop.create_datagram_endpoint(..., *, local_addr, remote_addr, family, proto,
 /// flags, reuse_port, allow_broadcast, sock).
 struct DatagramOptions {
-    std::optional<HostPort> local_addr;
-    std::optional<HostPort> remote_addr;
+    std::optional<HostPort> local_addr{};
+    std::optional<HostPort> remote_addr{};
     /// A Unix datagram path to bind (AF_UNIX), instead of local_addr.
-    std::optional<std::string> local_path;
-    std::optional<std::string> remote_path;
+    std::optional<std::string> local_path{};
+    std::optional<std::string> remote_path{};
     int family = AF_UNSPEC;
     int proto = 0;
     int flags = 0;
     bool reuse_port = false;
     bool allow_broadcast = false;
-    std::optional<Socket> sock;
+    std::optional<Socket> sock{};
 };
 
 }  // namespace asyncio
