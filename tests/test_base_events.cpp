@@ -244,6 +244,26 @@ ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsWithOneAddressConnects) {
     co_await server.wait_closed();
 }
 
+/// Makes `listener` (bound, not listening) a black hole: listening with a full accept queue,
+/// it drops new SYNs, so that a connect to it neither succeeds nor fails for seconds (the
+/// first SYN retransmit is 1 s away, the timeout minutes). Fills the queue with connections
+/// kept in `fillers` until one stays pending; false if none does.
+bool fill_accept_queue(Socket& listener, std::vector<Socket>& fillers) {
+    listener.listen(0);
+    SockAddr addr = listener.getsockname();
+    for (int i = 0; i < 16; ++i) {
+        Socket c(addr.family(), SOCK_STREAM);
+        c.setblocking(false);
+        int r = ::connect(c.fileno(), addr.native(), addr.size());
+        if (r != 0 && errno != EINPROGRESS) throw std::system_error(errno, std::system_category());
+        pollfd pfd{c.fileno(), POLLOUT, 0};
+        int n = ::poll(&pfd, 1, 200);
+        fillers.push_back(std::move(c));
+        if (n == 0) return true;  // pending: the queue is full
+    }
+    return false;
+}
+
 // Two loopback addresses of different families on one port: `bad` (the first that
 // getaddrinfo gives for no host, as CPython's create_connection(None, port) tries them) does
 // not serve, `good` (the second) does. getaddrinfo(NULL, port) gives ::1 then 127.0.0.1 on a
@@ -280,25 +300,7 @@ struct DualStack {
             }
         }
         if (!server) co_return false;
-        if (black_hole) {
-            // A listener whose accept queue is full drops new SYNs: a connect to it neither
-            // succeeds nor fails for seconds (the first SYN retransmit is 1 s away, a timeout
-            // minutes). Fill the queue until one connect stays pending.
-            bad.listen(0);
-            for (int i = 0; i < 16; ++i) {
-                Socket c(bad_family, SOCK_STREAM);
-                c.setblocking(false);
-                auto addr = SockAddr(*detail::parse_numeric(loopback(bad_family), port, bad_family));
-                int r = ::connect(c.fileno(), addr.native(), addr.size());
-                if (r != 0 && errno != EINPROGRESS) throw std::system_error(errno, std::system_category());
-                pollfd pfd{c.fileno(), POLLOUT, 0};
-                int n = ::poll(&pfd, 1, 200);
-                fillers.push_back(std::move(c));
-                if (n == 0) co_return true;  // pending: the queue is full
-            }
-            co_return false;
-        }
-        co_return true;
+        co_return !black_hole || fill_accept_queue(bad, fillers);
     }
     Coro<void> teardown() {
         if (server) {
@@ -725,9 +727,14 @@ ASYNCIO_TEST_REALTIME(Server, EmfileOnAcceptKeepsServingWithoutSpinning) {
 
 // Cancelling create_connection mid-connect leaves no fd and no registration.
 ASYNCIO_TEST_REALTIME(CreateConnection, CancelDuringConnectLeavesNoFd) {
+    Socket hole(AF_INET, SOCK_STREAM);
+    hole.bind("127.0.0.1", 0);
+    std::vector<Socket> fillers;
+    CO_ASSERT_TRUE(fill_accept_queue(hole, fillers));
+    int port = hole.getsockname().port();
     int before = open_fd_count();
     auto t = create_task(loop().create_connection([] { return std::make_shared<Echo>(); },
-                                                  "10.255.255.1", 9));
+                                                  "127.0.0.1", port));
     co_await asyncio::sleep(0);
     co_await asyncio::sleep(0);
     t.cancel();
