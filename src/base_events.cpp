@@ -21,6 +21,7 @@
 #include "asyncio/futures.hpp"
 #include "asyncio/tasks.hpp"
 #include "asyncio/wait.hpp"
+#include "asyncio/detail/sslproto.hpp"
 #include "selector_events.hpp"
 
 namespace asyncio {
@@ -227,10 +228,17 @@ Coro<std::optional<Socket>> connect_any(EventLoop& loop, const std::vector<AddrI
 // Stream connections
 
 Coro<TransportAndProtocol> make_connection_transport(EventLoop& loop, Socket sock,
-                                                     ProtocolFactory& factory) {
+                                                     ProtocolFactory& factory,
+                                                     std::optional<TLSParams> tls = std::nullopt) {
     sock.setblocking(false);
     std::shared_ptr<Protocol> protocol = factory();
     if (!protocol) throw std::invalid_argument("the protocol factory returned no protocol");
+    if (tls) {
+        // TLS: the socket transport's protocol is the TLS layer; the application gets the
+        // TLS transport once the handshake is done (Python: _create_connection_transport).
+        auto op = make_tls_connection(loop, sock.detach(), protocol, std::move(*tls));
+        co_return co_await op;
+    }
     Future<void> waiter = loop.create_future<void>();
     auto t = std::make_shared<FdStreamTransport>(loop, sock.detach(),
                                                  FdStreamTransport::Kind::socket, protocol);
@@ -247,6 +255,7 @@ Coro<TransportAndProtocol> make_connection_transport(EventLoop& loop, Socket soc
 Coro<TransportAndProtocol> create_connection(EventLoop& loop, ProtocolFactory factory,
                                              std::string host, int port,
                                              ConnectionOptions options) {
+    std::optional<TLSParams> tls = tls_params(options, host, false);
     std::optional<Socket> sock;
     if (!host.empty() || port != 0) {
         if (options.sock)
@@ -290,12 +299,13 @@ Coro<TransportAndProtocol> create_connection(EventLoop& loop, ProtocolFactory fa
             throw std::invalid_argument("A Stream Socket was expected, got type " +
                                         std::to_string(sock->type()));
     }
-    auto op = make_connection_transport(loop, std::move(*sock), factory);
+    auto op = make_connection_transport(loop, std::move(*sock), factory, std::move(tls));
     co_return co_await op;
 }
 
 Coro<TransportAndProtocol> create_unix_connection(EventLoop& loop, ProtocolFactory factory,
                                                   std::string path, ConnectionOptions options) {
+    std::optional<TLSParams> tls = tls_params(options, path, true);
     Socket sock = Socket::closed();
     if (!path.empty()) {
         if (options.sock) throw std::invalid_argument("path and sock can not be specified at the same time");
@@ -309,7 +319,7 @@ Coro<TransportAndProtocol> create_unix_connection(EventLoop& loop, ProtocolFacto
         if (sock.family() != AF_UNIX || sock.type() != SOCK_STREAM)
             throw std::invalid_argument("A UNIX Domain Stream Socket was expected");
     }
-    auto op = make_connection_transport(loop, std::move(sock), factory);
+    auto op = make_connection_transport(loop, std::move(sock), factory, std::move(tls));
     co_return co_await op;
 }
 
@@ -354,6 +364,8 @@ Coro<TransportAndProtocol> connect_pipe(EventLoop& loop, ProtocolFactory factory
 /// and `woken_` set once closed with no live connection.
 class ServerCore : public std::enable_shared_from_this<ServerCore> {
 public:
+    std::optional<TLSParams> tls;  // TLS on every accepted connection (create_server(ssl=))
+
     ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog,
                std::string unix_path = {}, std::pair<dev_t, ino_t> unix_id = {})
         : loop_(&loop), sockets_(std::move(sockets)), factory_(std::move(factory)),
@@ -412,8 +424,10 @@ public:
         try {
             protocol = factory_();
             if (!protocol) throw std::invalid_argument("the protocol factory returned no protocol");
+            std::shared_ptr<BaseProtocol> below = protocol;
+            if (tls) below = wrap_tls(*loop_, protocol, tls->context, {}, tls->options).lower_protocol;
             auto t = std::make_shared<FdStreamTransport>(*loop_, fd, FdStreamTransport::Kind::socket,
-                                                         protocol, shared_from_this());
+                                                         below, shared_from_this());
             fd = -1;
             t->start();
         } catch (...) {
@@ -865,6 +879,8 @@ Coro<Server> EventLoop::create_server(ProtocolFactory factory, std::vector<std::
     for (auto& s : sockets) s.setblocking(false);
     auto core = std::make_shared<detail::ServerCore>(*this, std::move(sockets), std::move(factory),
                                                      options.backlog);
+    core->tls = detail::tls_params(options.ssl, options.ssl_handshake_timeout,
+                                   options.ssl_shutdown_timeout);
     auto op = detail::make_server(std::move(core), options.start_serving);
     co_return co_await op;
 }
@@ -916,6 +932,8 @@ Coro<Server> EventLoop::create_unix_server(ProtocolFactory factory, std::string 
     auto core = std::make_shared<detail::ServerCore>(
         *this, std::move(sockets), std::move(factory), options.backlog,
         (options.cleanup_socket && id.second != 0) ? path : std::string(), id);
+    core->tls = detail::tls_params(options.ssl, options.ssl_handshake_timeout,
+                                   options.ssl_shutdown_timeout);
     auto op = detail::make_server(std::move(core), options.start_serving);
     co_return co_await op;
 }

@@ -166,13 +166,16 @@ void SSLProtocol::connection_lost(std::exception_ptr exc) {
     (void)outgoing_.read();
     ++conn_lost_;
     app_closed_ = true;
+    bool told = false;
     if (state_ != SSLProtocolState::DO_HANDSHAKE) {
         if (app_ && (app_state_ == AppProtocolState::STATE_CON_MADE ||
                      app_state_ == AppProtocolState::STATE_EOF)) {
             app_state_ = AppProtocolState::STATE_CON_LOST;
             loop_.call_soon([app = app_, exc] { app->connection_lost(exc); });
+            told = true;
         }
     }
+    if (app_ && !told) app_->detached();
     set_state(SSLProtocolState::UNWRAPPED);
     lower_ = nullptr;
     app_ = nullptr;

@@ -497,6 +497,10 @@ ConnectionOptions connection_options(OpenConnectionOptions& o) {
     c.happy_eyeballs_delay = o.happy_eyeballs_delay;
     c.interleave = o.interleave;
     c.all_errors = o.all_errors;
+    c.ssl = std::move(o.ssl);
+    c.server_hostname = std::move(o.server_hostname);
+    c.ssl_handshake_timeout = o.ssl_handshake_timeout;
+    c.ssl_shutdown_timeout = o.ssl_shutdown_timeout;
     return c;
 }
 
@@ -583,6 +587,9 @@ Coro<Server> start_server(ClientConnectedCallback client_connected_cb,
     s.reuse_port = options.reuse_port;
     s.keep_alive = options.keep_alive;
     s.start_serving = options.start_serving;
+    s.ssl = std::move(options.ssl);
+    s.ssl_handshake_timeout = options.ssl_handshake_timeout;
+    s.ssl_shutdown_timeout = options.ssl_shutdown_timeout;
     auto op = loop.create_server(server_factory(loop, std::move(client_connected_cb), options.limit),
                                  std::move(hosts), port, std::move(s));
     co_return co_await op;
@@ -609,6 +616,9 @@ Coro<Server> start_unix_server(ClientConnectedCallback client_connected_cb, std:
     s.backlog = options.backlog;
     s.start_serving = options.start_serving;
     s.cleanup_socket = options.cleanup_socket;
+    s.ssl = std::move(options.ssl);
+    s.ssl_handshake_timeout = options.ssl_handshake_timeout;
+    s.ssl_shutdown_timeout = options.ssl_shutdown_timeout;
     auto op = loop.create_unix_server(
         server_factory(loop, std::move(client_connected_cb), options.limit), std::move(path),
         std::move(s));

@@ -10,6 +10,8 @@
 
 #include <asyncio/asyncio.hpp>
 #include <asyncio/detail/sslproto.hpp>
+#include <sys/resource.h>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -820,4 +822,325 @@ asyncio.run(main())
     co_await asyncio::wait_for(app->done.wait(), 20.0);
     EXPECT_EQ(app->data.size(), 100001u);
     EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// TLS through the loop: create_server / create_connection with ssl, and start_tls.
+
+namespace {
+
+using asyncio::Protocol;
+using asyncio::Transport;
+
+struct Recorder : Protocol {
+    Transport* transport = nullptr;
+    std::vector<std::string> events;
+    std::string data;
+    std::size_t want = 0;
+    asyncio::Event got;
+    asyncio::Event lost;
+    std::exception_ptr lost_exc;
+    void connection_made(Transport& t) override {
+        transport = &t;
+        events.push_back("made");
+    }
+    void data_received(std::string_view d) override {
+        data += d;
+        if (data.size() >= want) got.set();
+    }
+    bool eof_received() override {
+        events.push_back("eof");
+        return false;
+    }
+    void connection_lost(std::exception_ptr exc) override {
+        events.push_back("lost");
+        lost_exc = exc;
+        transport = nullptr;
+        got.set();
+        lost.set();
+    }
+};
+
+struct EchoProtocol : Protocol {
+    Transport* transport = nullptr;
+    void connection_made(Transport& t) override { transport = &t; }
+    void data_received(std::string_view d) override { transport->write(d); }
+};
+
+}  // namespace
+
+// CPython: test_asyncio/test_ssl.py TestSSL.test_create_server_ssl_1 (echo over TLS)
+ASYNCIO_TEST_REALTIME(TLSConnections, CreateServerAndCreateConnectionWithSsl) {
+    asyncio::ServerOptions sopts{.ssl = server_context()};
+    asyncio::Server server = co_await loop().create_server(
+        [] { return std::make_shared<EchoProtocol>(); }, "127.0.0.1", 0, std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    asyncio::ConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost"};
+    auto [t, p] = co_await loop().create_connection([] { return std::make_shared<Recorder>(); },
+                                                    "127.0.0.1", port, std::move(copts));
+    EXPECT_EQ(p->events, std::vector<std::string>{"made"});  // after the handshake
+    auto cert = std::any_cast<ssl::Certificate>(t->get_extra_info("peercert"));
+    EXPECT_EQ(cert.common_name(), "localhost");
+    EXPECT_EQ(std::any_cast<ssl::SSLObject>(t->get_extra_info("ssl_object")).version(), "TLSv1.3");
+    EXPECT_TRUE(t->get_extra_info("peername").has_value());  // from the socket transport
+    EXPECT_FALSE(t->can_write_eof());
+    p->want = 5;
+    t->write("hello");
+    co_await asyncio::wait_for(p->got.wait(), 20.0);
+    EXPECT_EQ(p->data, "hello");
+    t->close();
+    co_await asyncio::wait_for(p->lost.wait(), 20.0);
+    EXPECT_FALSE(p->lost_exc);
+    server.close();
+    co_await server.wait_closed();
+}
+
+TEST(TLSConnections, TlsOptionsWithoutSslAreRefused) {
+    asyncio::run([]() -> asyncio::Coro<void> {
+        auto& loop = asyncio::get_running_loop();
+        auto factory = [] { return std::make_shared<Recorder>(); };
+        asyncio::ConnectionOptions a{.server_hostname = "localhost"};
+        EXPECT_THROW(co_await loop.create_connection(factory, "127.0.0.1", 1, std::move(a)),
+                     std::invalid_argument);
+        asyncio::ConnectionOptions b{.ssl_handshake_timeout = 1.0};
+        EXPECT_THROW(co_await loop.create_connection(factory, "127.0.0.1", 1, std::move(b)),
+                     std::invalid_argument);
+        asyncio::ConnectionOptions c{.ssl = client_context(), .ssl_handshake_timeout = 0.0};
+        EXPECT_THROW(co_await loop.create_connection(factory, "127.0.0.1", 1, std::move(c)),
+                     std::invalid_argument);
+        asyncio::ServerOptions d{.ssl_shutdown_timeout = 1.0};
+        EXPECT_THROW(co_await loop.create_server(factory, "127.0.0.1", 0, std::move(d)), std::invalid_argument);
+        asyncio::ServerOptions e{.ssl = client_context()};  // a client context on a server
+        EXPECT_THROW(co_await loop.create_server(factory, "127.0.0.1", 0, std::move(e)), std::invalid_argument);
+    }());
+}
+
+ASYNCIO_TEST_REALTIME(TLSConnections, AWrongHostnameFailsCreateConnection) {
+    asyncio::ServerOptions sopts{.ssl = server_context()};
+    asyncio::Server server = co_await loop().create_server(
+        [] { return std::make_shared<EchoProtocol>(); }, "127.0.0.1", 0, std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    int fds = asyncio::testing::open_fd_count();
+    asyncio::ConnectionOptions copts{.ssl = client_context(), .server_hostname = "example.com"};
+    std::string text;
+    try {
+        co_await loop().create_connection([] { return std::make_shared<Recorder>(); }, "127.0.0.1",
+                                          port, std::move(copts));
+    } catch (const ssl::SSLCertVerificationError& e) {
+        text = e.what();
+    }
+    EXPECT_NE(text.find("hostname mismatch"), std::string::npos) << text;
+    co_await asyncio::sleep(0.05);
+    EXPECT_EQ(asyncio::testing::open_fd_count(), fds);  // the client socket is closed
+    server.close();
+    co_await server.wait_closed();
+}
+
+// A server whose peer never answers the handshake (a plain TCP listener that never speaks):
+// cancelling create_connection leaves no fd and no TLS object behind (ASan checks the rest).
+ASYNCIO_TEST_REALTIME(TLSConnections, CancellingDuringTheHandshakeLeavesNothingBehind) {
+    auto [lfd, port] = listen_loopback();
+    int fds = asyncio::testing::open_fd_count();
+    asyncio::ConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost"};
+    auto task = asyncio::create_task(loop().create_connection(
+        [] { return std::make_shared<Recorder>(); }, "127.0.0.1", port, std::move(copts)));
+    co_await asyncio::sleep(0.1);
+    EXPECT_FALSE(task.done());
+    task.cancel();
+    EXPECT_THROW(co_await task, asyncio::CancelledError);
+    co_await asyncio::sleep(0.05);
+    EXPECT_EQ(asyncio::testing::open_fd_count(), fds);
+    ::close(lfd);
+}
+
+ASYNCIO_TEST(TLSConnections, TheHandshakeTimeoutOfCreateConnection) {
+    auto [lfd, port] = listen_loopback();
+    asyncio::ConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost",
+                                     .ssl_handshake_timeout = 2.0};
+    double start = loop().time();
+    try {
+        co_await loop().create_connection([] { return std::make_shared<Recorder>(); },
+                                          "127.0.0.1", port, std::move(copts));
+        ADD_FAILURE() << "expected a TimeoutError";
+    } catch (const asyncio::TimeoutError& e) {
+        EXPECT_NE(std::string(e.what()).find("SSL handshake is taking longer than 2.0 seconds"),
+                  std::string::npos);
+    }
+    EXPECT_NEAR(loop().time() - start, 2.0, 0.5);
+    ::close(lfd);
+    co_await asyncio::sleep(0);
+}
+
+// 1,000 TLS connections open at once in one process, each echoing one message.
+ASYNCIO_TEST_REALTIME(TLSConnections, AThousandConcurrentTlsConnections) {
+    constexpr int n = 1000;
+    struct rlimit old {};
+    ::getrlimit(RLIMIT_NOFILE, &old);
+    struct rlimit want = old;
+    want.rlim_cur = std::min<rlim_t>(want.rlim_max, 4 * n + 200);
+    ::setrlimit(RLIMIT_NOFILE, &want);
+    asyncio::ServerOptions sopts{.backlog = 2048, .ssl = server_context()};
+    asyncio::Server server = co_await loop().create_server(
+        [] { return std::make_shared<EchoProtocol>(); }, "127.0.0.1", 0, std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    auto cctx = client_context();
+    auto one = [&](int i) -> asyncio::Coro<bool> {
+        asyncio::ConnectionOptions copts{.ssl = cctx, .server_hostname = "localhost"};
+        auto [t, p] = co_await loop().create_connection(
+            [] { return std::make_shared<Recorder>(); }, "127.0.0.1", port, std::move(copts));
+        std::string msg = "message " + std::to_string(i);
+        p->want = msg.size();
+        t->write(msg);
+        co_await p->got.wait();
+        bool ok = p->data == msg;
+        t->close();
+        co_await p->lost.wait();
+        co_return ok;
+    };
+    std::vector<asyncio::Task<bool>> tasks;
+    for (int i = 0; i < n; ++i) tasks.push_back(asyncio::create_task(one(i)));
+    auto results = co_await asyncio::wait_for(asyncio::gather(tasks), 100.0);
+    EXPECT_EQ(std::count(results.begin(), results.end(), true), n);
+    server.close();
+    co_await server.wait_closed();
+    ::setrlimit(RLIMIT_NOFILE, &old);
+}
+
+// STARTTLS: a plaintext exchange, then both ends upgrade the same connection with start_tls.
+ASYNCIO_TEST_REALTIME(TLSConnections, StartTlsUpgradesAPlaintextConnection) {
+    struct StartTlsServer : Protocol {
+        Transport* transport = nullptr;
+        std::shared_ptr<StartTlsServer>* self = nullptr;
+        std::string data;
+        std::string secret;
+        bool tls = false;
+        asyncio::Task<void> upgrade;
+        std::shared_ptr<Transport> keep;
+        void connection_made(Transport& t) override { transport = &t; }
+        void data_received(std::string_view d) override {
+            if (tls) {
+                // As in CPython, decrypted data may arrive before start_tls() returns the
+                // new transport: hold it until then.
+                secret += d;
+                if (keep) reply();
+                return;
+            }
+            data += d;
+            if (data == "STARTTLS\n") {
+                transport->write("GO\n");
+                tls = true;
+                upgrade = asyncio::create_task(do_upgrade());
+            }
+        }
+        void reply() {
+            if (secret.empty()) return;
+            keep->write("tls:" + std::exchange(secret, {}));
+        }
+        asyncio::Coro<void> do_upgrade() {
+            keep = co_await asyncio::get_running_loop().start_tls(
+                *transport, std::static_pointer_cast<Protocol>(*self), server_context(),
+                {.server_side = true});
+            reply();
+        }
+    };
+    auto server_proto = std::make_shared<StartTlsServer>();
+    server_proto->self = &server_proto;
+    asyncio::Server server = co_await loop().create_server(
+        [&] { return server_proto; }, "127.0.0.1", 0);
+    int port = server.sockets()[0].getsockname().port();
+    auto [t, p] = co_await loop().create_connection([] { return std::make_shared<Recorder>(); },
+                                                    "127.0.0.1", port);
+    p->want = 3;
+    t->write("STARTTLS\n");
+    co_await asyncio::wait_for(p->got.wait(), 20.0);
+    EXPECT_EQ(p->data, "GO\n");
+    p->data.clear();
+    p->got.clear();
+    asyncio::StartTlsOptions o{.server_hostname = "localhost"};
+    auto tls = co_await asyncio::wait_for(loop().start_tls(t, p, client_context(), o), 20.0);
+    EXPECT_EQ(std::any_cast<ssl::Certificate>(tls->get_extra_info("peercert")).common_name(),
+              "localhost");
+    p->want = 9;
+    tls->write("secret");
+    co_await asyncio::wait_for(p->got.wait(), 20.0);
+    EXPECT_EQ(p->data, "tls:secret");
+    EXPECT_EQ(p->events, std::vector<std::string>{"made"});  // no second connection_made
+    tls->close();
+    co_await asyncio::wait_for(p->lost.wait(), 20.0);
+    server.close();
+    co_await server.wait_closed();
+    server_proto->self = nullptr;
+}
+
+// ---------------------------------------------------------------------------------------
+// Streams over TLS.
+
+namespace {
+
+asyncio::Coro<void> echo_lines(asyncio::StreamReader r, asyncio::StreamWriter w) {
+    for (;;) {
+        std::string line = co_await r.readline();
+        if (line.empty()) break;
+        w.write(line);
+        co_await w.drain();
+    }
+    w.close();
+    co_await w.wait_closed();
+}
+
+}  // namespace
+
+// CPython: test_asyncio/test_streams.py test_open_connection_no_loop_ssl / start_server(ssl=)
+ASYNCIO_TEST_REALTIME(TLSStreams, OpenConnectionAndStartServerWithSsl) {
+    // Lines longer than the default 64 KiB limit need a larger one on both ends.
+    asyncio::StartServerOptions sopts{.limit = 1 << 20, .ssl = server_context()};
+    asyncio::Server server = co_await asyncio::start_server(echo_lines, "127.0.0.1", 0,
+                                                            std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    asyncio::OpenConnectionOptions copts{
+        .limit = 1 << 20, .ssl = client_context(), .server_hostname = "localhost"};
+    auto [r, w] = co_await asyncio::open_connection("127.0.0.1", port, std::move(copts));
+    EXPECT_EQ(std::any_cast<ssl::Certificate>(w.get_extra_info("peercert")).common_name(),
+              "localhost");
+    std::string big(200000, 'b');
+    w.write("ping\n");
+    w.write(big + "\n");
+    co_await w.drain();
+    EXPECT_EQ(co_await r.readline(), "ping\n");
+    EXPECT_EQ(co_await r.readline(), big + "\n");
+    w.close();
+    co_await w.wait_closed();
+    server.close();
+    co_await server.wait_closed();
+}
+
+// CPython: test_asyncio/test_streams.py test_start_tls (StreamWriter.start_tls)
+ASYNCIO_TEST_REALTIME(TLSStreams, StreamWriterStartTlsAfterAPlaintextExchange) {
+    auto handler = [](asyncio::StreamReader r, asyncio::StreamWriter w) -> asyncio::Coro<void> {
+        std::string line = co_await r.readline();
+        if (line != "STARTTLS\n") co_return;
+        w.write("GO\n");
+        co_await w.drain();
+        co_await w.start_tls(server_context());
+        std::string secret = co_await r.readline();
+        w.write("tls:" + secret);
+        co_await w.drain();
+        w.close();
+        co_await w.wait_closed();
+    };
+    asyncio::Server server = co_await asyncio::start_server(handler, "127.0.0.1", 0);
+    int port = server.sockets()[0].getsockname().port();
+    auto [r, w] = co_await asyncio::open_connection("127.0.0.1", port);
+    w.write("STARTTLS\n");
+    EXPECT_EQ(co_await r.readline(), "GO\n");
+    asyncio::StartTlsOptions o{.server_hostname = "localhost"};
+    co_await w.start_tls(client_context(), o);
+    EXPECT_TRUE(w.get_extra_info("ssl_object").has_value());
+    w.write("x\n");
+    EXPECT_EQ(co_await r.readline(), "tls:x\n");
+    EXPECT_EQ(co_await r.read(), "");  // the server closed with close_notify
+    w.close();
+    co_await w.wait_closed();
+    server.close();
+    co_await server.wait_closed();
 }

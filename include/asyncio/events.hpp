@@ -556,6 +556,20 @@ public:
     /// Python: loop.create_unix_server(protocol_factory, path, sock=, backlog=, ...).
     Coro<Server> create_unix_server(ProtocolFactory factory, std::string path,
                                     UnixServerOptions options = {});
+    /// Upgrades an established connection to TLS: returns the TLS transport once the
+    /// handshake is done; `protocol` (the transport's protocol) then talks through it and
+    /// gets no second connection_made. `transport` must stay alive until then.
+    /// Python: loop.start_tls(transport, protocol, sslcontext, ...).
+    /// Errors: the handshake's (ssl::SSLCertVerificationError, ssl::SSLError, TimeoutError);
+    /// the transport is closed. Cancellation: closes the transport.
+    Coro<std::shared_ptr<Transport>> start_tls(std::shared_ptr<Transport> transport,
+                                               std::shared_ptr<Protocol> protocol,
+                                               ssl::SSLContext sslcontext,
+                                               StartTlsOptions options = {});
+    Coro<std::shared_ptr<Transport>> start_tls(Transport& transport,
+                                               std::shared_ptr<Protocol> protocol,
+                                               ssl::SSLContext sslcontext,
+                                               StartTlsOptions options = {});
     /// Sends a file over a transport: sendfile(2) on the socket when the transport is one,
     /// else read-and-write (unless `fallback` is false). Python: loop.sendfile.
     Coro<std::size_t> sendfile(std::shared_ptr<Transport> transport, int file_fd,

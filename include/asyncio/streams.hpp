@@ -125,6 +125,12 @@ public:
                                  std::optional<std::size_t> low = std::nullopt) const;
     /// The transport under the writer. Python: writer.transport.
     std::shared_ptr<Transport> transport() const;
+    /// Upgrades the connection to TLS (STARTTLS): drains, then runs the handshake; the
+    /// reader and writer then go through TLS. The side is the stream's (a start_server
+    /// connection is the server). Python: writer.start_tls(sslcontext, *, server_hostname,
+    /// ssl_handshake_timeout, ssl_shutdown_timeout). Errors: the handshake's (the connection
+    /// is closed).
+    Coro<void> start_tls(ssl::SSLContext sslcontext, StartTlsOptions options = {}) const;
 
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
     const std::shared_ptr<detail::StreamWriterImpl>& impl() const noexcept { return s_; }
@@ -150,6 +156,11 @@ struct OpenConnectionOptions {
     std::optional<double> happy_eyeballs_delay{};
     int interleave = 0;
     bool all_errors = false;
+    /// TLS (see loop.create_connection).
+    std::optional<ssl::SSLContext> ssl = std::nullopt;
+    std::optional<std::string> server_hostname = std::nullopt;
+    std::optional<double> ssl_handshake_timeout = std::nullopt;
+    std::optional<double> ssl_shutdown_timeout = std::nullopt;
 };
 
 /// Keyword arguments of start_server: the readers' limit, then those of loop.create_server.
@@ -163,6 +174,10 @@ struct StartServerOptions {
     bool reuse_port = false;
     bool keep_alive = false;
     bool start_serving = true;
+    /// TLS (see loop.create_server).
+    std::optional<ssl::SSLContext> ssl = std::nullopt;
+    std::optional<double> ssl_handshake_timeout = std::nullopt;
+    std::optional<double> ssl_shutdown_timeout = std::nullopt;
 };
 
 /// Keyword arguments of start_unix_server.
@@ -172,6 +187,9 @@ struct StartUnixServerOptions {
     int backlog = 100;
     bool start_serving = true;
     bool cleanup_socket = true;
+    std::optional<ssl::SSLContext> ssl = std::nullopt;
+    std::optional<double> ssl_handshake_timeout = std::nullopt;
+    std::optional<double> ssl_shutdown_timeout = std::nullopt;
 };
 
 /// Connects to host:port and returns the stream pair. Python: asyncio.open_connection.

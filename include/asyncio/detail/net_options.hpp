@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "asyncio/sockets.hpp"
+#include "asyncio/ssl.hpp"
 
 namespace asyncio {
 
@@ -44,6 +45,14 @@ struct ConnectionOptions {
     int interleave = 0;
     /// Raise every attempt's error (an ExceptionGroup) instead of one OSError.
     bool all_errors = false;
+    /// TLS with this context (Python: ssl=context; ssl=True is
+    /// `.ssl = ssl::create_default_context()`).
+    std::optional<ssl::SSLContext> ssl = std::nullopt;
+    /// The name the server's certificate must match, sent as SNI (default: host).
+    std::optional<std::string> server_hostname = std::nullopt;
+    /// Seconds (defaults 60 and 30). Errors: std::invalid_argument without ssl, or <= 0.
+    std::optional<double> ssl_handshake_timeout = std::nullopt;
+    std::optional<double> ssl_shutdown_timeout = std::nullopt;
 };
 
 /// Python: loop.create_server(..., *, family, flags, sock, backlog, reuse_address,
@@ -59,6 +68,19 @@ struct ServerOptions {
     bool reuse_port = false;
     bool keep_alive = false;
     bool start_serving = true;
+    /// TLS with this server context (Python: ssl=context).
+    std::optional<ssl::SSLContext> ssl = std::nullopt;
+    std::optional<double> ssl_handshake_timeout = std::nullopt;
+    std::optional<double> ssl_shutdown_timeout = std::nullopt;
+};
+
+/// Python: loop.start_tls(transport, protocol, sslcontext, *, server_side, server_hostname,
+/// ssl_handshake_timeout, ssl_shutdown_timeout).
+struct StartTlsOptions {
+    bool server_side = false;
+    std::optional<std::string> server_hostname = std::nullopt;
+    double ssl_handshake_timeout = 60.0;
+    double ssl_shutdown_timeout = 30.0;
 };
 
 /// Python: loop.create_unix_server(..., *, sock, backlog, start_serving, cleanup_socket).
@@ -68,6 +90,9 @@ struct UnixServerOptions {
     bool start_serving = true;
     /// Remove the socket file when the server closes (3.13).
     bool cleanup_socket = true;
+    std::optional<ssl::SSLContext> ssl = std::nullopt;
+    std::optional<double> ssl_handshake_timeout = std::nullopt;
+    std::optional<double> ssl_shutdown_timeout = std::nullopt;
 };
 
 /// Python: loop.create_datagram_endpoint(..., *, local_addr, remote_addr, family, proto,

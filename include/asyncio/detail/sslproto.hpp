@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "asyncio/coro.hpp"
+#include "asyncio/detail/net_options.hpp"
 #include "asyncio/events.hpp"
 #include "asyncio/futures.hpp"
 #include "asyncio/ssl.hpp"
@@ -62,6 +63,9 @@ class TLSApp {
     virtual void connection_lost(std::exception_ptr exc) = 0;
     virtual void pause_writing() {}
     virtual void resume_writing() {}
+    /// The connection ended before the application was connected (a failed handshake, a
+    /// cancellation): no connection_lost follows; drop what was kept for it.
+    virtual void detached() {}
 };
 
 /// CPython's defaults (asyncio.constants).
@@ -202,5 +206,54 @@ class SSLProtocol : public std::enable_shared_from_this<SSLProtocol> {
     std::optional<ssl::Certificate> peercert_;
     bool handshake_done_ = false;
 };
+
+}  // namespace asyncio::detail
+namespace asyncio {
+class Protocol;
+class Transport;
+}  // namespace asyncio
+
+namespace asyncio::detail {
+
+/// A connection's TLS layer, ready to be plugged: give `lower_protocol` to the transport
+/// below as its protocol; hand `app_transport` to the application (its protocol receives
+/// it in connection_made once the handshake is done).
+struct TLSWrap {
+    std::shared_ptr<Protocol> lower_protocol;
+    std::shared_ptr<Transport> app_transport;
+};
+
+/// Wraps the application protocol `app` in TLS. `waiter` (may be empty) completes with the
+/// handshake. Python: sslproto.SSLProtocol(loop, app_protocol, sslcontext, waiter, ...).
+TLSWrap wrap_tls(EventLoop& loop, std::shared_ptr<Protocol> app, ssl::SSLContext context,
+                 Future<void> waiter, SSLProtocolOptions options);
+
+/// Upgrades `transport` (whose protocol is `protocol`) to TLS and returns the new transport
+/// once the handshake is done. Python: loop.start_tls().
+Coro<std::shared_ptr<Transport>> start_tls(EventLoop& loop, std::shared_ptr<Transport> transport,
+                                           std::shared_ptr<Protocol> protocol,
+                                           ssl::SSLContext context, SSLProtocolOptions options);
+
+/// TLS settings of one connection or server, checked.
+struct TLSParams {
+    ssl::SSLContext context;
+    SSLProtocolOptions options;
+};
+
+/// The TLS settings of create_connection (`unix_socket`: create_unix_connection), or nullopt
+/// without ssl. Server names default to `host`. Errors: std::invalid_argument as CPython's
+/// ValueErrors ("server_hostname is only meaningful with ssl", "You must set server_hostname
+/// when using ssl without a host", "ssl_handshake_timeout is only meaningful with ssl", ...).
+std::optional<TLSParams> tls_params(const ConnectionOptions& options, const std::string& host,
+                                    bool unix_socket);
+/// The same for servers (create_server, create_unix_server).
+std::optional<TLSParams> tls_params(const std::optional<ssl::SSLContext>& context,
+                                    std::optional<double> handshake_timeout,
+                                    std::optional<double> shutdown_timeout);
+
+/// Makes the socket transport of a client connection over `fd` (now owned) with TLS, and
+/// waits for the handshake. Python: _create_connection_transport with ssl.
+Coro<std::pair<std::shared_ptr<Transport>, std::shared_ptr<Protocol>>> make_tls_connection(
+    EventLoop& loop, int fd, std::shared_ptr<Protocol> protocol, TLSParams tls);
 
 }  // namespace asyncio::detail

@@ -119,12 +119,15 @@ public:
     /// Completed when the connection is lost (with its error, if any).
     Future<void> closed_future() const { return closed_; }
     EventLoop& loop() const noexcept { return *loop_; }
+    /// Made by start_server (it had a client_connected_cb): the server side for start_tls.
+    bool server_side() const noexcept { return server_side_; }
 
 private:
     EventLoop* loop_;
     std::weak_ptr<StreamReaderImpl> reader_;
     std::shared_ptr<StreamReaderImpl> strong_reader_;  // until connection_made hands it on
     OnConnected on_connected_;
+    bool server_side_ = static_cast<bool>(on_connected_);
     bool paused_ = false;
     bool lost_ = false;
     std::vector<Future<void>> drain_waiters_;
