@@ -65,6 +65,28 @@ TEST(TimerHeap, RemoveIfKeepsOrderAndTakeAllEmpties) {
     for (auto* n : all) EXPECT_FALSE(n->scheduled());
 }
 
+// The loop's purge frees a cancelled handle inside the predicate: remove_if must not touch
+// a node once the predicate said to drop it (ASan caught a write after the free).
+TEST(TimerHeap, RemoveIfLetsThePredicateFreeTheNodesItDrops) {
+    TimerHeap h;
+    std::vector<TimerNode*> nodes;
+    for (int i = 0; i < 200; ++i) {
+        nodes.push_back(new TimerNode());
+        h.push(nodes.back(), i % 2 ? 1000 - i : i);  // both the run and the heap
+    }
+    h.remove_if([](TimerNode* n) {
+        if (n->when % 2 == 0) return false;
+        delete n;
+        return true;
+    });
+    EXPECT_EQ(h.size(), 100u);
+    while (!h.empty()) {
+        TimerNode* n = h.pop();
+        EXPECT_EQ(n->when % 2, 0);
+        delete n;
+    }
+}
+
 // The sequence number is 32 bits: before it could wrap, renumber() gives the live nodes
 // 0, 1, 2... in their order. Ties on the deadline still pop in scheduling order across it.
 TEST(TimerHeap, SchedulingOrderHoldsAcrossASequenceRenumbering) {

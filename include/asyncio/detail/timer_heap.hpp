@@ -123,9 +123,8 @@ public:
         std::size_t j = 0;
         for (std::size_t i = 0; i < heap_.size(); ++i) {
             TimerNode* n = heap_[i];
-            if (drop(n)) {
-                n->index = TimerNode::npos;
-            } else {
+            n->index = TimerNode::npos;  // before drop(), which may free the node
+            if (!drop(n)) {
                 heap_[j] = n;
                 n->index = static_cast<std::uint32_t>(j);
                 ++j;
