@@ -1144,3 +1144,378 @@ ASYNCIO_TEST_REALTIME(TLSStreams, StreamWriterStartTlsAfterAPlaintextExchange) {
     server.close();
     co_await server.wait_closed();
 }
+
+// ---------------------------------------------------------------------------------------
+// TLS through the loop against real peers, over Unix sockets, and at the edges of a
+// connection (close with data in flight, a peer without close_notify, a handshake timeout).
+
+namespace {
+
+asyncio::Coro<void> echo_chunks(asyncio::StreamReader r, asyncio::StreamWriter w) {
+    for (;;) {
+        std::string data = co_await r.read(65536);
+        if (data.empty()) break;
+        w.write(data);
+        co_await w.drain();
+    }
+    w.close();
+    co_await w.wait_closed();
+}
+
+// A CPython peer with a blocking ssl socket (suppress_ragged_eofs=False): it accepts one
+// connection, reads until the end and prints "CLEAN <bytes>" when the stream ended with
+// close_notify, "RAGGED <bytes>" when the TCP connection ended without it.
+const char* const close_notify_judge = R"PY(
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)  # report a ragged end
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+ls.settimeout(30)
+print("PORT:%d" % ls.getsockname()[1], flush=True)
+c, _ = ls.accept()
+c.settimeout(30)
+s = ctx.wrap_socket(c, server_side=True, suppress_ragged_eofs=False)
+n = 0
+try:
+    while True:
+        d = s.recv(65536)
+        if not d:
+            print("CLEAN", n, flush=True)
+            break
+        n += len(d)
+except ssl.SSLError as e:  # SSLEOFError, or OpenSSL 3's UNEXPECTED_EOF_WHILE_READING
+    ragged = isinstance(e, ssl.SSLEOFError) or "EOF" in (e.reason or "")
+    print("RAGGED" if ragged else "ERROR", n, e.reason, flush=True)
+except OSError as e:
+    print("ERROR", n, type(e).__name__, flush=True)
+c.close()
+)PY";
+
+}  // namespace
+
+// CPython: test_asyncio/test_ssl.py test_create_connection_ssl_1 against `openssl s_server`.
+ASYNCIO_TEST_REALTIME(TLSPeers, OpenConnectionAgainstOpensslServer) {
+    auto proc = co_await asyncio::create_subprocess_exec(
+        {.stdin_ = asyncio::PIPE, .stdout_ = asyncio::PIPE, .stderr_ = asyncio::STDOUT}, "openssl",
+        "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-rev", "-cert",
+        test_certs()("server.pem"), "-key", test_certs()("server.key"));
+    int port = co_await asyncio::wait_for(read_port(proc.stdout_, "ACCEPT"), 20.0);
+    CO_ASSERT_TRUE(port > 0);
+    asyncio::OpenConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost"};
+    auto [r, w] = co_await asyncio::wait_for(
+        asyncio::open_connection("127.0.0.1", port, std::move(copts)), 20.0);
+    w.write("hello\n");
+    EXPECT_EQ(co_await asyncio::wait_for(r.readline(), 20.0), "olleh\n");
+    w.close();
+    co_await asyncio::wait_for(w.wait_closed(), 20.0);
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);  // -naccept 1: one connection
+}
+
+// Our start_server(ssl=) against `openssl s_client`, which verifies our certificate for
+// "localhost" and closes with close_notify at its stdin's end.
+ASYNCIO_TEST_REALTIME(TLSPeers, StartServerAgainstOpensslClient) {
+    asyncio::Event handler_done;
+    std::string seen;
+    auto handler = [&](asyncio::StreamReader r, asyncio::StreamWriter w) -> asyncio::Coro<void> {
+        for (;;) {
+            std::string line = co_await r.readline();
+            if (line.empty()) break;
+            seen += line;
+            w.write(line);
+            co_await w.drain();
+        }
+        w.close();
+        co_await w.wait_closed();
+        handler_done.set();
+    };
+    asyncio::StartServerOptions sopts{.ssl = server_context()};
+    asyncio::Server server =
+        co_await asyncio::start_server(handler, "127.0.0.1", 0, std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    auto proc = co_await asyncio::create_subprocess_exec(
+        {.stdin_ = asyncio::PIPE, .stdout_ = asyncio::PIPE, .stderr_ = asyncio::DEVNULL}, "openssl",
+        "s_client", "-connect", "127.0.0.1:" + std::to_string(port), "-servername", "localhost",
+        "-verify_hostname", "localhost", "-CAfile", test_certs()("ca.pem"), "-verify_return_error",
+        "-quiet", "-no_ign_eof");
+    proc.stdin_.write("ping over tls\n");
+    co_await proc.stdin_.drain();
+    EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 20.0), "ping over tls\n");
+    proc.stdin_.close();
+    co_await asyncio::wait_for(handler_done.wait(), 20.0);
+    EXPECT_EQ(seen, "ping over tls\n");
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+    server.close();
+    co_await server.wait_closed();
+}
+
+// Our open_connection(ssl=) against a CPython asyncio server with its ssl module.
+ASYNCIO_TEST_REALTIME(TLSPeers, OpenConnectionAgainstPythonAsyncioServer) {
+    const std::string script = R"PY(
+import asyncio, ssl, sys
+async def handle(r, w):
+    data = await r.readline()
+    w.write(data.upper())
+    await w.drain()
+    rest = await r.read()          # until our close_notify
+    w.close()
+    await w.wait_closed()
+    print("SERVER-DONE", len(rest), flush=True)
+    srv.close()
+async def main():
+    global srv
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+    print("PORT:%d" % srv.sockets[0].getsockname()[1], flush=True)
+    async with srv:
+        try:
+            await srv.serve_forever()
+        except asyncio.CancelledError:
+            pass
+asyncio.run(main())
+)PY";
+    auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c",
+                                                         script, test_certs()("server.pem"),
+                                                         test_certs()("server.key"));
+    int port = co_await asyncio::wait_for(read_port(proc.stdout_, "PORT"), 30.0);
+    CO_ASSERT_TRUE(port > 0);
+    asyncio::OpenConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost"};
+    auto [r, w] = co_await asyncio::wait_for(
+        asyncio::open_connection("127.0.0.1", port, std::move(copts)), 20.0);
+    w.write("hello\n");
+    EXPECT_EQ(co_await asyncio::wait_for(r.readline(), 20.0), "HELLO\n");
+    w.write("rest");
+    w.close();
+    co_await asyncio::wait_for(w.wait_closed(), 20.0);
+    EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 20.0), "SERVER-DONE 4\n");
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+}
+
+// Our start_server(ssl=) against a CPython asyncio client (verifying our certificate).
+ASYNCIO_TEST_REALTIME(TLSPeers, StartServerAgainstPythonAsyncioClient) {
+    const std::string script = R"PY(
+import asyncio, ssl, sys
+async def main():
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    r, w = await asyncio.open_connection("127.0.0.1", int(sys.argv[1]), ssl=ctx,
+                                         server_hostname="localhost")
+    w.write(b"x" * 300000)
+    await w.drain()
+    echo = await r.readexactly(300000)
+    w.close()
+    await w.wait_closed()
+    print("CLIENT-OK" if echo == b"x" * 300000 else "CLIENT-BAD", flush=True)
+asyncio.run(main())
+)PY";
+    asyncio::StartServerOptions sopts{.ssl = server_context()};
+    asyncio::Server server =
+        co_await asyncio::start_server(echo_chunks, "127.0.0.1", 0, std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    auto proc =
+        co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c", script,
+                                                 std::to_string(port), test_certs()("ca.pem"));
+    EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 30.0), "CLIENT-OK\n");
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+    server.close();
+    co_await server.wait_closed();
+}
+
+// create_unix_server / create_unix_connection and start_unix_server / open_unix_connection
+// with ssl; a Unix connection has no host to check, so server_hostname is required.
+// CPython: test_asyncio/test_ssl.py test_create_unix_server_ssl_1.
+ASYNCIO_TEST_REALTIME(TLSPeers, UnixServersAndConnectionsWithSsl) {
+    std::string path = "/tmp/asyncio-tls-test-" + std::to_string(::getpid()) + ".sock";
+    asyncio::UnixServerOptions uopts{.ssl = server_context()};
+    asyncio::Server server = co_await loop().create_unix_server(
+        [] { return std::make_shared<EchoProtocol>(); }, path, std::move(uopts));
+    asyncio::ConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost"};
+    auto [t, p] = co_await asyncio::wait_for(
+        loop().create_unix_connection([] { return std::make_shared<Recorder>(); }, path,
+                                      std::move(copts)),
+        20.0);
+    EXPECT_EQ(std::any_cast<ssl::Certificate>(t->get_extra_info("peercert")).common_name(),
+              "localhost");
+    p->want = 4;
+    t->write("unix");
+    co_await asyncio::wait_for(p->got.wait(), 20.0);
+    EXPECT_EQ(p->data, "unix");
+    t->close();
+    co_await asyncio::wait_for(p->lost.wait(), 20.0);
+    EXPECT_FALSE(p->lost_exc);
+    asyncio::ConnectionOptions no_name{.ssl = client_context()};
+    EXPECT_THROW(co_await loop().create_unix_connection(
+                     [] { return std::make_shared<Recorder>(); }, path, std::move(no_name)),
+                 std::invalid_argument);
+    server.close();
+    co_await server.wait_closed();
+
+    asyncio::StartUnixServerOptions sopts{.ssl = server_context()};
+    asyncio::Server streams = co_await asyncio::start_unix_server(echo_chunks, path, std::move(sopts));
+    asyncio::OpenConnectionOptions oopts{.ssl = client_context(), .server_hostname = "localhost"};
+    auto [r, w] = co_await asyncio::wait_for(asyncio::open_unix_connection(path, std::move(oopts)),
+                                             20.0);
+    w.write("streams over unix");
+    EXPECT_EQ(co_await asyncio::wait_for(r.readexactly(17), 20.0), "streams over unix");
+    w.close();
+    co_await asyncio::wait_for(w.wait_closed(), 20.0);
+    streams.close();
+    co_await streams.wait_closed();
+}
+
+// A CPython asyncio client over a Unix socket against our start_unix_server(ssl=).
+ASYNCIO_TEST_REALTIME(TLSPeers, StartUnixServerAgainstPythonAsyncioClient) {
+    const std::string script = R"PY(
+import asyncio, ssl, sys
+async def main():
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    r, w = await asyncio.open_unix_connection(sys.argv[1], ssl=ctx, server_hostname="localhost")
+    w.write(b"over unix and tls")
+    echo = await r.readexactly(17)
+    w.close()
+    await w.wait_closed()
+    print("CLIENT", echo.decode(), flush=True)
+asyncio.run(main())
+)PY";
+    std::string path = "/tmp/asyncio-tls-test-py-" + std::to_string(::getpid()) + ".sock";
+    asyncio::StartUnixServerOptions sopts{.ssl = server_context()};
+    asyncio::Server server = co_await asyncio::start_unix_server(echo_chunks, path, std::move(sopts));
+    auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c",
+                                                         script, path, test_certs()("ca.pem"));
+    EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 30.0),
+              "CLIENT over unix and tls\n");
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+    server.close();
+    co_await server.wait_closed();
+}
+
+// close() with megabytes still queued: everything is sent, then close_notify (the peer sees
+// a clean end); abort() ends without close_notify (the peer sees a ragged one).
+// CPython: test_asyncio/test_sslproto.py test_close_during_ssl_over_ssl / flush on close.
+ASYNCIO_TEST_REALTIME(TLSPeers, CloseFlushesDataInFlightThenSendsCloseNotify) {
+    for (bool abort : {false, true}) {
+        auto proc = co_await asyncio::create_subprocess_exec(
+            {.stdout_ = asyncio::PIPE}, python(), "-c", close_notify_judge,
+            test_certs()("server.pem"), test_certs()("server.key"));
+        int port = co_await asyncio::wait_for(read_port(proc.stdout_, "PORT"), 30.0);
+        CO_ASSERT_TRUE(port > 0);
+        asyncio::OpenConnectionOptions copts{.ssl = client_context(),
+                                             .server_hostname = "localhost"};
+        auto [r, w] = co_await asyncio::wait_for(
+            asyncio::open_connection("127.0.0.1", port, std::move(copts)), 20.0);
+        if (!abort) {
+            w.write(std::string(4 << 20, 'd'));  // far more than the socket buffers take
+            w.close();
+            co_await asyncio::wait_for(w.wait_closed(), 30.0);
+            EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 30.0),
+                      "CLEAN 4194304\n");
+        } else {
+            w.write("short");
+            co_await w.drain();
+            co_await asyncio::sleep(0.1);
+            w.transport()->abort();
+            std::string line = co_await asyncio::wait_for(proc.stdout_.readline(), 30.0);
+            EXPECT_EQ(line.rfind("RAGGED 5 ", 0), 0u) << line;
+        }
+        EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+    }
+}
+
+// A peer that shuts its socket down without close_notify: the data it sent is delivered, then
+// a plain end of stream (CPython's sslproto does not raise for it either).
+ASYNCIO_TEST_REALTIME(TLSPeers, APeerClosingWithoutCloseNotifyEndsTheStream) {
+    const std::string script = R"PY(
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.sendall(b"hello\n")
+s.shutdown(socket.SHUT_WR)  # the TCP FIN alone: no close_notify (s is a plain socket now)
+while s.recv(65536):
+    pass
+print("CLIENT-SAW-CLOSE", flush=True)
+)PY";
+    asyncio::Event done;
+    std::vector<std::string> seen;
+    std::exception_ptr error;
+    auto handler = [&](asyncio::StreamReader r, asyncio::StreamWriter w) -> asyncio::Coro<void> {
+        try {
+            seen.push_back(co_await r.readline());
+            seen.push_back(co_await r.read());
+            w.close();
+            co_await w.wait_closed();
+        } catch (...) {
+            error = std::current_exception();
+        }
+        done.set();
+    };
+    asyncio::StartServerOptions sopts{.ssl = server_context()};
+    asyncio::Server server =
+        co_await asyncio::start_server(handler, "127.0.0.1", 0, std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    auto proc =
+        co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c", script,
+                                                 std::to_string(port), test_certs()("ca.pem"));
+    co_await asyncio::wait_for(done.wait(), 30.0);
+    EXPECT_FALSE(error);
+    EXPECT_EQ(seen, (std::vector<std::string>{"hello\n", ""}));
+    EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 30.0), "CLIENT-SAW-CLOSE\n");
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
+    server.close();
+    co_await server.wait_closed();
+}
+
+// A client that connects and never speaks TLS: the server drops it after its
+// ssl_handshake_timeout, and the connection never reaches the handler.
+// CPython: test_asyncio/test_ssl.py test_handshake_timeout (server side).
+ASYNCIO_TEST_REALTIME(TLSPeers, AServerDropsAClientThatNeverCompletesTheHandshake) {
+    bool handler_ran = false;
+    auto handler = [&](asyncio::StreamReader, asyncio::StreamWriter w) -> asyncio::Coro<void> {
+        handler_ran = true;
+        w.close();
+        co_return;
+    };
+    asyncio::StartServerOptions sopts{.ssl = server_context(), .ssl_handshake_timeout = 0.3};
+    asyncio::Server server =
+        co_await asyncio::start_server(handler, "127.0.0.1", 0, std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    int fd = connect_loopback(port);
+    CO_ASSERT_TRUE(fd >= 0);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    double start = loop().time();
+    bool closed = false;
+    for (int i = 0; i < 1000 && !closed; ++i) {  // at most 10 s
+        char c;
+        ssize_t n = ::recv(fd, &c, 1, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) closed = true;
+        // The server may have sent nothing at all: a ServerHello comes only after a ClientHello.
+        if (!closed) co_await asyncio::sleep(0.01);
+    }
+    double elapsed = loop().time() - start;
+    ::close(fd);
+    EXPECT_TRUE(closed);
+    EXPECT_GE(elapsed, 0.25);
+    EXPECT_FALSE(handler_ran);
+    server.close();
+    co_await server.wait_closed();
+}
+
+// Cancelling open_connection(ssl=) in the middle of the handshake leaves no fd behind (and,
+// under ASan, no TLS object: the leak check runs at exit).
+ASYNCIO_TEST_REALTIME(TLSPeers, CancellingOpenConnectionDuringTheHandshakeLeavesNothingBehind) {
+    auto [lfd, port] = listen_loopback();  // accepts in the kernel, never answers
+    int fds = asyncio::testing::open_fd_count();
+    for (int i = 0; i < 20; ++i) {
+        asyncio::OpenConnectionOptions copts{.ssl = client_context(),
+                                             .server_hostname = "localhost"};
+        auto task = asyncio::create_task(asyncio::open_connection("127.0.0.1", port, std::move(copts)));
+        co_await asyncio::sleep(i % 2 ? 0.02 : 0);  // before and after the connect
+        task.cancel();
+        EXPECT_THROW(co_await task, asyncio::CancelledError);
+    }
+    co_await asyncio::sleep(0.05);
+    EXPECT_EQ(asyncio::testing::open_fd_count(), fds);
+    ::close(lfd);
+}
