@@ -157,7 +157,7 @@ void FutureBase::finish_with_value() {
 
 void FutureBase::add_callback(ReadyFn fn, void* self) {
     if (state_ != State::pending) {
-        loop_->push_ready(fn, self);
+        push_scheduled({fn, self});
         return;
     }
     callbacks_.push(ReadyEntry{fn, self});
@@ -167,8 +167,30 @@ void FutureBase::remove_callback_entry(ReadyFn fn, void* self) noexcept {
     callbacks_.remove_if([&](const ReadyEntry& e) { return e.fn == fn && e.self == self; });
 }
 
+void FutureBase::dispose_callbacks() noexcept {
+    callbacks_.drain([](ReadyEntry e) { e.fn(e.self, false); });
+}
+
+void FutureBase::push_scheduled(ReadyEntry e) {
+    if (e.fn == &UserCallbackBase::thunk) static_cast<UserCallbackBase*>(e.self)->hold();
+    loop_->push_ready(e.fn, e.self);
+}
+
+void UserCallbackBase::thunk(void* self, bool run) {
+    std::unique_ptr<UserCallbackBase> cb(static_cast<UserCallbackBase*>(self));
+    struct GiveBack {  // runs before cb is deleted, whether call() returns or throws
+        UserCallbackBase* c;
+        ~GiveBack() {
+            if (c->held) c->state->release();
+        }
+    } give_back{cb.get()};
+    if (!run) return;
+    ContextScope scope(cb->ctx);
+    cb->call();
+}
+
 void FutureBase::schedule_callbacks() {
-    callbacks_.drain([this](ReadyEntry e) { loop_->push_ready(e.fn, e.self); });
+    callbacks_.drain([this](ReadyEntry e) { push_scheduled(e); });
 }
 
 }  // namespace asyncio::detail

@@ -69,8 +69,26 @@ void GatherBase::child_done(void* self, bool run) {
             g->release();
             throw;
         }
+    } else if (!g->done()) {
+        g->abandon();
     }
     g->release();
+}
+
+void GatherBase::abandon() {
+    // A child's callback was disposed of without running: the child (a task) was abandoned
+    // when the loop closed, so this gather can never complete. It lets go of everything that
+    // could form a cycle with it: its callbacks on the children still pending (each holds a
+    // reference to it, and it holds them) and its own done callbacks (an enclosing gather's
+    // or shield's link holds a reference to it). Without this, a nested gather pending at
+    // loop close kept the closed loop alive (LSan: 5.8 KB).
+    if (abandoned_) return;
+    abandoned_ = true;
+    add_ref();  // the removals below release links' references
+    for (std::size_t i = 0; i < nfuts_; ++i)
+        if (!links_[i].child->done()) links_[i].child->remove_callback_entry(&child_done, &links_[i]);
+    dispose_callbacks();
+    release();
 }
 
 void GatherBase::finish_exception(std::exception_ptr e) {

@@ -29,6 +29,15 @@ void ShieldLink::inner_done(void* self, bool run) {
                 }
             }
         }
+    } else if (!l->outer->done()) {
+        // The inner was disposed of without completing (its task abandoned at loop close, or
+        // the future destroyed): the outer can never complete through this link. Withdraw the
+        // link from the outer too, or the link and the outer keep each other alive (each holds
+        // the other) and, through the inner's reference to its loop, the closed loop leaks.
+        // Removing the entry runs outer_done(l, false), which drops the outer's share. The
+        // outer's own callbacks (an enclosing gather's or shield's link) go the same way.
+        l->outer->remove_callback_entry(&ShieldLink::outer_done, l);
+        l->outer->dispose_callbacks();
     }
     l->drop();
 }

@@ -65,6 +65,14 @@ ContextData* TaskCore::context() const noexcept {
     return e ? e->context : nullptr;
 }
 
+void TaskCore::use_context(ContextData* ctx) {
+    if (!ctx && !has_extras_) return;  // the empty context already
+    ContextData*& slot = context_slot();
+    if (ctx) ctx->add_ref();
+    if (slot) slot->release();
+    slot = ctx;
+}
+
 std::string TaskCore::get_name() const {
     const Extras* e = find_extras();
     return e && e->has_name ? e->name : "Task-" + std::to_string(task_id_);
@@ -445,7 +453,7 @@ void TaskCore::abandon() noexcept {
     }
     // Its done callbacks can never run now: dispose of them, releasing what they hold (a
     // user callback's reference to this task, a combinator's state), or the cycle leaks.
-    callbacks_.drain([](ReadyEntry e) { e.fn(e.self, false); });
+    dispose_callbacks();
     cancel_ = CancelState::none;
     exc_ = nullptr;
     release();  // the pending self-reference

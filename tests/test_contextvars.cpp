@@ -1,6 +1,8 @@
 // ContextVar, Token, Context, copy_context: values follow a task and the coroutines it
 // awaits, and never leak from a child task to its parent.
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "asyncio_test.hpp"
 
@@ -171,4 +173,80 @@ TEST(CallbackContext, CallSoonThreadsafeCopiesThePostingThreadsContext) {
     EXPECT_EQ(seen, "poster");
     EXPECT_EQ(cb_var.get(), "default");
     l->close();
+}
+
+// CPython: create_task(coro, context=ctx) runs the task in ctx instead of a copy of the
+// current context, and the creator's context is untouched (python3.13: "task ctx", then
+// "after task, main sees main"). What the task sets stays in the task here: ctx is a snapshot
+// (documented difference; CPython's Context object would change).
+ASYNCIO_TEST(TaskContext, CreateTaskWithAContextRunsTheTaskInIt) {
+    cb_var.set("main");
+    Context ctx = copy_context();
+    ctx.run([] { cb_var.set("ctx"); });
+    std::string seen;
+    auto t = asyncio::create_task(
+        [](std::string* out) -> Coro<void> {
+            *out = cb_var.get();
+            cb_var.set("set-in-child");
+            co_return;
+        }(&seen),
+        {.context = ctx});
+    co_await t;
+    EXPECT_EQ(seen, "ctx");
+    EXPECT_EQ(cb_var.get(), "main");
+    EXPECT_EQ(ctx.get(cb_var).value_or("unset"), "ctx");
+
+    // An empty Context: the task sees every variable's default.
+    auto t2 = asyncio::create_task(
+        [](std::string* out) -> Coro<void> {
+            *out = cb_var.get();
+            co_return;
+        }(&seen),
+        {.name = "empty", .context = Context()});
+    co_await t2;
+    EXPECT_EQ(seen, "default");
+    EXPECT_EQ(t2.get_name(), "empty");
+}
+
+// CPython: Future.add_done_callback(fn, context=ctx) runs fn in ctx; without context= it runs
+// in a copy of the context current at add_done_callback (python3.13: "cb ctx", "cb2 main").
+ASYNCIO_TEST(CallbackContext, AddDoneCallbackWithAContextRunsTheCallbackInIt) {
+    auto& loop = asyncio::get_running_loop();
+    cb_var.set("main");
+    Context ctx = copy_context();
+    ctx.run([] { cb_var.set("ctx"); });
+    std::vector<std::string> seen;
+    auto fut = loop.create_future<int>();
+    fut.add_done_callback(ctx, [&] { seen.push_back("cb " + cb_var.get()); });
+    fut.add_done_callback([&](Future<int>& f) { seen.push_back("cb2 " + cb_var.get() + " " + std::to_string(f.result())); });
+    fut.set_result(1);
+    auto t = asyncio::create_task(asyncio::sleep(0));
+    t.add_done_callback(ctx, [&](Task<void>&) { seen.push_back("tcb " + cb_var.get()); });
+    co_await t;
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(seen, (std::vector<std::string>{"cb ctx", "cb2 main 1", "tcb ctx"}));
+    EXPECT_EQ(cb_var.get(), "main");
+}
+
+// A done callback stored on a future that never completes holds no reference to it: dropping
+// the last handle frees the future and disposes of the callback (before, the callback's
+// reference kept the future, and with it the loop, alive forever).
+ASYNCIO_TEST(CallbackLifetime, AFutureDroppedWithAPendingDoneCallbackIsFreed) {
+    auto token = std::make_shared<int>(0);
+    {
+        auto fut = asyncio::get_running_loop().create_future<int>();
+        fut.add_done_callback([token] {});
+        EXPECT_EQ(token.use_count(), 2);
+    }
+    EXPECT_EQ(token.use_count(), 1) << "the future and its callback must be freed";
+    // A scheduled callback keeps its future alive until it ran, even with no handle left.
+    int got = 0;
+    {
+        auto fut = asyncio::get_running_loop().create_future<int>();
+        fut.add_done_callback([&got](Future<int>& f) { got = f.result(); });
+        fut.set_result(5);
+    }
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(got, 5);
+    co_return;
 }

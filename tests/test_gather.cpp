@@ -1,5 +1,6 @@
 // gather(): parity #28–#36 (CPython GatherTestsBase, FutureGatherTests, CoroutineGatherTests,
 // BaseTaskTests::test_cancel_gather_*), plus the C++ shapes (tuple, vector, Result, Counted).
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -404,4 +405,29 @@ ASYNCIO_TEST(Gather, ApiSeedScenarioCompilesAndRuns) {
         error = e.what();
     }
     EXPECT_EQ(error, "hehe 4");  // the 5th completion is the first failure
+}
+
+// A loop closed (without run()) while a task awaits a gather nested in a gather abandons the
+// tasks; the gathers can never complete. Each lets go of its children's callbacks and of its
+// own, so no gather, child or the closed loop stays alive in a cycle (outer gather -> inner
+// gather -> its callback's link -> outer gather). The token held by a done callback on the inner
+// gather is released only then; the ASan pass checks that nothing at all is left.
+TEST(GatherLifetime, NestedGathersPendingAtLoopCloseLeaveNoCycleBehind) {
+    auto token = std::make_shared<int>(0);
+    {
+        auto loop = asyncio::new_event_loop();
+        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
+        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
+            asyncio::create_task([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
+                auto inner = asyncio::gather(asyncio::create_task(asyncio::sleep(100)),
+                                             asyncio::create_task(asyncio::sleep(100)));
+                inner.add_done_callback([t] {});
+                co_await asyncio::gather(inner, asyncio::create_task(asyncio::sleep(100)));
+            }(std::move(tok)));
+            co_await asyncio::sleep(0);
+        }(token));
+        EXPECT_GT(token.use_count(), 1) << "the inner gather's done callback holds the token";
+        loop->close();
+    }
+    EXPECT_EQ(token.use_count(), 1) << "the gathers and their callbacks must be freed";
 }

@@ -1,4 +1,5 @@
 // shield(): parity #58–#60 (CPython BaseTaskTests::test_shield_*).
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -133,4 +134,29 @@ ASYNCIO_TEST(Shield, MovesTheValueOfACoroutineItWrapped) {
         EXPECT_EQ(Counted::copied, 0);
     }
     EXPECT_EQ(Counted::alive(), 0);
+}
+
+// A loop closed (without run()) while a task awaits shield(task) abandons both tasks. The shield
+// future can then never complete: it lets go of its callbacks, so nothing it and its link hold
+// (the inner task, and through it the closed loop) is kept alive by a cycle. The token held by
+// a done callback on the shield future is released only if that happens; the ASan pass checks
+// with LeakSanitizer that nothing at all is left.
+TEST(ShieldLifetime, APendingShieldAtLoopCloseLeavesNoCycleBehind) {
+    auto token = std::make_shared<int>(0);
+    {
+        auto loop = asyncio::new_event_loop();
+        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
+        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
+            auto inner = asyncio::create_task(asyncio::sleep(100));
+            asyncio::create_task([](asyncio::Task<void> in, std::shared_ptr<int> t) -> asyncio::Coro<void> {
+                auto s = asyncio::shield(in);
+                s.add_done_callback([t] {});
+                co_await s;
+            }(inner, std::move(tok)));
+            co_await asyncio::sleep(0);
+        }(token));
+        EXPECT_GT(token.use_count(), 1) << "the shield's done callback holds the token";
+        loop->close();
+    }
+    EXPECT_EQ(token.use_count(), 1) << "the shield future and its callbacks must be freed";
 }

@@ -236,6 +236,10 @@ using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)
 /// Keyword arguments of create_task().
 struct TaskOptions {
     std::optional<std::string> name;
+    /// context=: the Context the task starts in. Default: a copy of the current context.
+    /// What the task sets stays in the task: `context` itself is a snapshot and does not
+    /// change (CPython's Context object would), as for call_soon(context, ...).
+    std::optional<Context> context = std::nullopt;
 };
 
 /// How a loop is made. `virtual_time` is for tests: when nothing is ready the clock jumps to

@@ -70,6 +70,11 @@ public:
     void add_done_callback(F&& fn) const {
         detail::add_user_callback<Future>(&st(), std::forward<F>(fn));
     }
+    /// The same, run in `context` (Python's `context=`) instead of a copy of the current one.
+    template <class F>
+    void add_done_callback(const Context& context, F&& fn) const {
+        detail::add_user_callback<Future>(&st(), std::forward<F>(fn), context.data());
+    }
     /// Removes every registered callback equal to `fn`; returns how many were removed.
     template <class F>
     std::size_t remove_done_callback(const F& fn) const {

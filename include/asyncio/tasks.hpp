@@ -84,6 +84,11 @@ public:
     void add_done_callback(F&& fn) const {
         detail::add_user_callback<Task>(checked_core(), std::forward<F>(fn));
     }
+    /// The same, run in `context` (Python's `context=`) instead of a copy of the current one.
+    template <class F>
+    void add_done_callback(const Context& context, F&& fn) const {
+        detail::add_user_callback<Task>(checked_core(), std::forward<F>(fn), context.data());
+    }
     template <class F>
     std::size_t remove_done_callback(const F& fn) const {
         return detail::remove_user_callback<Task>(checked_core(), fn);
@@ -102,6 +107,7 @@ Task<T> EventLoop::create_task(Coro<T> coro, TaskOptions options) {
     auto* t = new detail::TaskState<T>(*this, coro.release(), options.name.has_value());
     Task<T> task(t);
     if (options.name) t->set_name(std::move(*options.name));
+    if (options.context) t->use_context(options.context->data());
     return task;
 }
 

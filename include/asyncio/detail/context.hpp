@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -53,4 +55,91 @@ private:
     ContextData** saved_override_;
 };
 
+/// Owning pointer to a ContextData (nullptr: the empty context).
+class ContextRef {
+public:
+    ContextRef() noexcept = default;
+    explicit ContextRef(ContextData* adopt) noexcept : p_(adopt) {}
+    ContextRef(const ContextRef& o) noexcept : p_(o.p_) {
+        if (p_) p_->add_ref();
+    }
+    ContextRef(ContextRef&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    ContextRef& operator=(ContextRef o) noexcept {
+        std::swap(p_, o.p_);
+        return *this;
+    }
+    ~ContextRef() {
+        if (p_) p_->release();
+    }
+    ContextData* get() const noexcept { return p_; }
+    ContextData* release() noexcept { return std::exchange(p_, nullptr); }
+
+private:
+    ContextData* p_ = nullptr;
+};
+
+/// The current context, as a new reference.
+inline ContextRef current_context_ref() noexcept {
+    ContextData* c = current_context();
+    if (c) c->add_ref();
+    return ContextRef(c);
+}
+
+/// The value stored for `var` in `ctx`, or null.
+inline const std::shared_ptr<const void>* context_find(ContextData* ctx, const void* var) noexcept {
+    if (!ctx) return nullptr;
+    for (auto& kv : ctx->values)
+        if (kv.first == var) return &kv.second;
+    return nullptr;
+}
+
 }  // namespace asyncio::detail
+
+namespace asyncio {
+
+template <class T>
+class ContextVar;
+
+// Public as asyncio::Context (include asyncio/contextvars.hpp). Defined here because the loop's
+// API takes it by value (TaskOptions::context, call_soon(context, ...)) and contextvars.hpp
+// includes events.hpp.
+/// A snapshot of a context that code can run in. Python: contextvars.Context.
+///
+/// run(fn) makes this context current while fn runs; what fn sets stays in this Context
+/// object (visible to later run() calls) and never leaks to the caller.
+class Context {
+public:
+    Context() noexcept = default;
+    explicit Context(detail::ContextRef ref) noexcept : ref_(std::move(ref)) {}
+
+    /// Calls `fn(args...)` with this context current; gives its result.
+    template <class F, class... A>
+    decltype(auto) run(F&& fn, A&&... args) {
+        struct Commit {
+            Context* self;
+            detail::ContextScope scope;
+            ~Commit() { self->ref_ = detail::ContextRef(scope.get()); }
+        } commit{this, detail::ContextScope(ref_.get())};
+        return std::invoke(std::forward<F>(fn), std::forward<A>(args)...);
+    }
+
+    /// The value of `var` in this context, if set.
+    template <class T>
+    std::optional<T> get(const ContextVar<T>& var) const {
+        if (auto* v = detail::context_find(ref_.get(), &var)) return *static_cast<const T*>(v->get());
+        return std::nullopt;
+    }
+    template <class T>
+    bool contains(const ContextVar<T>& var) const noexcept {
+        return detail::context_find(ref_.get(), &var) != nullptr;
+    }
+    /// Number of variables set in this context.
+    std::size_t size() const noexcept { return ref_.get() ? ref_.get()->values.size() : 0; }
+
+    detail::ContextData* data() const noexcept { return ref_.get(); }
+
+private:
+    detail::ContextRef ref_;
+};
+
+}  // namespace asyncio

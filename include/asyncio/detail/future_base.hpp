@@ -129,6 +129,11 @@ public:
     }
     /// Removes the wake-up entry of a waiting task (the task is being torn down).
     void remove_callback_entry(ReadyFn fn, void* self) noexcept;
+    /// Disposes of every done callback without running it (`fn(self, false)`), for a pending
+    /// future that can never complete: what it depended on was abandoned when its loop
+    /// closed. A combinator's callback holds a reference to the combinator that owns this
+    /// future; disposing of it breaks that cycle, or the closed loop leaks.
+    void dispose_callbacks() noexcept;
 
     /// The address of the stored value (typed layer).
     virtual void* value_ptr() noexcept { return nullptr; }
@@ -148,6 +153,8 @@ protected:
     void assert_pending(const char* op) const;
     void check_result_slow();
     void schedule_callbacks();
+    /// Queues one done callback (taking the reference a user callback holds while queued).
+    void push_scheduled(ReadyEntry e);
 
     EventLoop* loop_;
     std::exception_ptr exc_;

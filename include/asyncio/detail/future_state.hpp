@@ -46,40 +46,60 @@ private:
 /// Resumes a task: the awaiting side of every Future/Task.
 TaskCore& task_for_await(const char* what);
 
-/// A done callback registered by the user: owns a reference to the future and the callable.
-template <class H, class F>
-struct UserCallback : pooled {
-    // Python: Future.add_done_callback copies the current context and runs the callback in it
-    // (context.run), so what the callback sets never reaches the next callback.
-    UserCallback(FutureBase* s, F f) : state(s), ctx(current_context()), fn(std::move(f)) {
-        state->add_ref();
+/// A done callback registered by the user (Future/Task::add_done_callback).
+///
+/// While stored in the future's list it holds no reference to the future (the future owns it:
+/// a reference would be a cycle, and a future dropped without completing would leak with its
+/// loop). The future takes one for it when it schedules it (hold(), from
+/// FutureBase::schedule_callbacks), so the future is alive when the callback runs; thunk()
+/// gives it back.
+struct UserCallbackBase : pooled {
+    UserCallbackBase(FutureBase* s, ContextData* c, const void* t) noexcept : state(s), ctx(c), type(t) {
         if (ctx) ctx->add_ref();
     }
-    ~UserCallback() {
+    UserCallbackBase(const UserCallbackBase&) = delete;
+    UserCallbackBase& operator=(const UserCallbackBase&) = delete;
+    virtual ~UserCallbackBase() {
         if (ctx) ctx->release();
-        state->release();
     }
-    static void thunk(void* self, bool run) {
-        std::unique_ptr<UserCallback> cb(static_cast<UserCallback*>(self));
-        if (!run) return;
-        ContextScope scope(cb->ctx);
-        H h(cb->state);
-        if constexpr (std::is_invocable_v<F&, H&>)
-            std::invoke(cb->fn, h);
-        else
-            std::invoke(cb->fn);
+    /// Calls the callable with the future's handle (or with nothing).
+    virtual void call() = 0;
+    void hold() noexcept {
+        held = true;
+        state->add_ref();
     }
+    /// The callback's ready-queue function: runs it in its context, or only disposes of it.
+    static void thunk(void* self, bool run);
+
     FutureBase* state;
-    ContextData* ctx;  // the context current at add_done_callback (nullptr: the empty one)
+    // Python: Future.add_done_callback copies the current context and runs the callback in it
+    // (context.run), so what the callback sets never reaches the next callback.
+    ContextData* ctx;   // the context current at add_done_callback, or context= (nullptr: empty)
+    const void* type;   // identifies UserCallback<H, F> for remove_done_callback
+    bool held = false;  // scheduled: holds a reference to `state`
+};
+
+template <class H, class F>
+struct UserCallback final : UserCallbackBase {
+    static constexpr char type_tag = 0;
+    UserCallback(FutureBase* s, ContextData* c, F f)
+        : UserCallbackBase(s, c, &type_tag), fn(std::move(f)) {}
+    void call() override {
+        H h(state);
+        if constexpr (std::is_invocable_v<F&, H&>)
+            std::invoke(fn, h);
+        else
+            std::invoke(fn);
+    }
     F fn;
 };
 
 template <class H, class F>
-void add_user_callback(FutureBase* s, F&& fn) {
+void add_user_callback(FutureBase* s, F&& fn, ContextData* ctx = current_context()) {
     using D = std::decay_t<F>;
     static_assert(std::is_invocable_v<D&, H&> || std::is_invocable_v<D&>,
                   "a done callback takes the future (or task) by reference, or nothing");
-    s->add_callback(&UserCallback<H, D>::thunk, new UserCallback<H, D>(s, std::forward<F>(fn)));
+    s->add_callback(&UserCallbackBase::thunk, new UserCallback<H, D>(s, ctx, std::forward<F>(fn)));
 }
 
 template <class H, class F>
@@ -89,8 +109,9 @@ std::size_t remove_user_callback(FutureBase* s, const F& fn) {
                   "remove_done_callback needs a callable comparable with == (a function "
                   "pointer, or a type with operator==): lambdas cannot be told apart");
     return s->remove_callbacks_if([&](const ReadyEntry& e) {
-        return e.fn == &UserCallback<H, D>::thunk &&
-               static_cast<UserCallback<H, D>*>(e.self)->fn == fn;
+        if (e.fn != &UserCallbackBase::thunk) return false;
+        auto* cb = static_cast<UserCallbackBase*>(e.self);
+        return cb->type == &UserCallback<H, D>::type_tag && static_cast<UserCallback<H, D>*>(cb)->fn == fn;
     });
 }
 

@@ -54,11 +54,13 @@ private:
     static void child_done(void* self, bool run);
     void on_child_done(FutureBase* child);
     void finish_exception(std::exception_ptr e);
+    void abandon();
 
     std::unique_ptr<Link[]> links_;
     std::size_t nfuts_ = 0;
     std::size_t nfinished_ = 0;
     bool cancel_requested_ = false;
+    bool abandoned_ = false;  // a child was abandoned: this can never complete
 };
 
 template <class R>

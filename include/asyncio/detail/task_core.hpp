@@ -138,6 +138,8 @@ public:
     /// The task's context slot (the context it runs in; nullptr: empty).
     ContextData*& context_slot();
     ContextData* context() const noexcept;
+    /// Runs the task in `ctx` instead of the copy taken at creation (create_task's context=).
+    void use_context(ContextData* ctx);
 
     static TaskCore* from_timer(TimerNode* n) noexcept {
         return reinterpret_cast<TaskCore*>(reinterpret_cast<char*>(n) -
