@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
 
@@ -31,6 +32,15 @@ namespace asyncio {
 namespace detail {
 
 namespace {
+
+/// Reads go into one buffer per thread: the protocol sees the bytes only during
+/// data_received (sock_recv: until it has copied them out), so every connection of the loop can share it (no buffer per connection,
+/// no allocation per read). 256 KiB as CPython's max_size for a read.
+constexpr std::size_t read_size = 256 * 1024;
+char* read_buffer() {
+    static thread_local std::unique_ptr<char[]> buf(new char[read_size]);
+    return buf.get();
+}
 
 struct FdWaitGuard {
     EventLoop& loop;
@@ -82,12 +92,23 @@ using detail::would_block;
 
 Coro<std::string> EventLoop::sock_recv(Socket& sock, std::size_t nbytes) {
     check_nonblocking(sock, "sock_recv");
-    std::string buf(nbytes, '\0');
+    // Into the thread's read buffer, then copied into a string of the size received: a
+    // std::string(nbytes, '\0') to receive into is zero-filled first (64 KiB per call for
+    // a 1 KiB message in W7's sock_* echo) and keeps that capacity in what it returns.
+    std::string big;
+    char* buf = detail::read_buffer();
+    if (nbytes > detail::read_size) {
+        big.resize(nbytes);
+        buf = big.data();
+    }
     for (;;) {
-        ssize_t n = ::recv(sock.fileno(), buf.data(), nbytes, 0);
+        ssize_t n = ::recv(sock.fileno(), buf, nbytes, 0);
         if (n >= 0) {
-            buf.resize(static_cast<std::size_t>(n));
-            co_return buf;
+            if (!big.empty()) {
+                big.resize(static_cast<std::size_t>(n));
+                co_return big;
+            }
+            co_return std::string(buf, static_cast<std::size_t>(n));
         }
         if (!would_block(errno)) detail::throw_os_error(errno, "sock_recv");
         co_await wait_fd(*this, sock.fileno(), false);
@@ -313,15 +334,6 @@ namespace asyncio::detail {
 
 namespace {
 
-/// Reads go into one buffer per thread: the protocol sees the bytes only during
-/// data_received, so every connection of the loop can share it (no buffer per connection,
-/// no allocation per read). 256 KiB as CPython's max_size for a read.
-constexpr std::size_t read_size = 256 * 1024;
-char* read_buffer() {
-    static thread_local std::unique_ptr<char[]> buf(new char[read_size]);
-    return buf.get();
-}
-
 /// CPython logs a warning from the fifth write after the connection was lost.
 constexpr int log_threshold_for_connlost_writes = 5;
 
@@ -375,26 +387,15 @@ FdStreamTransport::FdStreamTransport(EventLoop& loop, int fd, Kind kind,
     set_protocol(std::move(protocol));
     if (kind != Kind::read_pipe) ignore_sigpipe_once();
     if (kind == Kind::socket) {
-        extra_["socket"] = fd;
-        SockAddr a;
-        socklen_t len = a.capacity();
-        if (::getsockname(fd, a.native(), &len) == 0) {
-            a.set_size(len);
-            extra_["sockname"] = a;
-        }
-        len = a.capacity();
-        if (::getpeername(fd, a.native(), &len) == 0) {
-            a.set_size(len);
-            extra_["peername"] = a;
-        }
+        peername_.load(fd, true);
+        sockname_.load(fd, false);
         // As CPython (base_events._set_nodelay): no Nagle delay on TCP transports, so that a
         // request/response exchange is not held back 40 ms by delayed ACKs.
-        if (a.family() == AF_INET || a.family() == AF_INET6) {
+        int family = peername_.empty() ? AF_UNSPEC : peername_.get().family();
+        if (family == AF_INET || family == AF_INET6) {
             int one = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
-    } else {
-        extra_["pipe"] = fd;
     }
     if (server_) server_attach(*server_, this);
 }
@@ -411,6 +412,7 @@ void FdStreamTransport::set_protocol(std::shared_ptr<BaseProtocol> protocol) {
     protocol_ = std::move(protocol);
     stream_protocol_ = dynamic_cast<Protocol*>(protocol_.get());
     buffered_ = dynamic_cast<BufferedProtocol*>(protocol_.get());
+    in_place_ = dynamic_cast<ReadsInPlace*>(protocol_.get());
     protocol_connected_ = true;
 }
 
@@ -499,8 +501,10 @@ void FdStreamTransport::resume_reading() {
 
 void FdStreamTransport::on_readable() {
     if (conn_lost_) return;
+    // Where the bytes go: the protocol's buffer (a BufferedProtocol, or a stream reader with
+    // room), else the thread's buffer, shown to data_received.
+    std::span<char> buf;
     if (buffered_) {
-        std::span<char> buf;
         try {
             buf = buffered_->get_buffer(read_size);
             if (buf.empty()) throw RuntimeError("get_buffer() returned an empty buffer");
@@ -509,30 +513,25 @@ void FdStreamTransport::on_readable() {
                         "Fatal error: protocol.get_buffer() call failed.");
             return;
         }
-        ssize_t n = ::read(fd_, buf.data(), buf.size());
-        if (n > 0) {
-            try {
-                buffered_->buffer_updated(static_cast<std::size_t>(n));
-            } catch (...) {
-                fatal_error(std::current_exception(),
-                            "Fatal error: protocol.buffer_updated() call failed.");
-            }
-            return;
-        }
-        if (n == 0) return read_eof();
-        if (would_block(errno)) return;
-        fatal_error(os_error_ptr(errno, "read"), "Fatal read error on socket transport");
-        return;
+    } else if (in_place_) {
+        buf = in_place_->read_room();
     }
-    char* buf = read_buffer();
-    ssize_t n = ::read(fd_, buf, read_size);
+    bool shared = buf.empty();
+    if (shared) buf = std::span<char>(read_buffer(), read_size);
+    ssize_t n = ::read(fd_, buf.data(), buf.size());
     if (n > 0) {
-        if (!stream_protocol_) return;
+        auto count = static_cast<std::size_t>(n);
         try {
-            stream_protocol_->data_received(std::string_view(buf, static_cast<std::size_t>(n)));
+            if (buffered_)
+                buffered_->buffer_updated(count);
+            else if (!shared)
+                in_place_->room_filled(count);
+            else if (stream_protocol_)
+                stream_protocol_->data_received(std::string_view(buf.data(), count));
         } catch (...) {
             fatal_error(std::current_exception(),
-                        "Fatal error: protocol.data_received() call failed.");
+                        buffered_ ? "Fatal error: protocol.buffer_updated() call failed."
+                                  : "Fatal error: protocol.data_received() call failed.");
         }
         return;
     }
@@ -762,6 +761,7 @@ void FdStreamTransport::call_connection_lost(std::exception_ptr exc) {
     protocol_.reset();
     stream_protocol_ = nullptr;
     buffered_ = nullptr;
+    in_place_ = nullptr;
     if (server_) {
         server_detach(*server_, this);
         server_.reset();
@@ -777,8 +777,39 @@ Coro<void> FdStreamTransport::wait_write_buffer_empty() {
 }
 
 std::any FdStreamTransport::get_extra_info(const std::string& name, std::any default_value) const {
-    auto it = extra_.find(name);
-    return it == extra_.end() ? default_value : it->second;
+    if (kind_ != Kind::socket) {
+        if (name == "pipe") return fd_;  // -1 once closed, as a closed file's fileno()
+        return default_value;
+    }
+    if (name == "socket") return fd_;
+    bool peer = name == "peername";
+    if (!peer && name != "sockname") return default_value;
+    const SmallAddr& kept = peer ? peername_ : sockname_;
+    if (!kept.empty()) return kept.get();
+    if (fd_ < 0) return default_value;
+    SockAddr a;
+    socklen_t len = a.capacity();
+    int rc = peer ? ::getpeername(fd_, a.native(), &len) : ::getsockname(fd_, a.native(), &len);
+    if (rc != 0) return default_value;
+    a.set_size(len);
+    return a;
+}
+
+bool SmallAddr::load(int fd, bool peer) noexcept {
+    sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    auto* sa = reinterpret_cast<sockaddr*>(&ss);
+    int rc = peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len);
+    if (rc != 0 || len > bytes_.size()) return false;
+    std::memcpy(bytes_.data(), &ss, len);
+    len_ = static_cast<std::uint8_t>(len);
+    return true;
+}
+
+SockAddr SmallAddr::get() const noexcept {
+    sockaddr_storage ss{};
+    std::memcpy(&ss, bytes_.data(), len_);
+    return SockAddr::from_native(reinterpret_cast<const sockaddr*>(&ss), len_);
 }
 
 }  // namespace asyncio::detail

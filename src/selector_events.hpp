@@ -31,15 +31,34 @@ std::size_t read_file_block(int file_fd, std::string& buf, std::size_t want, off
 }  // namespace asyncio::detail
 
 #include <any>
-#include <map>
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <vector>
 
+#include "asyncio/detail/stream_transport.hpp"
 #include "asyncio/futures.hpp"
 #include "asyncio/transports.hpp"
 
 namespace asyncio::detail {
 
 class ServerCore;
+
+/// A socket address of at most 28 bytes (sockaddr_in6: every IP address, an unnamed Unix
+/// socket) kept inline; a transport keeps its peername and sockname this way. A SockAddr is
+/// 132 bytes: the two of them in a std::map<std::string, std::any> with "socket" cost 576 B
+/// per connection, these 58.
+class SmallAddr {
+public:
+    /// Reads the fd's peer (or own) address; false when it failed or does not fit.
+    bool load(int fd, bool peer) noexcept;
+    bool empty() const noexcept { return len_ == 0; }
+    SockAddr get() const noexcept;
+
+private:
+    std::array<char, 28> bytes_{};
+    std::uint8_t len_ = 0;
+};
 
 /// Bytes with a cheap consume-from-the-front (write buffers).
 class WriteBuffer {
@@ -122,7 +141,6 @@ public:
     }
     /// The connection is lost (connection_lost delivered or scheduled).
     bool lost() const noexcept { return conn_lost_ > 0; }
-    void set_extra_info(const std::string& name, std::any value) { extra_[name] = std::move(value); }
     /// Stops writing at once (sendfile takes over the socket) / resumes.
     Coro<void> wait_write_buffer_empty();
 
@@ -147,6 +165,7 @@ private:
     std::shared_ptr<BaseProtocol> protocol_;
     Protocol* stream_protocol_ = nullptr;      // protocol_ as a Protocol
     BufferedProtocol* buffered_ = nullptr;     // protocol_ as a BufferedProtocol, if it is one
+    ReadsInPlace* in_place_ = nullptr;         // protocol_ as a ReadsInPlace (stream readers)
     std::shared_ptr<ServerCore> server_;
     std::shared_ptr<FdStreamTransport> self_;  // see the class comment
     WriteBuffer wbuf_;
@@ -160,8 +179,13 @@ private:
     bool writer_registered_ = false;
     bool protocol_paused_ = false;  // pause_writing() called, resume_writing() not yet
     bool protocol_connected_ = false;
+    // get_extra_info: "socket" / "pipe" is fd_; a socket's "peername" and "sockname" are read
+    // when it is made (CPython does too: the peer's address is gone once it resets the
+    // connection) unless they do not fit a SmallAddr (a Unix path), then asked of the kernel
+    // on demand while the fd is open.
+    SmallAddr peername_;
+    SmallAddr sockname_;
     std::vector<Future<void>> empty_waiters_;
-    std::map<std::string, std::any> extra_;
 };
 
 /// A server's count of its live connections (base_events.cpp). Python: Server._attach/_detach.
