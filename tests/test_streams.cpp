@@ -395,6 +395,94 @@ ASYNCIO_TEST_REALTIME(SocketStreams, OpenConnectionAndStartServerEchoLines) {
     co_await server.wait_closed();
 }
 
+namespace {
+
+asyncio::Coro<void> chunk_echo_handler(asyncio::StreamReader reader, asyncio::StreamWriter writer) {
+    for (;;) {
+        std::string data = co_await reader.read(65536);
+        if (data.empty()) break;
+        writer.write(data);
+        co_await writer.drain();
+    }
+    writer.close();
+}
+
+asyncio::Coro<void> send_then_eof(asyncio::StreamWriter writer, std::string data) {
+    for (std::size_t at = 0; at < data.size(); at += 100000) {
+        writer.write(std::string_view(data).substr(at, 100000));
+        co_await writer.drain();
+    }
+    writer.write_eof();
+}
+
+}  // namespace
+
+// Once a reader's buffer has grown, the transport reads into it directly; bytes must come out
+// whole and in order whichever way each read went, and whatever the reads take.
+ASYNCIO_TEST_REALTIME(SocketStreams, LargeTransfersComeBackWholeAndInOrderWhateverTheReadSizes) {
+    asyncio::Server server = co_await asyncio::start_server(chunk_echo_handler, "127.0.0.1", 0);
+    int port = server.sockets()[0].getsockname().port();
+    auto [reader, writer] = co_await asyncio::open_connection("127.0.0.1", port);
+    std::string sent(3 * 1024 * 1024 + 123, '\0');
+    for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>('a' + (i * 7 + i / 4099) % 26);
+    asyncio::Task<void> sender = asyncio::create_task(send_then_eof(writer, sent));
+    std::string got = co_await reader.readexactly(100000);
+    while (got.size() < 1000000) got += co_await reader.read(777);
+    got += co_await reader.read();  // the rest, until EOF
+    co_await sender;
+    CO_ASSERT_EQ(got.size(), sent.size());
+    EXPECT_TRUE(got == sent);
+    EXPECT_TRUE(reader.at_eof());
+    writer.close();
+    co_await writer.wait_closed();
+    server.close();
+    co_await server.wait_closed();
+}
+
+// CPython's transport reads the peer's address when it is made (_SelectorTransport.__init__):
+// it stays known after the peer reset the connection, when the kernel no longer has it.
+ASYNCIO_TEST_REALTIME(SocketStreams, PeernameIsStillKnownAfterThePeerResetTheConnection) {
+    asyncio::Future<void> got_client = asyncio::testing::loop().create_future<void>();
+    std::optional<asyncio::StreamReader> server_reader;
+    std::optional<asyncio::StreamWriter> server_writer;
+    asyncio::Server server = co_await asyncio::start_server(
+        [&](asyncio::StreamReader r, asyncio::StreamWriter w) -> asyncio::Coro<void> {
+            server_reader = r;
+            server_writer = w;
+            got_client.set_result();
+            co_return;
+        },
+        "127.0.0.1", 0);
+    int port = server.sockets()[0].getsockname().port();
+    int client_port = 0;
+    {
+        asyncio::Socket c(AF_INET, SOCK_STREAM);
+        c.connect("127.0.0.1", port);
+        client_port = c.getsockname().port();
+        co_await got_client;
+        struct linger lg {1, 0};
+        ::setsockopt(c.fileno(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }  // reset
+    bool reset = false;
+    try {
+        co_await server_reader->read();
+    } catch (const std::system_error& e) {
+        reset = e.code().value() == ECONNRESET;
+    }
+    EXPECT_TRUE(reset);
+    try {
+        co_await server_writer->wait_closed();
+    } catch (const std::system_error&) {
+    }
+    auto peer = std::any_cast<asyncio::SockAddr>(server_writer->get_extra_info("peername"));
+    EXPECT_EQ(peer.port(), client_port);
+    EXPECT_EQ(std::any_cast<asyncio::SockAddr>(server_writer->get_extra_info("sockname")).port(), port);
+    // The fd is closed: -1, as Python's socket.fileno() after close.
+    EXPECT_EQ(std::any_cast<int>(server_writer->get_extra_info("socket")), -1);
+    server.close();
+    co_await server.wait_closed();
+}
+
 // parity #108 — StreamTests::test_drain_raises
 ASYNCIO_TEST_REALTIME(SocketStreams, DrainRaisesForEveryWaiterWhenThePeerGoesAway) {
     asyncio::Future<void> got_client = asyncio::testing::loop().create_future<void>();
