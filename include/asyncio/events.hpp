@@ -235,7 +235,7 @@ using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)
 
 /// Keyword arguments of create_task().
 struct TaskOptions {
-    std::optional<std::string> name;
+    std::optional<std::string> name = std::nullopt;
     /// context=: the Context the task starts in. Default: a copy of the current context.
     /// What the task sets stays in the task: `context` itself is a snapshot and does not
     /// change (CPython's Context object would), as for call_soon(context, ...).
