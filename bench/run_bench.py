@@ -9,6 +9,11 @@ asyncio-cpp, the `asyncio_bench` binary (--ours PATH).
 Workloads (every program takes `<W> args...` and prints one line
 `RESULT impl=<impl> workload=<W> n=<N> wall_s=<f> rss_kb=<i> ns_per_op=<f>`):
   W1   N tasks each sleep(D) concurrently, gather all.        args: N D
+       (asyncio-cpp: the loop form, `for (auto& t : tasks) co_await t;`)
+  W1g  W1 in the gather form, `co_await asyncio::gather(tasks)` (what
+       Python users write); asyncio-cpp only: the peers' rows repeat their
+       W1 (run once if W1 is also run). W1g's RSS minus W1's is gather's
+       own cost.                                               args: N D
   W2g  N tasks sleep an LCG delay in [0,1) s and fail when delay > 0.4;
        gather(return_exceptions=True).                        args: N
   W2w  same tasks; wait(FIRST_EXCEPTION), then (no cancel) wait for the rest.
@@ -79,27 +84,32 @@ ROOT = os.path.dirname(HERE)
 PEERS = os.path.join(HERE, "peers")
 SYS_PYTHON = "/usr/bin/python3"
 
-WORKLOADS = ["W1", "W2g", "W2w", "W3", "W4", "W5", "W6t", "W6s", "W7", "W7m", "W8"]
+WORKLOADS = ["W1", "W1g", "W2g", "W2w", "W3", "W4", "W5", "W6t", "W6s", "W7", "W7m", "W8"]
 W7_WORKLOADS = ("W7", "W7m")  # run by bench/w7_echo.py
 W8_WORKLOADS = ("W8",)        # run by bench/w8_echo.py
 IMPLS = ["asyncio-cpp", "cpython", "uvloop", "go", "go1", "tokio", "asio"]
 OURS = "asyncio-cpp"
 SLOW_IMPLS = ("cpython", "uvloop")
+# Workloads only asyncio-cpp runs in a form of its own: the peers' rows are their runs of
+# the workload named here (reused when it was run in the same invocation).
+PEER_FORM = {"W1g": "W1"}
+SLEEP_WORKLOADS = ("W1", "W1g")  # args N D; overhead is wall minus D
 # (impl, workload) pairs a peer has no counterpart for: not run, "n/a" in the table.
 NOT_APPLICABLE = {
     ("asio", "W6t"): "no to_thread()/default-executor counterpart in the peer",
     ("asio", "W6s"): "no call_soon_threadsafe counterpart in the peer",
 }
 
-FULL = {"W1": ["1000000", "1.0"], "W2g": ["100000"], "W2w": ["100000"],
+FULL = {"W1": ["1000000", "1.0"], "W1g": ["1000000", "1.0"], "W2g": ["100000"], "W2w": ["100000"],
         "W3": ["1000000"], "W4": ["1000000"], "W5": ["1000", "100"],
         "W6t": ["100000"], "W6s": ["1000000"]}
-QUICK = {"W1": ["10000", "0.2"], "W2g": ["10000"], "W2w": ["10000"],
+QUICK = {"W1": ["10000", "0.2"], "W1g": ["10000", "0.2"], "W2g": ["10000"], "W2w": ["10000"],
          "W3": ["100000"], "W4": ["100000"], "W5": ["100", "10"],
          "W6t": ["20000"], "W6s": ["200000"]}
 
 DESCR = {
-    "W1": "{0} tasks each sleep({1} s), gather",
+    "W1": "{0} tasks each sleep({1} s), gather (asyncio-cpp: the loop form)",
+    "W1g": "{0} tasks each sleep({1} s), gather (asyncio-cpp: the gather form; peers: their W1)",
     "W2g": "{0} tasks, LCG sleep in [0,1) s, fail if > 0.4 s; gather(return_exceptions=True)",
     "W2w": "{0} tasks, LCG sleep in [0,1) s, fail if > 0.4 s; wait(FIRST_EXCEPTION) then the rest",
     "W3": "spawn+await {0} trivial tasks in batches of 1,000 (ns/op per task)",
@@ -354,8 +364,8 @@ def fmt_ratio(a, b):
 def table(w, args, impls, results, failures, repeats):
     descr = DESCR[w].format(*[f"{int(a):,}" if a.isdigit() else a for a in args])
     out = [f"### {w}: {descr}", ""]
-    has_overhead = w in ("W1", "W2g", "W2w")
-    if w == "W1":
+    has_overhead = w in SLEEP_WORKLOADS + ("W2g", "W2w")
+    if w in SLEEP_WORKLOADS:
         floor = float(args[1]) if len(args) > 1 else 1.0
     elif has_overhead:
         floor = lcg_max_delay(int(args[0]))
@@ -471,6 +481,7 @@ def main():
         return 1
 
     sizes = QUICK if a.quick else FULL
+    ran = {}  # workload -> impl -> runs, for PEER_FORM
     all_runs = []
     sections = []
     any_fail = False
@@ -504,14 +515,19 @@ def main():
         k_of = {}
         for impl in impls:
             k = a.repeat
-            if w == "W1" and not a.quick and impl in SLOW_IMPLS:
+            if w in SLEEP_WORKLOADS and not a.quick and impl in SLOW_IMPLS:
                 k = min(k, a.slow_repeat)
             k_of[impl] = max(1, k)
         for r in range(max(k_of.values())):
             for impl in impls:
                 if r >= k_of[impl] or impl in failures or (impl, w) in NOT_APPLICABLE:
                     continue
-                res, err = run_one(peers, impl, w, args, a.taskset, a.timeout)
+                pw = PEER_FORM.get(w, w) if impl != OURS else w
+                if pw != w and pw in ran and impl in ran[pw]:
+                    if r == 0:  # the peer's own form already ran: reuse its runs
+                        results[impl] = list(ran[pw][impl])
+                    continue
+                res, err = run_one(peers, impl, pw, args, a.taskset, a.timeout)
                 if err:
                     failures[impl] = err
                     any_fail = True
@@ -520,6 +536,7 @@ def main():
                 log(f"[run {r + 1}/{k_of[impl]}] {res['line']}")
                 results.setdefault(impl, []).append(res)
                 all_runs.append(res)
+        ran[w] = results
         text, _ = table(w, args, impls, results, failures, a.repeat)
         sections.append(text)
         print(text, flush=True)

@@ -1,6 +1,5 @@
 #include "asyncio/gather.hpp"
 
-#include <unordered_set>
 
 namespace asyncio::detail {
 
@@ -20,7 +19,19 @@ std::exception_ptr child_exception(FutureBase* c) {
     return c->exception();
 }
 
-GatherBase::~GatherBase() = default;
+GatherBase::~GatherBase() { drop_links(); }
+
+void GatherBase::drop_links() noexcept {
+    for (Link& l : links_) l.child()->release();
+    links_.clear();
+    links_.shrink_to_fit();
+}
+
+void GatherBase::add_child(Child c) {
+    FutureBase* f = c.state.get();
+    links_.push_back(Link{this, reinterpret_cast<std::uintptr_t>(f) | (c.owned ? Link::kOwned : 0)});
+    f->add_ref();  // the link's reference; `c` lets go of its own
+}
 
 std::string GatherBase::repr() const {
     const char* st = state_ == State::pending     ? "pending"
@@ -32,29 +43,22 @@ std::string GatherBase::repr() const {
 }
 
 void GatherBase::start() {
-    std::size_t n = children_.size();
-    if (n == 0) {
+    if (links_.empty()) {
         build();
         finish_with_value();
         return;
     }
-    links_.reset(new Link[n]);
-    // A child passed twice gets one callback (CPython's arg_to_fut dedup). Only children
-    // the caller passed can repeat: the tasks made here are new.
-    std::unordered_set<FutureBase*> seen;
-    bool may_repeat = false;
-    for (auto& c : children_)
-        if (!c.owned) {
-            may_repeat = true;
-            break;
+    for (Link& l : links_) {
+        FutureBase* c = l.child();
+        // A repeat of a pending child the caller passed (tasks made here are new): its last
+        // callback is this gather's. A done child has none to look at; its repeats each get
+        // a callback scheduled at once, which changes nothing a caller can see.
+        if (!l.owned()) {
+            ReadyEntry last = c->last_callback();
+            if (last.fn == &child_done && static_cast<Link*>(last.self)->g == this) continue;
         }
-    if (may_repeat) seen.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        FutureBase* c = children_[i].state.get();
-        if (!children_[i].owned && !seen.insert(c).second) continue;
-        links_[nfuts_] = Link{this, c};
         add_ref();
-        add_tagged_callback<&child_done>(c, &links_[nfuts_]);
+        add_tagged_callback<&child_done>(c, &l);
         ++nfuts_;
     }
 }
@@ -64,7 +68,7 @@ void GatherBase::child_done(void* self, bool run) {
     GatherBase* g = l->g;
     if (run) {
         try {
-            g->on_child_done(l->child);
+            g->on_child_done(l->child());
         } catch (...) {
             g->release();
             throw;
@@ -85,8 +89,8 @@ void GatherBase::abandon() {
     if (abandoned_) return;
     abandoned_ = true;
     add_ref();  // the removals below release links' references
-    for (std::size_t i = 0; i < nfuts_; ++i)
-        if (!links_[i].child->done()) links_[i].child->remove_callback_entry(&child_done, &links_[i]);
+    for (Link& l : links_)  // a repeat has no callback of its own: nothing is found for it
+        if (!l.child()->done()) l.child()->remove_callback_entry(&child_done, &l);
     dispose_callbacks();
     release();
 }
@@ -96,9 +100,9 @@ void GatherBase::finish_exception(std::exception_ptr e) {
     state_ = State::finished;
     log_traceback_ = true;
     schedule_callbacks();
-    // children_ stays until the last child's callback ran: a callback already queued for a
+    // links_ stays until the last child's callback ran: a callback already queued for a
     // child must not find that child destroyed.
-    if (nfinished_ == nfuts_) children_.clear();
+    if (nfinished_ == nfuts_) drop_links();
 }
 
 void GatherBase::on_child_done(FutureBase* child) {
@@ -106,7 +110,7 @@ void GatherBase::on_child_done(FutureBase* child) {
     if (done()) {
         // Mark the late child's exception as retrieved: the gather already reported one.
         if (!child->cancelled()) child->exception();
-        if (nfinished_ == nfuts_) children_.clear();
+        if (nfinished_ == nfuts_) drop_links();
         return;
     }
     if (!return_exceptions_) {
@@ -129,7 +133,7 @@ void GatherBase::on_child_done(FutureBase* child) {
         finish_exception(std::current_exception());
         return;
     }
-    children_.clear();
+    drop_links();
     finish_with_value();
 }
 
@@ -137,11 +141,10 @@ bool GatherBase::cancel(std::optional<std::string> msg) {
     log_traceback_ = false;
     if (done()) return false;
     bool ret = false;
-    // Copy: a child's cancel cannot complete this synchronously (callbacks are scheduled),
-    // but keep the loop independent of that.
-    std::vector<Child> kids = children_;
-    for (auto& c : kids)
-        if (c.state->cancel(msg)) ret = true;
+    // By index, re-reading the size: a child's cancel cannot empty links_ (callbacks are
+    // scheduled, never run inline), but the loop does not rely on it.
+    for (std::size_t i = 0; i < links_.size(); ++i)
+        if (links_[i].child()->cancel(msg)) ret = true;
     if (ret) cancel_requested_ = true;
     return ret;
 }

@@ -156,6 +156,23 @@ void TaskCore::step_thunk(void* self, bool run) {
     if (run) ref.t->step();
 }
 
+void TaskCore::queue_done_callback(std::uintptr_t word) {
+    // The queued entry holds a reference (as a queued step does): the link lives in the task.
+    add_ref();
+    done_callback_ = word;
+    ready_link_.owner = this;
+    loop_->push_ready_linked(&done_callback_thunk, &ready_link_);
+}
+
+void TaskCore::done_callback_thunk(void* self, bool run) {
+    struct Release {
+        TaskCore* t;
+        ~Release() { t->release(); }
+    } ref{static_cast<TaskCore*>(self)};
+    ReadyEntry e = CallbackList::decode(ref.t->done_callback_);
+    e.fn(e.self, run);
+}
+
 void TaskCore::wakeup_thunk(void* self, bool run) {
     if (run) static_cast<TaskCore*>(self)->step();
 }
@@ -351,7 +368,7 @@ void TaskCore::step() {
             root_.destroy();
             root_ = nullptr;
             set_phase(Phase::done);
-            cancel_future(std::move(e));
+            complete([&] { cancel_future(std::move(e)); });
             loop_->unregister_task(this);
             release();
             return;
@@ -379,19 +396,19 @@ void TaskCore::finish_root() {
             // Cancelled right before the coroutine returned: the cancel wins.
             std::exception_ptr c = std::move(exc_);
             exc_ = nullptr;
-            cancel_future(c ? c : std::make_exception_ptr(CancelledError()));
+            complete([&] { cancel_future(c ? c : std::make_exception_ptr(CancelledError())); });
         } else {
             exc_ = nullptr;
-            finish_with_value();
+            complete([&] { finish_with_value(); });
         }
         return;
     }
     exc_ = nullptr;
     if (is_cancelled_error(e)) {
-        cancel_future(std::move(e));
+        complete([&] { cancel_future(std::move(e)); });
         return;
     }
-    finish_with_exception(e);
+    complete([&] { finish_with_exception(e); });
     // BaseExceptions that are not errors stop the loop (CPython re-raises them from __step).
     try {
         std::rethrow_exception(e);

@@ -247,6 +247,65 @@ ASYNCIO_TEST(Gather, SameTaskTwiceRunsOnceAndEmptyGatherIsEmpty) {
     EXPECT_TRUE(v.empty());
 }
 
+// CPython's arg_to_fut: a future passed twice is watched once, whoever else watches it (a
+// second gather, a user callback); a done future passed twice gives its outcome twice.
+ASYNCIO_TEST(Gather, RepeatedFutureIsWatchedOnceAlongsideOtherWatchers) {
+    auto f = loop().create_future<int>();
+    int user_calls = 0;
+    auto g1 = asyncio::gather(f);
+    f.add_done_callback([&] { ++user_calls; });
+    auto g2 = asyncio::gather(f, f);
+    auto g3 = asyncio::gather(f, g1, f);
+    f.set_result(7);
+    auto [a, b] = co_await g2;
+    EXPECT_EQ(a + b, 14);
+    auto [x, y, z] = co_await g3;
+    EXPECT_EQ(x + std::get<0>(y) + z, 21);
+    EXPECT_EQ(user_calls, 1);
+
+    auto bad = loop().create_future<int>();
+    bad.set_exception(std::make_exception_ptr(ZeroDivision()));
+    auto r = co_await asyncio::gather(asyncio::return_exceptions, bad, bad);
+    EXPECT_FALSE(std::get<0>(r).has_value());
+    EXPECT_FALSE(std::get<1>(r).has_value());
+    bool raised = false;
+    try {
+        co_await asyncio::gather(bad, f, bad);
+    } catch (const ZeroDivision&) {
+        raised = true;
+    }
+    EXPECT_TRUE(raised);
+}
+
+namespace {
+asyncio::Coro<std::string> soon_then_return(std::string tag, std::vector<std::string>* order) {
+    co_await asyncio::sleep(0);
+    asyncio::get_running_loop().call_soon([order, tag] { order->push_back(tag + ":soon"); });
+    co_return tag;
+}
+asyncio::Coro<void> await_and_record(asyncio::Task<std::string> t, std::vector<std::string>* order) {
+    std::string got = co_await t;
+    order->push_back("w:got " + got);
+}
+}  // namespace
+// Tasks that end in one iteration, each with one done callback (a gather's or an awaiting
+// task's): the callbacks run in the next iteration in completion order, between the
+// call_soon callbacks made around them (python3.13 gives this exact order).
+ASYNCIO_TEST(Gather, DoneCallbacksOfTasksEndingTogetherKeepCallSoonOrder) {
+    std::vector<std::string> order;
+    auto a = asyncio::create_task(soon_then_return("a", &order));
+    auto b = asyncio::create_task(soon_then_return("b", &order));
+    auto c = asyncio::create_task(soon_then_return("c", &order));
+    auto w = asyncio::create_task(await_and_record(b, &order));
+    auto g = asyncio::gather(c, a, c);
+    g.add_done_callback([&] { order.push_back("gather done"); });
+    auto [r1, r2, r3] = co_await g;
+    co_await w;
+    EXPECT_EQ(r1 + r2 + r3, "cac");
+    EXPECT_EQ(order, (std::vector<std::string>{"a:soon", "b:soon", "w:got b", "c:soon",
+                                               "gather done"}));
+}
+
 TEST(Gather, ChildrenFromTwoLoopsAreRejected) {
     int fds = asyncio::testing::open_fd_count();
     auto l1 = asyncio::testing::make_test_loop();

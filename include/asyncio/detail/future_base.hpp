@@ -12,6 +12,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "asyncio/detail/frame_allocator.hpp"
@@ -67,15 +68,28 @@ public:
             delete v;
         }
     }
+    /// Takes the list's one entry when it is a lone tagged one (the word, 0 otherwise; then
+    /// the list is left as it was). decode() gives the entry back.
+    std::uintptr_t take_lone_tagged() noexcept {
+        if (!(word_ & 7)) return 0;
+        return std::exchange(word_, 0);
+    }
+    static ReadyEntry decode(std::uintptr_t word) noexcept {
+        return {callback_fn(static_cast<int>(word & 7)), reinterpret_cast<void*>(word & ~std::uintptr_t{7})};
+    }
+    /// The entry registered last ({nullptr, nullptr} when empty).
+    ReadyEntry last() const noexcept {
+        if (word_ & 7) return one();
+        if (auto* v = many(); v && !v->empty()) return v->back();
+        return {nullptr, nullptr};
+    }
     /// Removes every entry for which `pred(entry)` is true, disposing of it; returns the count.
     template <class Pred>
     std::size_t remove_if(Pred&& pred);
 
 private:
     void push_more(ReadyEntry e);
-    ReadyEntry one() const noexcept {
-        return {callback_fn(static_cast<int>(word_ & 7)), reinterpret_cast<void*>(word_ & ~std::uintptr_t{7})};
-    }
+    ReadyEntry one() const noexcept { return decode(word_); }
     std::vector<ReadyEntry>* many() const noexcept {
         return (word_ & 7) == 0 ? reinterpret_cast<std::vector<ReadyEntry>*>(word_) : nullptr;
     }
@@ -127,6 +141,8 @@ public:
     std::size_t remove_callbacks_if(Pred&& pred) {
         return callbacks_.remove_if(pred);
     }
+    /// The done callback registered last ({nullptr, nullptr}: none pending).
+    ReadyEntry last_callback() const noexcept { return callbacks_.last(); }
     /// Removes the wake-up entry of a waiting task (the task is being torn down).
     void remove_callback_entry(ReadyFn fn, void* self) noexcept;
     /// Disposes of every done callback without running it (`fn(self, false)`), for a pending

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -16,11 +17,18 @@ namespace asyncio::detail {
 
 /// The outer future of a gather (CPython's _GatheringFuture).
 ///
-/// Invariants: children_ lists the children in argument order (a child passed twice appears
-/// twice, but has one done callback: nfuts_ counts distinct children). Each registered
-/// callback holds one reference to this state and runs (or is disposed of) exactly once.
-/// children_ is emptied once every child's callback has run (not before: a callback queued
-/// for a finished child must find it alive).
+/// One 16-byte Link per argument, in argument order, is all a gather keeps per child: it
+/// holds a reference to the child and is the `self` of the child's done callback. Measured
+/// (W1g: 1M sleeping tasks gathered): 248 -> 195 MiB peak RSS against a Child entry, a
+/// separate link and a hash set of the children (about 70 bytes a child).
+///
+/// Invariants: a child passed twice has two links but one done callback, on its first link
+/// (CPython's arg_to_fut dedup); nfuts_ counts the callbacks. A repeat is found without a
+/// set: start() registers callbacks in argument order and nothing else runs meanwhile, so a
+/// pending child already watched by this gather has this gather's link as its last
+/// callback. Each callback holds one reference to this state and runs (or is disposed of)
+/// exactly once. links_ is emptied once every callback has run (not before: a callback
+/// queued for a finished child must find it alive).
 class GatherBase : public FutureBase {
 public:
     GatherBase(EventLoop& loop, bool return_exceptions) noexcept
@@ -32,8 +40,8 @@ public:
     bool cancel(std::optional<std::string> msg) override;
     std::string repr() const override;
 
-    void reserve(std::size_t n) { children_.reserve(n); }
-    void add_child(Child c) { children_.push_back(std::move(c)); }
+    void reserve(std::size_t n) { links_.reserve(n); }
+    void add_child(Child c);
     /// Registers the done callbacks (or completes at once when there are no children).
     void start();
 
@@ -43,20 +51,30 @@ public:
 protected:
     /// Builds the value from the finished children (typed layer).
     virtual void build() = 0;
-    bool return_exceptions_;
-    std::vector<Child> children_;
 
-private:
+    /// A child, in argument order: the link its done callback points at.
     struct Link {
         GatherBase* g;
-        FutureBase* child;
+        std::uintptr_t bits;  // the child's state (a counted reference) | kOwned
+        static constexpr std::uintptr_t kOwned = 1;  // made here: its value may be moved out
+        FutureBase* child() const noexcept {
+            return reinterpret_cast<FutureBase*>(bits & ~kOwned);
+        }
+        bool owned() const noexcept { return (bits & kOwned) != 0; }
     };
+    static_assert(sizeof(Link) == 16);
+
+    bool return_exceptions_;
+    std::vector<Link> links_;
+
+private:
     static void child_done(void* self, bool run);
     void on_child_done(FutureBase* child);
     void finish_exception(std::exception_ptr e);
     void abandon();
+    /// Lets go of every child (once every callback has run, or at destruction).
+    void drop_links() noexcept;
 
-    std::unique_ptr<Link[]> links_;
     std::size_t nfuts_ = 0;
     std::size_t nfinished_ = 0;
     bool cancel_requested_ = false;
@@ -73,14 +91,13 @@ public:
 
     template <class T>
     auto element(std::size_t i) {
-        Child& c = children_[i];
+        const Link& l = links_[i];
         if (return_exceptions_) {
-            if (auto e = child_exception(c.state.get())) return Result<slot_t<T>>(e);
-            return Result<slot_t<T>>(take_value<T>(c.state.get(), c.owned));
+            if (auto e = child_exception(l.child())) return Result<slot_t<T>>(e);
         }
-        return Result<slot_t<T>>(take_value<T>(c.state.get(), c.owned));
+        return Result<slot_t<T>>(take_value<T>(l.child(), l.owned()));
     }
-    std::size_t size() const noexcept { return children_.size(); }
+    std::size_t size() const noexcept { return links_.size(); }
     std::optional<R> value_;
 
 private:

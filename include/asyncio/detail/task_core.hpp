@@ -18,7 +18,11 @@
 //   root_          every phase but done: the task's own coroutine frame (owned).
 //   resume_        scheduled, awaiting_future, sleeping, parked: the frame the next step
 //                  resumes (the innermost awaiting coroutine). created: unused (root_ runs).
+//   done_callback_ done, while its entry is queued: the lone done callback (CallbackList's
+//                  tagged word), sharing storage with resume_, which is dead by then.
 //   ready_link_    created, scheduled: the ready queue's link of the one queued step.
+//                  done: the link of the queued done callback, when the task had exactly
+//                  one (see complete()); done_callback_ then holds it.
 //   waiter_        awaiting_future: the future waited on, which holds the task's wake-up.
 //   timer_         sleeping: the sleep's node in the loop's timer queue.
 //   park_node_     parked: the lock's or queue's waiter node that will unpark the task.
@@ -203,6 +207,20 @@ private:
     void step();
     void finish_root();
     void finish_with_exception(std::exception_ptr e);
+    /// Completes through `set_outcome` (one of FutureBase's completions, which schedule the
+    /// done callbacks), except that a lone tagged done callback (a gather's, a wait's, an
+    /// awaiting task's) is queued through the task's own ready link, now free, instead of a
+    /// 16-byte slot of the ready queue: tasks finishing together take one slot, as their
+    /// steps do. Measured (W1g, 1M sleeping tasks gathered, all ending in one iteration):
+    /// 16 MiB of ready-queue ring less at peak.
+    template <class F>
+    void complete(F&& set_outcome) {
+        std::uintptr_t lone = callbacks_.take_lone_tagged();
+        set_outcome();
+        if (lone) queue_done_callback(lone);
+    }
+    void queue_done_callback(std::uintptr_t word);
+    static void done_callback_thunk(void* self, bool run);
     /// Unhooks from whatever the task waits on (the live union member), leaving no member live.
     void leave_waiting() noexcept;
     [[noreturn]] void throw_delivered();
@@ -220,7 +238,10 @@ private:
     std::uint32_t task_id_ = 0;
 
     std::coroutine_handle<> root_;
-    std::coroutine_handle<> resume_;
+    union {
+        std::coroutine_handle<> resume_;  // not done
+        std::uintptr_t done_callback_;    // done, its entry queued (see complete())
+    };
 
 public:
     // What few tasks have (a name set by the user, a non-empty context) lives in a side
