@@ -10,8 +10,8 @@ void check_wait_args(std::size_t n, ReturnWhen rw) {
                                     std::to_string(static_cast<int>(rw)));
 }
 
-WaitCore::WaitCore(EventLoop& loop, std::vector<FutureBase*> fs, ReturnWhen rw)
-    : waiter(loop.create_future<void>()), fs_(std::move(fs)), counter_(fs_.size()), rw_(rw) {}
+WaitCore::WaitCore(EventLoop& loop, std::size_t n, ReturnWhen rw)
+    : waiter(loop.create_future<void>()), links_(new Link[n]), counter_(n), rw_(rw) {}
 
 WaitCore::~WaitCore() = default;
 
@@ -21,11 +21,9 @@ void WaitCore::start(std::optional<Seconds> timeout) {
         StatePtr<WaitCore> self(this);
         timeout_ = loop.call_later(*timeout, [self] { self->release_waiter(); });
     }
-    links_.reset(new Link[fs_.size()]);
-    for (std::size_t i = 0; i < fs_.size(); ++i) {
-        links_[i] = Link{this, fs_[i]};
+    for (std::size_t i = 0; i < nlinks_; ++i) {
         add_ref();
-        add_tagged_callback<&on_completion>(fs_[i], &links_[i]);
+        add_tagged_callback<&on_completion>(links_[i].f, &links_[i]);
     }
 }
 
@@ -54,8 +52,8 @@ void WaitCore::finish() noexcept {
     timeout_.cancel();
     timeout_ = TimerHandle();
     StatePtr<WaitCore> keep(this);
-    for (std::size_t i = 0; i < fs_.size(); ++i)
-        fs_[i]->remove_callback_entry(&on_completion, &links_[i]);
+    for (std::size_t i = 0; i < nlinks_; ++i)
+        links_[i].f->remove_callback_entry(&on_completion, &links_[i]);
 }
 
 AsCompletedCore::AsCompletedCore(EventLoop& loop, std::vector<Child> children)

@@ -37,10 +37,12 @@ private:
 /// wait(): counts completions and releases `waiter` per return_when or at the deadline.
 class WaitCore final : public Shared {
 public:
-    WaitCore(EventLoop& loop, std::vector<FutureBase*> fs, ReturnWhen rw);
+    /// Watches `n` futures, given by add() before start().
+    WaitCore(EventLoop& loop, std::size_t n, ReturnWhen rw);
     ~WaitCore() override;
     /// Registers the callbacks and the deadline (none: nullopt).
     void start(std::optional<Seconds> timeout);
+    void add(FutureBase* f) noexcept { links_[nlinks_++] = Link{this, f}; }
     /// Removes what start() registered (the waiting frame leaves).
     void finish() noexcept;
     Future<void> waiter;
@@ -53,8 +55,9 @@ private:
     static void on_completion(void* self, bool run);
     void release_waiter();
 
-    std::vector<FutureBase*> fs_;
+    // The watched futures, one link each (the link is the done callback's `self`).
     std::unique_ptr<Link[]> links_;
+    std::size_t nlinks_ = 0;
     std::size_t counter_;
     ReturnWhen rw_;
     TimerHandle timeout_;
