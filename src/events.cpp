@@ -330,7 +330,11 @@ void EventLoop::purge_cancelled_timers() {
 // ready fds, signals and posts into callbacks, then run what was ready when the wait ended
 // and the timers due by then. Whatever this schedules runs in the next iteration.
 void EventLoop::run_once() {
-    tidy_timers();
+    // Every cancelled handle in the timer queue is counted in cancelled_timers_, so with none
+    // counted (and sequence numbers far from wrapping) there is nothing to tidy: an inline
+    // test instead of the call. Measured (callgrind, W4, 100,000 round trips): 1,261 -> 1,211
+    // instructions per round trip.
+    if (cancelled_timers_ != 0 || timers_.needs_renumber()) tidy_timers();
     if (ts_pending()) drain_threadsafe();
     std::int64_t timeout = compute_timeout();
     if (timeout != 0 && expected_posts_ != 0 && spin_for_threadsafe_post(timeout)) timeout = 0;
