@@ -54,7 +54,7 @@ FutureBase::FutureBase(EventLoop& loop) noexcept : loop_(&loop) { loop.add_ref()
 
 FutureBase::~FutureBase() {
     // Callbacks still registered belong to nobody now (a pending future dropped).
-    callbacks_.drain([](ReadyEntry e) { e.fn(e.self, false); });
+    dispose_callbacks();
     loop_->release();
 }
 

@@ -1,6 +1,5 @@
 #include "asyncio/gather.hpp"
 
-
 namespace asyncio::detail {
 
 void throw_different_loop(const char* who) {

@@ -100,13 +100,14 @@ namespace asyncio {
 template <class T>
 class ContextVar;
 
-// Public as asyncio::Context (include asyncio/contextvars.hpp). Defined here because the loop's
-// API takes it by value (TaskOptions::context, call_soon(context, ...)) and contextvars.hpp
-// includes events.hpp.
 /// A snapshot of a context that code can run in. Python: contextvars.Context.
 ///
 /// run(fn) makes this context current while fn runs; what fn sets stays in this Context
 /// object (visible to later run() calls) and never leaks to the caller.
+///
+/// Public as asyncio::Context (include asyncio/contextvars.hpp); defined here because the
+/// loop's API takes it by value (TaskOptions::context, call_soon(context, ...)) and
+/// contextvars.hpp includes events.hpp.
 class Context {
 public:
     Context() noexcept = default;
