@@ -41,7 +41,7 @@ test-asan: deps
 tsan: deps
 	cmake --preset tsan -G "Unix Makefiles" >/dev/null
 	cmake --build build/tsan -j$(JOBS)
-	cd build/tsan && ctest -j$(JOBS) --output-on-failure -R 'Thread|Executor|Concurrent|Signal|Subprocess|seed\.001_07|seed\.004_1[23]'
+	cd build/tsan && TSAN_OPTIONS=suppressions=$(CURDIR)/tests/tsan.supp ctest -j$(JOBS) --output-on-failure -R 'Thread|Executor|Concurrent|Signal|Subprocess|seed\.001_07|seed\.004_1[23]'
 
 SOAK_SECONDS ?= 60
 soak: deps
