@@ -8,7 +8,8 @@
 #                SOAK_SECONDS (default 60) each without and with ASan: flat memory, nothing lost
 
 JOBS ?= $(shell nproc)
-BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl python3
+BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl python3 \
+	node-llhttp zlib1g-dev nlohmann-json3-dev curl nginx python3-aiohttp python3-httpx
 BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev
 
 .PHONY: all deps demo test test-dev test-asan tsan soak bench clean
