@@ -107,3 +107,15 @@ TEST(HttpHeaders, IequalsComparesAsciiOnly) {
     EXPECT_FALSE(asyncio::http::iequals("Content-Length", "Content-Lengt"));
     EXPECT_FALSE(asyncio::http::iequals("\xc3\x84", "\xc3\xa4"));   // no Unicode folding
 }
+
+TEST(HttpHeaders, MultiDictComparesKeysExactly) {
+    asyncio::http::MultiDict q;
+    q.add("a", "1");
+    q.add("A", "2");
+    q.add("a", "3");
+    EXPECT_EQ(q.getall("a").size(), 2u);
+    EXPECT_EQ(q.getone("A"), "2");
+    EXPECT_FALSE(q.contains("b"));
+    q.set("a", "x");
+    EXPECT_EQ(q, (asyncio::http::MultiDict{{"a", "x"}, {"A", "2"}}));
+}

@@ -1,4 +1,4 @@
-// CIMultiDict: a vector of (name, value) pairs scanned with an ASCII case-insensitive compare.
+// CIMultiDict / MultiDict: a vector of (name, value) pairs scanned with the key comparison.
 #include <asyncio/http/headers.hpp>
 
 #include <iterator>
@@ -21,50 +21,59 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
-CIMultiDict::CIMultiDict(std::initializer_list<value_type> items) : items_(items) {}
+template <class K>
+BasicMultiDict<K>::BasicMultiDict(std::initializer_list<value_type> items) : items_(items) {}
 
-std::optional<std::string_view> CIMultiDict::get(std::string_view key) const noexcept {
+template <class K>
+std::optional<std::string_view> BasicMultiDict<K>::get(std::string_view key) const noexcept {
     for (const auto& [k, v] : items_) {
-        if (iequals(k, key)) return std::string_view(v);
+        if (K{}(k, key)) return std::string_view(v);
     }
     return std::nullopt;
 }
 
-std::string_view CIMultiDict::get(std::string_view key, std::string_view fallback) const noexcept {
+template <class K>
+std::string_view BasicMultiDict<K>::get(std::string_view key, std::string_view fallback) const noexcept {
     auto v = get(key);
     return v ? *v : fallback;
 }
 
-const std::string& CIMultiDict::getone(std::string_view key) const {
+template <class K>
+const std::string& BasicMultiDict<K>::getone(std::string_view key) const {
     for (const auto& [k, v] : items_) {
-        if (iequals(k, key)) return v;
+        if (K{}(k, key)) return v;
     }
-    throw std::out_of_range("CIMultiDict: no header '" + std::string(key) + "'");
+    throw std::out_of_range("no key '" + std::string(key) + "' in the multidict");
 }
 
-std::vector<std::string_view> CIMultiDict::getall(std::string_view key) const {
+template <class K>
+std::vector<std::string_view> BasicMultiDict<K>::getall(std::string_view key) const {
     std::vector<std::string_view> out;
     for (const auto& [k, v] : items_) {
-        if (iequals(k, key)) out.emplace_back(v);
+        if (K{}(k, key)) out.emplace_back(v);
     }
     return out;
 }
 
-bool CIMultiDict::contains(std::string_view key) const noexcept { return get(key).has_value(); }
+template <class K>
+bool BasicMultiDict<K>::contains(std::string_view key) const noexcept { return get(key).has_value(); }
 
-std::size_t CIMultiDict::count(std::string_view key) const noexcept {
+template <class K>
+std::size_t BasicMultiDict<K>::count(std::string_view key) const noexcept {
     std::size_t n = 0;
-    for (const auto& item : items_) n += iequals(item.first, key) ? 1 : 0;
+    for (const auto& item : items_) n += K{}(item.first, key) ? 1 : 0;
     return n;
 }
 
-void CIMultiDict::add(std::string key, std::string value) {
+template <class K>
+void BasicMultiDict<K>::add(std::string key, std::string value) {
     items_.emplace_back(std::move(key), std::move(value));
 }
 
-void CIMultiDict::set(std::string_view key, std::string value) {
+template <class K>
+void BasicMultiDict<K>::set(std::string_view key, std::string value) {
     auto it = items_.begin();
-    while (it != items_.end() && !iequals(it->first, key)) ++it;
+    while (it != items_.end() && !K{}(it->first, key)) ++it;
     if (it == items_.end()) {
         items_.emplace_back(std::string(key), std::move(value));
         return;
@@ -72,7 +81,7 @@ void CIMultiDict::set(std::string_view key, std::string value) {
     it->second = std::move(value);
     auto out = std::next(it);
     for (auto in = out; in != items_.end(); ++in) {
-        if (!iequals(in->first, key)) {
+        if (!K{}(in->first, key)) {
             if (out != in) *out = std::move(*in);
             ++out;
         }
@@ -80,30 +89,34 @@ void CIMultiDict::set(std::string_view key, std::string value) {
     items_.erase(out, items_.end());
 }
 
-const std::string& CIMultiDict::setdefault(std::string_view key, std::string value) {
+template <class K>
+const std::string& BasicMultiDict<K>::setdefault(std::string_view key, std::string value) {
     for (const auto& [k, v] : items_) {
-        if (iequals(k, key)) return v;
+        if (K{}(k, key)) return v;
     }
     items_.emplace_back(std::string(key), std::move(value));
     return items_.back().second;
 }
 
-void CIMultiDict::extend(const CIMultiDict& other) {
+template <class K>
+void BasicMultiDict<K>::extend(const BasicMultiDict& other) {
     items_.insert(items_.end(), other.items_.begin(), other.items_.end());
 }
 
-std::size_t CIMultiDict::popall(std::string_view key) noexcept {
+template <class K>
+std::size_t BasicMultiDict<K>::popall(std::string_view key) noexcept {
     auto before = items_.size();
-    std::erase_if(items_, [&](const value_type& item) { return iequals(item.first, key); });
+    std::erase_if(items_, [&](const value_type& item) { return K{}(item.first, key); });
     return before - items_.size();
 }
 
-std::vector<std::string_view> CIMultiDict::keys() const {
+template <class K>
+std::vector<std::string_view> BasicMultiDict<K>::keys() const {
     std::vector<std::string_view> out;
     for (const auto& item : items_) {
         bool seen = false;
         for (auto k : out) {
-            if (iequals(k, item.first)) {
+            if (K{}(k, item.first)) {
                 seen = true;
                 break;
             }
@@ -113,14 +126,18 @@ std::vector<std::string_view> CIMultiDict::keys() const {
     return out;
 }
 
-bool operator==(const CIMultiDict& a, const CIMultiDict& b) noexcept {
-    if (a.items_.size() != b.items_.size()) return false;
-    for (std::size_t i = 0; i < a.items_.size(); ++i) {
-        if (!iequals(a.items_[i].first, b.items_[i].first) ||
-            a.items_[i].second != b.items_[i].second)
+template <class K>
+bool BasicMultiDict<K>::operator==(const BasicMultiDict& other) const noexcept {
+    if (items_.size() != other.items_.size()) return false;
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+        if (!K{}(items_[i].first, other.items_[i].first) ||
+            items_[i].second != other.items_[i].second)
             return false;
     }
     return true;
 }
+
+template class BasicMultiDict<detail::KeyEqualIgnoringCase>;
+template class BasicMultiDict<detail::KeyEqual>;
 
 }  // namespace asyncio::http

@@ -5,6 +5,7 @@
 // added. This is aiohttp's `CIMultiDict` (from the multidict package) in C++: get / getone /
 // getall, add (one more value), set (replace every value), popall, contains, iteration over
 // (name, value) pairs in insertion order. Names keep the spelling they were given.
+// MultiDict is the same with case-sensitive keys (query strings, form fields).
 #pragma once
 
 #include <cstddef>
@@ -20,21 +21,33 @@ namespace asyncio::http {
 /// True if `a` and `b` are equal ignoring ASCII case (HTTP field names, tokens).
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
-/// A case-insensitive multi-valued mapping of header names to values, in insertion order.
+namespace detail {
+struct KeyEqualIgnoringCase {
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return iequals(a, b); }
+};
+struct KeyEqual {
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+};
+}  // namespace detail
+
+/// A multi-valued mapping of names to values, in insertion order; `KeyEq` compares names.
+/// Used as CIMultiDict (header fields) and MultiDict (query strings, forms).
 ///
 /// Lookups are linear in the number of fields (a request carries tens of fields, where a
 /// scan over a contiguous vector beats hashing).
 /// Errors: getone() and operator[] on a missing name throw std::out_of_range naming the key.
-/// Python: multidict.CIMultiDict (aiohttp's `request.headers`, `response.headers`);
+/// Python: multidict.CIMultiDict (aiohttp's `request.headers`, `response.headers`) and
+/// multidict.MultiDict (`request.query`);
 /// `md[k] = v` is set(k, v), `del md[k]` is popall(k), `md.getall(k, [])` is getall(k)
 /// (empty when absent rather than KeyError).
-class CIMultiDict {
+template <class KeyEq>
+class BasicMultiDict {
 public:
     using value_type = std::pair<std::string, std::string>;
     using const_iterator = std::vector<value_type>::const_iterator;
 
-    CIMultiDict() = default;
-    CIMultiDict(std::initializer_list<value_type> items);
+    BasicMultiDict() = default;
+    BasicMultiDict(std::initializer_list<value_type> items);
 
     /// The first value of `key`, or nullopt. Python: md.get(key).
     std::optional<std::string_view> get(std::string_view key) const noexcept;
@@ -59,7 +72,7 @@ public:
     /// Sets `key` only if it is absent; returns its (first) value. Python: md.setdefault().
     const std::string& setdefault(std::string_view key, std::string value);
     /// Adds every field of `other` in order. Python: md.extend(other).
-    void extend(const CIMultiDict& other);
+    void extend(const BasicMultiDict& other);
     /// Removes every value of `key`; returns how many were removed. Python: del md[key]
     /// (which raises KeyError when absent; here 0 is returned).
     std::size_t popall(std::string_view key) noexcept;
@@ -73,11 +86,19 @@ public:
     /// The distinct names in order of first appearance. Python: md.keys() without repeats.
     std::vector<std::string_view> keys() const;
 
-    /// Equal when they hold the same fields in the same order (names compared ignoring case).
-    friend bool operator==(const CIMultiDict& a, const CIMultiDict& b) noexcept;
+    /// Equal when they hold the same fields in the same order (names compared with KeyEq).
+    bool operator==(const BasicMultiDict& other) const noexcept;
 
 private:
     std::vector<value_type> items_;
 };
+
+extern template class BasicMultiDict<detail::KeyEqualIgnoringCase>;
+extern template class BasicMultiDict<detail::KeyEqual>;
+
+/// Header fields: names compare ignoring ASCII case. Python: multidict.CIMultiDict.
+using CIMultiDict = BasicMultiDict<detail::KeyEqualIgnoringCase>;
+/// Query parameters, form fields: names compare exactly. Python: multidict.MultiDict.
+using MultiDict = BasicMultiDict<detail::KeyEqual>;
 
 }  // namespace asyncio::http
