@@ -1,0 +1,542 @@
+// RequestHandler: the server side of one HTTP/1.1 connection.
+//
+// data_received feeds the parser and wakes serve(); serve() takes a request head, builds the
+// Request, runs the handler, writes the response, drops what the handler left of the body,
+// and loops while the connection is keep-alive (pipelined requests wait in the parser's
+// queue). Malformed input is answered with its status (400, 413, 414, 431) and the connection
+// closed; a head left unfinished for read_head_timeout gets 408. Python: aiohttp's
+// web_protocol.RequestHandler.
+#include "http/web_protocol.hpp"
+
+#include <asyncio/exceptions.hpp>
+#include <asyncio/http/exceptions.hpp>
+#include <asyncio/http/web_exceptions.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <system_error>
+
+namespace asyncio::http::web::detail {
+
+namespace {
+
+struct HeadTimeout {};   // a request head stalled: 408
+struct IdleTimeout {};   // a keep-alive connection stayed idle: close
+
+constexpr std::size_t pause_reading_above = 256 * 1024;   // parser-queued body bytes
+
+// "Wed, 02 Dec 2026 14:00:00 GMT", recomputed once a second.
+const std::string& http_date() {
+    thread_local std::time_t last = 0;
+    thread_local std::string text;
+    std::time_t now = std::time(nullptr);
+    if (now != last) {
+        last = now;
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        text = buf;
+    }
+    return text;
+}
+
+bool has_crlf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Percent-decoding (and '+' as space in a query).
+std::string unquote(std::string_view s, bool plus_is_space) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c == '%' && i + 2 < s.size()) {
+            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out += static_cast<char>(hi * 16 + lo);
+                i += 2;
+                continue;
+            }
+        }
+        out += (plus_is_space && c == '+') ? ' ' : c;
+    }
+    return out;
+}
+
+MultiDict parse_query(std::string_view q) {
+    MultiDict out;
+    while (!q.empty()) {
+        auto amp = q.find('&');
+        std::string_view pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+        if (pair.empty()) continue;
+        auto eq = pair.find('=');
+        if (eq == std::string_view::npos) {
+            out.add(unquote(pair, true), "");
+        } else {
+            out.add(unquote(pair.substr(0, eq), true), unquote(pair.substr(eq + 1), true));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+HttpParser RequestHandler::make_parser(const Application& app) {
+    const auto& o = app.options();
+    return HttpParser(http::detail::MessageType::request,
+                      {.max_line_size = o.max_line_size,
+                       .max_field_size = o.max_field_size,
+                       .max_headers = o.max_headers,
+                       .max_head_size = o.max_head_size,
+                       .max_body_size = o.client_max_size});
+}
+
+void RequestHandler::connection_made(Transport& transport) {
+    transport_ = &transport;
+    auto peer = transport.get_extra_info("peername");
+    if (auto* addr = std::any_cast<SockAddr>(&peer)) remote_ = addr->host();
+    state_->handlers.insert(this);
+    task_ = transport.get_loop().create_task(serve());
+}
+
+void RequestHandler::data_received(std::string_view data) {
+    const bool was_idle = parser_.state() == HttpParser::State::idle;
+    parser_.feed(data);
+    bool head_began = false;
+    if (was_idle && parser_.state() == HttpParser::State::head) {
+        head_started_ = transport_->get_loop().time();
+        head_began = true;   // serve() moves from the idle timeout to the head deadline
+    }
+    update_reading();
+    if (parser_.has_event() || head_began) wake();
+}
+
+bool RequestHandler::eof_received() {
+    eof_ = true;
+    parser_.feed_eof();
+    wake();
+    // Keep the write side open: a response to the last request may still be on its way.
+    return true;
+}
+
+void RequestHandler::connection_lost(std::exception_ptr) {
+    lost_ = true;
+    if (!eof_) parser_.feed_eof();
+    wake();
+    if (drain_ && !drain_->done()) drain_->set_result();
+}
+
+void RequestHandler::pause_writing() {
+    write_paused_ = true;
+    update_reading();
+}
+
+void RequestHandler::resume_writing() {
+    write_paused_ = false;
+    update_reading();
+    if (drain_ && !drain_->done()) drain_->set_result();
+}
+
+// Reading pauses while the peer does not read our responses (our write buffer is over its
+// high-water mark) or while the parser holds much unread body: a client cannot make the
+// server buffer without bound.
+void RequestHandler::update_reading() {
+    if (lost_ || transport_ == nullptr || transport_->is_closing()) return;
+    const bool want_pause = write_paused_ || parser_.queued_bytes() > pause_reading_above;
+    if (want_pause && !read_paused_) {
+        transport_->pause_reading();
+        read_paused_ = true;
+    } else if (!want_pause && read_paused_) {
+        transport_->resume_reading();
+        read_paused_ = false;
+    }
+}
+
+void RequestHandler::wake() {
+    if (waiter_ && !waiter_->done()) waiter_->set_result();
+}
+
+void RequestHandler::close_when_idle() {
+    close_after_ = true;
+    if (!busy_) wake();
+}
+
+void RequestHandler::abort() {
+    if (transport_ && !lost_) transport_->abort();
+    if (task_ && !task_.done()) task_.cancel();
+}
+
+Coro<std::optional<ParserEvent>> RequestHandler::next_event(Wait wait) {
+    EventLoop& loop = transport_->get_loop();
+    for (;;) {
+        if (parser_.has_event()) {
+            std::optional<ParserEvent> ev = parser_.next();   // throws a parse error
+            update_reading();
+            co_return ev;
+        }
+        if (eof_ || lost_) co_return std::nullopt;
+        if (wait == Wait::head && close_after_) co_return std::nullopt;
+        // Wait for bytes, with the head's deadline or the keep-alive idle timeout.
+        const auto& o = state_->app->options();
+        double deadline = -1;
+        bool stalled_head = false;
+        if (wait == Wait::head) {
+            if (parser_.state() == HttpParser::State::head && head_started_ >= 0) {
+                deadline = head_started_ + o.read_head_timeout;
+                stalled_head = true;
+            } else {
+                deadline = loop.time() + o.keepalive_timeout;
+            }
+        }
+        waiter_ = loop.create_future<void>();
+        std::optional<TimerHandle> timer;
+        bool timed_out = false;
+        if (deadline >= 0) {
+            timer = loop.call_at(deadline, [this, &timed_out] {
+                timed_out = true;
+                wake();
+            });
+        }
+        try {
+            co_await *waiter_;
+        } catch (...) {
+            if (timer) timer->cancel();
+            waiter_.reset();
+            throw;
+        }
+        if (timer) timer->cancel();
+        waiter_.reset();
+        if (timed_out && !parser_.has_event() && !eof_ && !lost_) {
+            if (stalled_head || parser_.state() == HttpParser::State::head) throw HeadTimeout{};
+            throw IdleTimeout{};
+        }
+    }
+}
+
+Coro<void> RequestHandler::serve() {
+    auto self = shared_from_this();   // the connection lives while it is served
+    try {
+        while (!lost_) {
+            std::optional<ParserEvent> ev;
+            try {
+                ev = co_await next_event(Wait::head);
+            } catch (const HttpProcessingError& e) {
+                send_error(e.status(), e.what());
+                break;
+            } catch (const HeadTimeout&) {
+                send_error(408, "408: Request Timeout (request head not complete in time)");
+                break;
+            } catch (const IdleTimeout&) {
+                break;
+            }
+            if (!ev) break;
+            auto* head = std::get_if<MessageHead>(&*ev);
+            if (head == nullptr) continue;   // cannot happen: bodies are consumed below
+            head_started_ = -1;
+
+            Request req;
+            req.method_ = std::move(head->method);
+            req.raw_path_ = std::move(head->target);
+            std::string_view target = req.raw_path_;
+            auto qpos = target.find('?');
+            req.path_ = unquote(target.substr(0, qpos), false);
+            if (qpos != std::string_view::npos) {
+                req.query_string_ = std::string(target.substr(qpos + 1));
+                req.query_ = parse_query(req.query_string_);
+            }
+            req.headers_ = std::move(head->headers);
+            req.version_ = {head->version_major, head->version_minor};
+            req.keep_alive_ = head->keep_alive;
+            req.content_length_ = head->content_length;
+            req.body_exists_ = head->chunked || (head->content_length && *head->content_length > 0);
+            req.body_done_ = !req.body_exists_;
+            req.remote_ = remote_;
+            req.secure_ = secure_;
+            req.app_ = state_->app;
+            req.conn_ = this;
+
+            busy_ = true;
+            head_request_ = req.method_ == "HEAD";
+            http10_ = req.version_ == std::pair{1, 0};
+            stream_started_ = stream_chunked_ = stream_ended_ = false;
+            bytes_sent_ = 0;
+            bool broken = false;   // the request's framing cannot be trusted any more
+            Response resp;
+            try {
+                resp = co_await dispatch(req);
+            } catch (const HttpProcessingError& e) {
+                resp = Response{.status = e.status(), .text = e.what()};
+                broken = true;
+            }
+            if (!req.body_done_ && !broken) {
+                // Drop the unread body (bounded by client_max_size in the parser).
+                try {
+                    for (;;) {
+                        auto piece = co_await read_body_piece(req);
+                        if (piece.empty()) break;
+                    }
+                } catch (const HttpProcessingError& e) {
+                    if (!stream_started_) resp = Response{.status = e.status(), .text = e.what()};
+                    broken = true;
+                }
+            }
+            if (broken || !req.keep_alive_ || state_->closing) close_after_ = true;
+            int status = resp.status;
+            if (lost_) {
+                status = stream_started_ ? stream_status_ : 499;
+            } else if (stream_started_) {
+                status = stream_status_;
+                if (!stream_ended_) co_await end_stream();
+            } else {
+                try {
+                    send_response(req, resp);
+                } catch (const std::exception&) {
+                    report_error();
+                    status = 500;
+                    send_error(500, "500: Internal Server Error");
+                    close_after_ = true;
+                }
+            }
+            log_access(req, status, bytes_sent_);
+            busy_ = false;
+            if (close_after_ || lost_) break;
+        }
+    } catch (const IdleTimeout&) {
+    } catch (const HeadTimeout&) {
+    }
+    busy_ = false;
+    if (!lost_ && transport_ && !transport_->is_closing()) transport_->close();
+    state_->handlers.erase(this);
+    if (state_->closing && state_->handlers.empty() && state_->all_gone &&
+        !state_->all_gone->done()) {
+        state_->all_gone->set_result();
+    }
+}
+
+Coro<Response> RequestHandler::dispatch(Request& req) {
+    Application& app = *state_->app;
+    try {
+        std::string_view method = req.method_;
+        auto match = app.router().resolve(method == "HEAD" ? std::string_view("GET") : method,
+                                          req.path_, req.match_info_);
+        if (match.handler == nullptr && method == "HEAD") {
+            match = app.router().resolve(method, req.path_, req.match_info_);
+        }
+        if (match.handler == nullptr) {
+            if (!match.allowed.empty()) throw HTTPMethodNotAllowed(req.method_, match.allowed);
+            throw HTTPNotFound();
+        }
+        co_return co_await (*match.handler)(req);
+    } catch (const HTTPException& e) {
+        co_return Response{.status = e.status(), .text = e.text(), .headers = e.headers()};
+    } catch (const HttpProcessingError&) {
+        throw;
+    } catch (const std::exception&) {
+        if (lost_) co_return Response{.status = 499};
+        report_error();
+        close_after_ = true;
+        co_return Response{.status = 500, .text = "500: Internal Server Error"};
+    }
+}
+
+std::string RequestHandler::head_block(int status, std::string_view reason,
+                                       const CIMultiDict& headers, std::string_view content_type,
+                                       std::optional<std::uint64_t> length, bool chunked) {
+    if (reason.empty()) reason = reason_phrase(status);
+    if (has_crlf(reason)) throw std::invalid_argument("newline in the reason phrase");
+    std::string out;
+    out.reserve(256);
+    out += "HTTP/1.1 ";
+    out += std::to_string(status);
+    out += ' ';
+    out += reason;
+    out += "\r\n";
+    for (const auto& [k, v] : headers) {
+        if (iequals(k, "Content-Length") || iequals(k, "Transfer-Encoding") ||
+            iequals(k, "Connection"))
+            continue;
+        if (has_crlf(k) || has_crlf(v) || k.find(':') != std::string::npos)
+            throw std::invalid_argument("newline or colon in response header '" + k + "'");
+        out += k;
+        out += ": ";
+        out += v;
+        out += "\r\n";
+    }
+    if (!content_type.empty() && !headers.contains("Content-Type")) {
+        out += "Content-Type: ";
+        out += content_type;
+        out += "\r\n";
+    }
+    if (length) {
+        out += "Content-Length: ";
+        out += std::to_string(*length);
+        out += "\r\n";
+    }
+    if (chunked) out += "Transfer-Encoding: chunked\r\n";
+    if (!headers.contains("Date")) {
+        out += "Date: ";
+        out += http_date();
+        out += "\r\n";
+    }
+    if (!headers.contains("Server")) out += "Server: asyncio-cpp\r\n";
+    if (close_after_) {
+        out += "Connection: close\r\n";
+    } else if (http10_) {
+        out += "Connection: keep-alive\r\n";   // HTTP/1.0 keep-alive is opt-in: confirm it
+    }
+    out += "\r\n";
+    return out;
+}
+
+void RequestHandler::send_response(const Request& req, const Response& r) {
+    if (!r.text.empty() && !r.body.empty())
+        throw std::invalid_argument("Response: text and body are not allowed together");
+    const std::string& payload = r.text.empty() ? r.body : r.text;
+    std::string_view ctype = r.content_type;
+    if (ctype.empty()) {
+        ctype = !r.text.empty() || r.body.empty() ? "text/plain; charset=utf-8"
+                                                  : "application/octet-stream";
+    }
+    (void)req;
+    const bool no_body = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
+    std::string out = head_block(r.status, r.reason, r.headers, ctype,
+                                 no_body ? std::nullopt : std::optional<std::uint64_t>(payload.size()),
+                                 false);
+    if (!head_request_ && !no_body) {
+        out += payload;
+        bytes_sent_ = payload.size();
+    }
+    write(out);
+}
+
+void RequestHandler::send_error(int status, std::string_view text) {
+    if (lost_ || transport_ == nullptr || transport_->is_closing()) return;
+    close_after_ = true;
+    std::string body(text);
+    body += "\n";
+    write(head_block(status, {}, {}, "text/plain; charset=utf-8", body.size(), false) + body);
+    if (state_->options.access_log) {
+        state_->options.access_log(remote_ + " - \"-\" " + std::to_string(status) + " " +
+                                   std::to_string(body.size()) + " (bad request: " +
+                                   std::string(text.substr(0, 200)) + ")");
+    }
+}
+
+// The handler's exception (being handled) to the loop's exception handler.
+void RequestHandler::report_error() {
+    ExceptionContext ctx;
+    ctx.message = "Error handling request";
+    ctx.exception = std::current_exception();
+    transport_->get_loop().call_exception_handler(ctx);
+}
+
+void RequestHandler::write(std::string_view data) {
+    if (lost_ || transport_ == nullptr || transport_->is_closing()) return;
+    transport_->write(data);
+}
+
+Coro<void> RequestHandler::drain() {
+    if (lost_) {
+        throw std::system_error(ECONNRESET, std::generic_category(),
+                                "HTTP response: the client disconnected");
+    }
+    if (!write_paused_) co_return;
+    drain_ = transport_->get_loop().create_future<void>();
+    Future<void> f = *drain_;
+    co_await f;
+    if (lost_) {
+        throw std::system_error(ECONNRESET, std::generic_category(),
+                                "HTTP response: the client disconnected");
+    }
+}
+
+Coro<std::string> RequestHandler::read_body_piece(Request& req) {
+    if (req.body_done_) co_return std::string();
+    for (;;) {
+        auto ev = co_await next_event(Wait::body);
+        if (!ev) {
+            req.body_done_ = true;
+            throw PayloadEncodingError("Bad HTTP request: the client closed the connection "
+                                       "before the body was complete");
+        }
+        if (auto* chunk = std::get_if<BodyChunk>(&*ev)) {
+            if (!chunk->data.empty()) co_return std::move(chunk->data);
+            continue;
+        }
+        if (std::holds_alternative<MessageEnd>(*ev)) {
+            req.body_done_ = true;
+            co_return std::string();
+        }
+    }
+}
+
+Coro<void> RequestHandler::start_stream(Request& req, StreamResponse& r) {
+    if (stream_started_) throw RuntimeError("StreamResponse: prepare() called twice");
+    stream_started_ = true;
+    stream_status_ = r.status;
+    stream_chunked_ = !r.content_length.has_value() && req.version_ != std::pair{1, 0};
+    if (!r.content_length && !stream_chunked_) close_after_ = true;   // HTTP/1.0: ends at close
+    if (state_->closing || !req.keep_alive_) close_after_ = true;
+    std::string_view ctype = r.content_type.empty() ? std::string_view("application/octet-stream")
+                                                    : std::string_view(r.content_type);
+    write(head_block(r.status, r.reason, r.headers, ctype, r.content_length, stream_chunked_));
+    co_await drain();
+}
+
+Coro<void> RequestHandler::write_stream(std::string_view data) {
+    if (!stream_started_) throw RuntimeError("StreamResponse: write() before prepare()");
+    if (stream_ended_) throw RuntimeError("StreamResponse: write() after write_eof()");
+    if (data.empty() || head_request_) co_return;
+    if (stream_chunked_) {
+        char size[32];
+        std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+        write(size);
+        write(data);
+        write("\r\n");
+    } else {
+        write(data);
+    }
+    bytes_sent_ += data.size();
+    co_await drain();
+}
+
+Coro<void> RequestHandler::end_stream() {
+    if (!stream_started_ || stream_ended_) co_return;
+    stream_ended_ = true;
+    if (stream_chunked_ && !head_request_) write("0\r\n\r\n");
+    if (!lost_) co_await drain();
+}
+
+void RequestHandler::log_access(const Request& req, int status, std::uint64_t bytes) {
+    const auto& log = state_->options.access_log;
+    if (!log) return;
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char when[64];
+    std::strftime(when, sizeof when, "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
+    std::string line = remote_.empty() ? "-" : remote_;
+    line += ' ';
+    line += when;
+    line += " \"";
+    line += req.method_;
+    line += ' ';
+    line += req.raw_path_;
+    line += " HTTP/" + std::to_string(req.version_.first) + "." + std::to_string(req.version_.second);
+    line += "\" " + std::to_string(status) + " " + std::to_string(bytes) + " \"";
+    line += req.headers_.get("Referer", "-");
+    line += "\" \"";
+    line += req.headers_.get("User-Agent", "-");
+    line += "\"";
+    log(line);
+}
+
+}  // namespace asyncio::http::web::detail
