@@ -12,7 +12,7 @@ BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-conf
 	node-llhttp zlib1g-dev nlohmann-json3-dev curl nginx python3-aiohttp python3-httpx
 BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev
 
-.PHONY: all deps demo test test-dev test-asan tsan soak bench clean
+.PHONY: all deps demo test test-dev test-asan tsan soak bench fuzz clean
 
 all: test
 
@@ -58,6 +58,22 @@ bench: deps
 	cmake --preset release -G "Unix Makefiles" >/dev/null
 	cmake --build build/release -j$(JOBS) --target asyncio_bench
 	python3 bench/run_bench.py --ours build/release/bench/asyncio_bench $(BENCH_ARGS)
+
+# libFuzzer on the server's request-parsing path (HttpParser over llhttp, path and query
+# decoding) for FUZZ_SECONDS (default 600), with ASan+UBSan. The committed seed corpus is
+# tests/fuzz/corpus; new inputs go to build/fuzz/corpus, crashes to build/fuzz/.
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+fuzz: deps
+	@./scripts/install_packages.sh clang
+	mkdir -p build/fuzz/obj build/fuzz/corpus
+	cd build/fuzz/obj && clang $(FUZZ_FLAGS) -c -I/usr/share/include/llhttp \
+		/usr/share/llhttp/api.c /usr/share/llhttp/http.c /usr/share/llhttp/llhttp.c
+	clang++ -std=c++20 $(FUZZ_FLAGS) -fsanitize=fuzzer -Iinclude -Isrc -I/usr/share/include/llhttp \
+		tests/fuzz/fuzz_http_request.cpp src/http/http_parser.cpp src/http/headers.cpp \
+		src/http/url_util.cpp build/fuzz/obj/*.o -o build/fuzz/fuzz_http_request
+	cd build/fuzz && ASAN_OPTIONS=detect_leaks=1 ./fuzz_http_request -max_total_time=$(FUZZ_SECONDS) \
+		-max_len=4096 -timeout=10 -print_final_stats=1 corpus ../../tests/fuzz/corpus
 
 clean:
 	rm -rf build

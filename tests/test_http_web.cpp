@@ -569,7 +569,8 @@ ASYNCIO_TEST_REALTIME(HttpWebPeers, HttpsSiteServesCPythonWithVerification) {
     ctx.load_cert_chain(certs("server.pem"), certs("server.key"));
     TestServer s;
     add_routes(s.app);
-    co_await s.start({.ssl = ctx});
+    web::SiteOptions tls{.ssl = ctx};
+    co_await s.start(std::move(tls));
     EXPECT_TRUE(s.site->name().starts_with("https://127.0.0.1:")) << s.site->name();
     std::string script = R"PY(
 import http.client, ssl, sys

@@ -177,22 +177,34 @@ struct HttpParser::Impl {
     static int on_body(llhttp_t* p, const char* at, std::size_t n) {
         Impl& s = of(p);
         HttpParser& o = *s.owner;
-        s.body_size += n;
         const std::uint64_t max_body = o.limits_.max_body_size;
-        if (max_body != 0 && s.body_size > max_body) {
+        bool over = false;
+        if (max_body != 0 && s.body_size + n > max_body) {
+            // Deliver the body up to the limit, then the error: the same bytes come out
+            // however the input was split.
+            n = static_cast<std::size_t>(max_body - s.body_size);
+            over = true;
+        }
+        s.body_size += n;
+        if (over) {
+            if (n != 0) append_body(o, at, n);
             return s.refuse<PayloadTooLarge>(std::string(s.side()) + ": body over the limit of " +
                                              std::to_string(max_body) + " bytes");
         }
+        append_body(o, at, n);
+        return 0;
+    }
+
+    static void append_body(HttpParser& o, const char* at, std::size_t n) {
         if (!o.events_.empty()) {
             if (auto* chunk = std::get_if<BodyChunk>(&o.events_.back())) {
                 chunk->data.append(at, n);
                 o.queued_bytes_ += n;
-                return 0;
+                return;
             }
         }
         o.events_.emplace_back(BodyChunk{std::string(at, n)});
         o.queued_bytes_ += n;
-        return 0;
     }
 
     static int on_message_complete(llhttp_t* p) {

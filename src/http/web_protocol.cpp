@@ -7,6 +7,7 @@
 // closed; a head left unfinished for read_head_timeout gets 408. Python: aiohttp's
 // web_protocol.RequestHandler.
 #include "http/web_protocol.hpp"
+#include "http/url_util.hpp"
 
 #include <asyncio/exceptions.hpp>
 #include <asyncio/http/exceptions.hpp>
@@ -43,49 +44,6 @@ const std::string& http_date() {
 }
 
 bool has_crlf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// Percent-decoding (and '+' as space in a query).
-std::string unquote(std::string_view s, bool plus_is_space) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c == '%' && i + 2 < s.size()) {
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                out += static_cast<char>(hi * 16 + lo);
-                i += 2;
-                continue;
-            }
-        }
-        out += (plus_is_space && c == '+') ? ' ' : c;
-    }
-    return out;
-}
-
-MultiDict parse_query(std::string_view q) {
-    MultiDict out;
-    while (!q.empty()) {
-        auto amp = q.find('&');
-        std::string_view pair = q.substr(0, amp);
-        q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-        if (pair.empty()) continue;
-        auto eq = pair.find('=');
-        if (eq == std::string_view::npos) {
-            out.add(unquote(pair, true), "");
-        } else {
-            out.add(unquote(pair.substr(0, eq), true), unquote(pair.substr(eq + 1), true));
-        }
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -247,10 +205,10 @@ Coro<void> RequestHandler::serve() {
             req.raw_path_ = std::move(head->target);
             std::string_view target = req.raw_path_;
             auto qpos = target.find('?');
-            req.path_ = unquote(target.substr(0, qpos), false);
+            req.path_ = http::detail::unquote(target.substr(0, qpos), false);
             if (qpos != std::string_view::npos) {
                 req.query_string_ = std::string(target.substr(qpos + 1));
-                req.query_ = parse_query(req.query_string_);
+                req.query_ = http::detail::parse_query(req.query_string_);
             }
             req.headers_ = std::move(head->headers);
             req.version_ = {head->version_major, head->version_minor};

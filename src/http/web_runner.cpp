@@ -70,10 +70,15 @@ Coro<void> TCPSite::start() {
     auto state = runner_->state();
     if (!state->set_up) throw RuntimeError("TCPSite.start(): call AppRunner.setup() first");
     const bool secure = options_.ssl.has_value();
-    server_ = co_await get_running_loop().create_server(
-        [state, secure] { return std::make_shared<detail::RequestHandler>(state, secure); }, host_,
-        port_,
-        {.backlog = options_.backlog, .reuse_port = options_.reuse_port, .ssl = options_.ssl});
+    // WORKAROUND(gcc-12): a lambda temporary inside the co_await expression is destroyed twice
+    // (its captured shared_ptr released twice); named locals avoid it.
+    ProtocolFactory factory = [state, secure] {
+        return std::make_shared<detail::RequestHandler>(state, secure);
+    };
+    ServerOptions server_options{.backlog = options_.backlog, .reuse_port = options_.reuse_port,
+                                 .ssl = options_.ssl};
+    server_ = co_await get_running_loop().create_server(std::move(factory), host_, port_,
+                                                        std::move(server_options));
     state->servers.push_back(server_);
 }
 
