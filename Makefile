@@ -2,7 +2,8 @@
 # packages they need (only the missing ones) on a fresh machine, as root, with no prompt.
 #   make demo    build the examples and run the tour (every seed scenario)
 #   make test    build and run every test (ctest), then the same tests under ASan+UBSan
-#   make bench   build release and run the benchmarks against the peers
+#   make bench   build release and run the benchmarks against the peers (W9: bench/w9_http.py)
+#   make fuzz    libFuzzer on the HTTP request parser for FUZZ_SECONDS (default 600)
 #   make tsan    the thread-crossing tests under ThreadSanitizer
 #   make soak    timers, posts, executor calls, subprocesses, cancellations mixed for
 #                SOAK_SECONDS (default 60) each without and with ASan: flat memory, nothing lost
@@ -10,7 +11,8 @@
 JOBS ?= $(shell nproc)
 BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl python3 \
 	node-llhttp zlib1g-dev nlohmann-json3-dev curl nginx python3-aiohttp python3-httpx
-BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev
+BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev \
+	wrk nginx python3-aiohttp
 
 .PHONY: all deps demo test test-dev test-asan tsan soak bench fuzz clean
 
@@ -56,8 +58,9 @@ soak: deps
 bench: deps
 	@./scripts/install_packages.sh $(BENCH_PKGS)
 	cmake --preset release -G "Unix Makefiles" >/dev/null
-	cmake --build build/release -j$(JOBS) --target asyncio_bench
+	cmake --build build/release -j$(JOBS) --target asyncio_bench asyncio_w9_server
 	python3 bench/run_bench.py --ours build/release/bench/asyncio_bench $(BENCH_ARGS)
+	python3 bench/w9_http.py --ours build/release/bench/asyncio_w9_server
 
 # libFuzzer on the server's request-parsing path (HttpParser over llhttp, path and query
 # decoding) for FUZZ_SECONDS (default 600), with ASan+UBSan. The committed seed corpus is
