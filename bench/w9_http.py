@@ -55,6 +55,17 @@ def start(cmd, env=None, cwd=None):
                             stderr=subprocess.DEVNULL, env=env, cwd=cwd)
 
 
+def check(port, path):
+    """One GET: the status and body length, to make sure every server answers the same."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", path)
+    r = c.getresponse()
+    n = len(r.read())
+    c.close()
+    return r.status, n
+
+
 def wrk(port, path, secs):
     url = f"http://127.0.0.1:{port}{path}"
     subprocess.run(["taskset", "-c", CLIENT_CPU, "wrk", "-t1", "-c50", "-d1s", url],
@@ -75,6 +86,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian package wrk)")
     tmp = tempfile.mkdtemp(prefix="w9-")
+    os.chmod(tmp, 0o755)   # nginx's worker (not root) serves files from here
     servers = {}
     servers["asyncio-cpp"] = lambda port: start([os.path.abspath(a.ours), str(port)])
     servers["aiohttp"] = lambda port: start(["/usr/bin/python3", os.path.join(HERE, "peers/python/http_server.py"), str(port)])
@@ -119,6 +131,12 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
                 print(f"{impl}: did not start", file=sys.stderr)
                 continue
             for path, _ in URLS:
+                status, n = check(port, path)
+                want = 13 if path == "/13" else 65536
+                if status != 200 or n != want:
+                    print(f"{impl} {path}: answered {status} with {n} bytes, not measured",
+                          file=sys.stderr)
+                    continue
                 rps, errors, out = wrk(port, path, a.secs)
                 results[(impl, path)] = rps
                 if errors or rps is None:
