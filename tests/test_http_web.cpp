@@ -505,6 +505,31 @@ ASYNCIO_TEST_REALTIME(HttpWebPeers, CurlGetsPostsJsonAndReadsAStream) {
     EXPECT_TRUE(has(out, "Hello, world!")) << out;
     EXPECT_TRUE(has(out, "part 0\npart 1\npart 2\n")) << out;
     EXPECT_TRUE(has(out, "\"seen\":true")) << out;
+    // Over 1 KiB curl asks for 100-continue (and would wait a second without it).
+    auto big = co_await run_peer(argv_of("curl", "-sS", "--max-time", "20", "--expect100-timeout", "15",
+                                         "--data-binary", std::string(4096, 'b'), base + "/echo"));
+    EXPECT_EQ(big.first, 0) << big.second;
+    EXPECT_EQ(big.second, "POST:" + std::string(4096, 'b'));
+    co_await s.stop();
+}
+
+ASYNCIO_TEST_REALTIME(HttpWeb, ExpectContinueGets100WhenTheHandlerReadsTheBody) {
+    TestServer s;
+    add_routes(s.app);
+    co_await s.start();
+    auto conn = co_await open_connection("127.0.0.1", s.port);
+    StreamReader& r = conn.first;
+    StreamWriter& w = conn.second;
+    w.write("POST /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n"
+            "Connection: close\r\n\r\n");
+    std::string interim = co_await wait_for(r.readuntil("\r\n\r\n"), 10.0);
+    EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+    w.write("body");
+    std::string resp = co_await wait_for(r.read(), 10.0);
+    EXPECT_EQ(status_of(resp), 200) << resp;
+    EXPECT_EQ(body_of(resp), "POST:body");
+    w.close();
+    co_await w.wait_closed();
     co_await s.stop();
 }
 

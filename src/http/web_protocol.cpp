@@ -216,6 +216,8 @@ Coro<void> RequestHandler::serve() {
             req.content_length_ = head->content_length;
             req.body_exists_ = head->chunked || (head->content_length && *head->content_length > 0);
             req.body_done_ = !req.body_exists_;
+            req.expect_continue_ = req.body_exists_ && req.version_ == std::pair{1, 1} &&
+                                   iequals(req.headers_.get("Expect", ""), "100-continue");
             req.remote_ = remote_;
             req.secure_ = secure_;
             req.app_ = state_->app;
@@ -418,6 +420,12 @@ Coro<void> RequestHandler::drain() {
 
 Coro<std::string> RequestHandler::read_body_piece(Request& req) {
     if (req.body_done_) co_return std::string();
+    if (req.expect_continue_) {
+        // The client waits for our go-ahead before sending the body (RFC 9110 10.1.1), as
+        // curl does for bodies over 1 KiB; sent only once the handler asks for the body.
+        req.expect_continue_ = false;
+        write("HTTP/1.1 100 Continue\r\n\r\n");
+    }
     for (;;) {
         auto ev = co_await next_event(Wait::body);
         if (!ev) {

@@ -99,6 +99,7 @@ private:
     bool secure_ = false;
     bool body_exists_ = false;
     bool body_done_ = true;
+    bool expect_continue_ = false;   // send 100 Continue before reading the body
     std::string buffered_;   // body bytes read but not yet returned (a cancelled read())
     Application* app_ = nullptr;
     detail::RequestHandler* conn_ = nullptr;
