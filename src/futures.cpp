@@ -3,7 +3,10 @@
 #include <atomic>
 
 #include "asyncio/events.hpp"
+#include "asyncio/gather.hpp"
+#include "asyncio/shield.hpp"
 #include "asyncio/tasks.hpp"
+#include "asyncio/wait.hpp"
 
 namespace asyncio {
 void AnyFuture::throw_empty() {
@@ -59,7 +62,7 @@ FutureBase::~FutureBase() {
 }
 
 void FutureBase::last_release() noexcept {
-    if (log_traceback_ && exc_) {
+    if (exception_unretrieved()) {
         // CPython's __del__ report: the context carries the future (and, for a task, the
         // task), so the future lives on through the report, and longer if the handler keeps
         // a handle to it.
@@ -68,8 +71,7 @@ void FutureBase::last_release() noexcept {
         {
             ExceptionContext ctx;
             try {
-                ctx.message = is_task() ? "Task exception was never retrieved"
-                                        : "Future exception was never retrieved";
+                ctx.message = std::string(class_name()) + " exception was never retrieved";
                 ctx.details = "future: " + repr();
             } catch (...) {
             }
@@ -171,8 +173,26 @@ void FutureBase::dispose_callbacks() noexcept {
     callbacks_.drain([](ReadyEntry e) { e.fn(e.self, false); });
 }
 
+void hold_queued_callback(ReadyEntry e) noexcept {
+    // An explicit list: the callbacks that own nothing while stored on a future (a task's
+    // wake-up needs no hold: a pending task holds itself).
+    if (e.fn == &UserCallbackBase::thunk)
+        static_cast<UserCallbackBase*>(e.self)->hold();
+    else if (e.fn == &GatherBase::child_done)
+        GatherBase::hold(e.self);
+    else if (e.fn == &ShieldLink::inner_done)
+        ShieldLink::hold_inner(e.self);
+    else if (e.fn == &AsCompletedCore::on_completion)
+        AsCompletedCore::hold(e.self);
+    else if (e.fn == &FutureBase::retrieve_thunk)
+        // Its whole work, done here while the future is surely alive (its exception was just
+        // set); the queued entry is a no-op that never touches the future, which may be gone
+        // by the time it runs.
+        static_cast<FutureBase*>(e.self)->mark_retrieved();
+}
+
 void FutureBase::push_scheduled(ReadyEntry e) {
-    if (e.fn == &UserCallbackBase::thunk) static_cast<UserCallbackBase*>(e.self)->hold();
+    hold_queued_callback(e);
     loop_->push_ready(e.fn, e.self);
 }
 

@@ -18,7 +18,25 @@ std::exception_ptr child_exception(FutureBase* c) {
     return c->exception();
 }
 
-GatherBase::~GatherBase() { drop_links(); }
+GatherBase::~GatherBase() {
+    // Only a plain-future child can still be pending here (a task child's callback owns
+    // this gather). It keeps no callback pointing here. Once this gather had failed, what
+    // the child raises later counts as retrieved, as CPython's callback retrieves it.
+    if (nfinished_ < nfuts_) {
+        for (Link& l : links_) {
+            FutureBase* c = l.child();
+            if (l.owning() || c->done()) continue;
+            c->remove_callback_entry(&child_done, &l);  // a repeat has none: nothing is found
+            if (done()) {
+                try {
+                    c->mark_retrieved_when_done();
+                } catch (...) {  // out of memory: at worst, one report too many
+                }
+            }
+        }
+    }
+    drop_links();
+}
 
 void GatherBase::drop_links() noexcept {
     for (Link& l : links_) l.child()->release();
@@ -56,35 +74,46 @@ void GatherBase::start() {
             ReadyEntry last = c->last_callback();
             if (last.fn == &child_done && static_cast<Link*>(last.self)->g == this) continue;
         }
-        add_ref();
+        if (c->is_task()) {
+            l.bits |= Link::kOwning;
+            add_ref();
+        }
         add_tagged_callback<&child_done>(c, &l);
         ++nfuts_;
     }
 }
 
+void GatherBase::hold(void* self) noexcept {
+    auto* l = static_cast<Link*>(self);
+    if (l->owning()) return;  // it holds the gather already
+    l->g->add_ref();
+    l->bits |= Link::kHeld;
+}
+
 void GatherBase::child_done(void* self, bool run) {
     auto* l = static_cast<Link*>(self);
     GatherBase* g = l->g;
-    if (run) {
-        try {
-            g->on_child_done(l->child());
-        } catch (...) {
-            g->release();
-            throw;
-        }
-    } else if (!g->done()) {
+    const bool holds = l->owning() || (l->bits & Link::kHeld) != 0;
+    l->bits &= ~Link::kHeld;
+    // A plain future's callback disposed of before it was queued holds nothing: the future
+    // was disposed of with it, and whoever holds the gather lets it go.
+    if (!holds) return;
+    struct Release {  // after the callback, whether it returns or throws
+        GatherBase* g;
+        ~Release() { g->release(); }
+    } release{g};
+    if (run)
+        g->on_child_done(l->child());
+    else if (l->owning() && !g->done())
         g->abandon();
-    }
-    g->release();
 }
 
 void GatherBase::abandon() {
-    // A child's callback was disposed of without running: the child (a task) was abandoned
-    // when the loop closed, so this gather can never complete. It lets go of everything that
-    // could form a cycle with it: its callbacks on the children still pending (each holds a
-    // reference to it, and it holds them) and its own done callbacks (an enclosing gather's
-    // or shield's link holds a reference to it). Without this, a nested gather pending at
-    // loop close kept the closed loop alive (LSan: 5.8 KB).
+    // A task child's callback was disposed of without running: the task was abandoned when
+    // the loop closed, so this gather can never complete. It lets go of everything that
+    // could form a cycle with it: its callbacks on the task children still pending (each
+    // holds a reference to it, and it holds them) and its own done callbacks. Without this, a
+    // nested gather pending at loop close kept the closed loop alive (LSan: 5.8 KB).
     if (abandoned_) return;
     abandoned_ = true;
     add_ref();  // the removals below release links' references

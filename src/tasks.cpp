@@ -159,6 +159,7 @@ void TaskCore::step_thunk(void* self, bool run) {
 void TaskCore::queue_done_callback(std::uintptr_t word) {
     // The queued entry holds a reference (as a queued step does): the link lives in the task.
     add_ref();
+    hold_queued_callback(CallbackList::decode(word));
     done_callback_ = word;
     ready_link_.owner = this;
     loop_->push_ready_linked(&done_callback_thunk, &ready_link_);

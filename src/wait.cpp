@@ -59,13 +59,19 @@ void WaitCore::finish() noexcept {
 AsCompletedCore::AsCompletedCore(EventLoop& loop, std::vector<Child> children)
     : loop_(loop), children_(std::move(children)), rank_of_(children_.size(), -1) {}
 
-AsCompletedCore::~AsCompletedCore() = default;
+AsCompletedCore::~AsCompletedCore() {
+    // Only plain-future inputs can still be watched here: withdraw from them.
+    for (std::size_t i = 0; i < nlinks_; ++i)
+        if (!links_[i].owning && !children_[i].state->done())
+            children_[i].state->remove_callback_entry(&on_completion, &links_[i]);
+}
 
 void AsCompletedCore::start(std::optional<Seconds> timeout) {
     links_.reset(new Link[children_.size()]);
     for (std::size_t i = 0; i < children_.size(); ++i) {
-        links_[i] = Link{this, i};
-        add_ref();
+        const bool task = children_[i].state->is_task();
+        links_[i] = Link{this, i, task, false};
+        if (task) add_ref();
         add_tagged_callback<&on_completion>(children_[i].state.get(), &links_[i]);
     }
     nlinks_ = children_.size();
@@ -117,9 +123,17 @@ void AsCompletedCore::wake_iterator() {
     if (next_ready_ && !next_ready_.done()) next_ready_.set_result();
 }
 
+void AsCompletedCore::hold(void* self) noexcept {
+    auto* l = static_cast<Link*>(self);
+    if (l->owning) return;
+    l->core->add_ref();
+    l->held = true;
+}
+
 void AsCompletedCore::on_completion(void* self, bool run) {
     auto* l = static_cast<Link*>(self);
     AsCompletedCore* c = l->core;
+    if (!l->owning && !std::exchange(l->held, false)) return;  // disposed of, holding nothing
     StatePtr<AsCompletedCore> keep(c);
     c->release();
     if (!run || c->timed_out_) return;

@@ -421,7 +421,7 @@ ASYNCIO_TEST(Gather, UnretrievedFailureIsReported) {
     }
     auto reports = asyncio::testing::take_reports();
     CO_ASSERT(reports.size() == 1u);
-    EXPECT_EQ(reports[0].message, "Future exception was never retrieved");
+    EXPECT_EQ(reports[0].message, "_GatheringFuture exception was never retrieved");
 }
 
 // API.md, "The seed scenario, as a user writes it": compiles as written, and runs (the
@@ -489,4 +489,121 @@ TEST(GatherLifetime, NestedGathersPendingAtLoopCloseLeaveNoCycleBehind) {
         loop->close();
     }
     EXPECT_EQ(token.use_count(), 1) << "the gathers and their callbacks must be freed";
+}
+
+// A plain Future nobody completes, awaited through gather() when the loop is closed by hand:
+// the gather owns the future, and the future's callback on the gather owns nothing while it
+// is stored, so dropping the abandoned task's frame frees the gather, then the future (with the
+// done callback holding the token), then the loop. The ASan pass checks nothing is left.
+TEST(GatherLifetime, APlainFuturePendingInAGatherAtLoopCloseIsFreed) {
+    auto token = std::make_shared<int>(0);
+    {
+        auto loop = asyncio::new_event_loop();
+        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
+        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
+            asyncio::create_task([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
+                auto f = asyncio::get_event_loop().create_future<int>();
+                f.add_done_callback([t] {});
+                auto g = asyncio::gather(f, f);  // a repeat: one callback, two links
+                co_await g;
+            }(std::move(tok)));
+            co_await asyncio::sleep(0);
+        }(token));
+        EXPECT_GT(token.use_count(), 1) << "the future's done callback holds the token";
+        loop->close();
+    }
+    EXPECT_EQ(token.use_count(), 1) << "the future, the gather and the loop must be freed";
+}
+
+namespace {
+std::vector<std::string> run_collecting_reports(asyncio::Coro<void> (*body)()) {
+    std::vector<std::string> reports;
+    {
+        auto loop = asyncio::new_event_loop();
+        loop->set_exception_handler([&](asyncio::EventLoop&, const asyncio::ExceptionContext& c) {
+            reports.push_back(c.message);
+        });
+        loop->run_until_complete(body());
+        loop->close();
+    }
+    return reports;
+}
+}  // namespace
+
+// CPython's gather callback calls exception() on a child that ends after the gather failed
+// (test_one_exception's late children): a second failure is not reported, even though the
+// gather itself was dropped as soon as its awaiter caught the first.
+TEST(GatherLifetime, ALateChildFailureAfterTheGatherFailedCountsAsRetrieved) {
+    auto reports = run_collecting_reports([]() -> asyncio::Coro<void> {
+        auto late = asyncio::create_task([]() -> asyncio::Coro<void> {
+            co_await asyncio::sleep(0.01);
+            throw std::runtime_error("late");
+        }());
+        std::string caught;
+        try {
+            co_await asyncio::gather([]() -> asyncio::Coro<void> {
+                throw std::runtime_error("early");
+                co_return;
+            }(), late);
+        } catch (const std::runtime_error& e) {
+            caught = e.what();
+        }
+        EXPECT_EQ(caught, "early");
+        EXPECT_FALSE(late.done());
+        co_await asyncio::sleep(0.05);
+        EXPECT_TRUE(late.done());
+    });
+    EXPECT_TRUE(reports.empty()) << reports.front();
+}
+
+// A gather dropped while still pending lives on through its task child's callback, as
+// CPython's does through the closure: the child's failure becomes the gather's, reported once
+// with CPython's wording.
+TEST(GatherLifetime, ADroppedPendingGatherOfATaskStillReportsItsFailure) {
+    auto reports = run_collecting_reports([]() -> asyncio::Coro<void> {
+        {
+            auto g = asyncio::gather(asyncio::create_task([]() -> asyncio::Coro<void> {
+                co_await asyncio::sleep(0.01);
+                throw std::runtime_error("late");
+            }()));
+        }
+        co_await asyncio::sleep(0.05);
+    });
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0], "_GatheringFuture exception was never retrieved");
+}
+
+// A plain Future's callback does not keep the gather alive: dropped while pending, the gather
+// withdraws from the future, which reports its own failure (CPython reports it through the
+// gather: one report either way).
+TEST(GatherLifetime, ADroppedPendingGatherOfAPlainFutureLetsTheFutureReport) {
+    auto reports = run_collecting_reports([]() -> asyncio::Coro<void> {
+        auto f = asyncio::get_event_loop().create_future<int>();
+        { auto g = asyncio::gather(f); }
+        f.set_exception(std::make_exception_ptr(std::runtime_error("late")));
+        co_await asyncio::sleep(0);
+    });
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0], "Future exception was never retrieved");
+}
+
+// A plain Future child of a failed gather that was then dropped: its later failure counts as
+// retrieved, as CPython's gather callback retrieves it.
+TEST(GatherLifetime, APlainFutureFailingAfterItsFailedGatherWasDroppedIsNotReported) {
+    auto reports = run_collecting_reports([]() -> asyncio::Coro<void> {
+        auto& loop = asyncio::get_event_loop();
+        auto a = loop.create_future<int>();
+        auto b = loop.create_future<int>();
+        {
+            auto g = asyncio::gather(a, b);
+            a.set_exception(std::make_exception_ptr(std::runtime_error("early")));
+            co_await asyncio::sleep(0);
+            co_await asyncio::sleep(0);
+            EXPECT_TRUE(g.done());
+            EXPECT_TRUE(g.exception() != nullptr);
+        }
+        b.set_exception(std::make_exception_ptr(std::runtime_error("late")));
+        co_await asyncio::sleep(0);
+    });
+    EXPECT_TRUE(reports.empty()) << reports.front();
 }

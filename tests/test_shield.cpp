@@ -160,3 +160,37 @@ TEST(ShieldLifetime, APendingShieldAtLoopCloseLeavesNoCycleBehind) {
     }
     EXPECT_EQ(token.use_count(), 1) << "the shield future and its callbacks must be freed";
 }
+
+// A plain Future nobody completes, awaited through shield() when the loop is closed by hand:
+// the shield's link owns neither future, so dropping the abandoned task's frame frees the
+// outer, which unhooks from the inner; the inner (with the done callback holding the token)
+// and the loop go with their last handles. The ASan pass checks nothing is left.
+TEST(ShieldLifetime, APlainFuturePendingInAShieldAtLoopCloseIsFreed) {
+    auto token = std::make_shared<int>(0);
+    {
+        auto loop = asyncio::new_event_loop();
+        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
+        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
+            asyncio::create_task([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
+                auto f = asyncio::get_event_loop().create_future<int>();
+                f.add_done_callback([t] {});
+                co_await asyncio::shield(f);
+            }(std::move(tok)));
+            co_await asyncio::sleep(0);
+        }(token));
+        EXPECT_GT(token.use_count(), 1) << "the future's done callback holds the token";
+        loop->close();
+    }
+    EXPECT_EQ(token.use_count(), 1) << "the future, the shield and the loop must be freed";
+}
+
+// The outer of a shield dropped while the inner runs: the inner completes later, its value has
+// nowhere to go, and nothing is touched that was freed (the ASan pass checks).
+ASYNCIO_TEST(ShieldLifetime, AnOuterDroppedBeforeTheInnerCompletesIsUnhooked) {
+    auto inner = asyncio::create_task([]() -> asyncio::Coro<int> {
+        co_await asyncio::sleep(0.01);
+        co_return 7;
+    }());
+    { auto outer = asyncio::shield(inner); }
+    EXPECT_EQ(co_await inner, 7);
+}

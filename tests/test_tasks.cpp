@@ -710,5 +710,5 @@ ASYNCIO_TEST(Task, CancellingACycleThroughAGatherTerminates) {
     // CancelledError that nobody retrieves (as in CPython).
     auto reports = take_reports();
     CO_ASSERT_EQ(reports.size(), 1u);
-    EXPECT_EQ(reports[0].message, "Future exception was never retrieved");
+    EXPECT_EQ(reports[0].message, "_GatheringFuture exception was never retrieved");
 }

@@ -10,18 +10,27 @@ namespace asyncio {
 namespace detail {
 
 /// The two done callbacks of a shield (inner → outer result, outer cancelled → unhook).
-/// Deleted once both callbacks ran or were removed.
+///
+/// The link owns the outer (the inner's result reaches it even if every handle was dropped,
+/// as CPython's closure keeps it) but not the inner: `inner` is valid while inner_done is
+/// stored on it (a future disposes of its callbacks when it is destroyed or abandoned) and,
+/// once queued, through the reference hold_inner() takes for it. Owning the inner too made a
+/// cycle (inner -> its callback -> link -> inner) that a plain Future nobody completes,
+/// pending when its loop is closed by hand, never left. Deleted once both callbacks ran or
+/// were disposed of.
 struct ShieldLink : pooled {
-    ShieldLink(StatePtr<FutureBase> i, StatePtr<FutureBase> o,
-               void (*c)(FutureBase*, FutureBase*, bool), bool own)
-        : inner(std::move(i)), outer(std::move(o)), copy(c), owned(own) {}
-    StatePtr<FutureBase> inner;
-    StatePtr<FutureBase> outer;
+    ShieldLink(FutureBase* i, StatePtr<FutureBase> o, void (*c)(FutureBase*, FutureBase*, bool),
+               bool own)
+        : inner(i), outer(std::move(o)), copy(c), owned(own) {}
+    FutureBase* inner;           // null once inner_done ran or was disposed of
+    StatePtr<FutureBase> outer;  // null once outer_done ran or was withdrawn
     void (*copy)(FutureBase* inner, FutureBase* outer, bool owned);
     bool owned;
+    bool inner_held = false;  // inner_done is queued and holds a reference to inner
     int pending = 2;
     static void inner_done(void* self, bool run);
     static void outer_done(void* self, bool run);
+    static void hold_inner(void* self) noexcept;
     void drop() {
         if (--pending == 0) delete this;
     }
@@ -60,7 +69,8 @@ Future<detail::awaitable_value_t<A>> shield(A&& aw) {
     detail::Child inner = detail::to_child(std::forward<A>(aw), loop, "shield");
     if (inner.state->done()) return Future<T>(inner.state.get());
     Future<T> outer = loop.create_future<T>();
-    auto* l = new detail::ShieldLink(inner.state, detail::StatePtr<detail::FutureBase>(outer.state()),
+    auto* l = new detail::ShieldLink(inner.state.get(),
+                                     detail::StatePtr<detail::FutureBase>(outer.state()),
                                      &detail::shield_copy<T>, inner.owned);
     detail::shield_link(l);
     return outer;

@@ -154,11 +154,18 @@ public:
     /// The address of the stored value (typed layer).
     virtual void* value_ptr() noexcept { return nullptr; }
     virtual bool is_task() const noexcept { return false; }
+    /// The Python class name reports use ("Future", "Task", "_GatheringFuture").
+    virtual const char* class_name() const noexcept { return "Future"; }
     /// A short description for reports: "<Future pending>", "<Task finished name='x'>".
     virtual std::string repr() const;
 
     /// The future's exception was retrieved or the future cancelled: no "never retrieved" report.
     void mark_retrieved() noexcept { log_traceback_ = false; }
+    /// Whatever exception the future ends with will count as retrieved (a child of a failed
+    /// gather dropped before the child finished: CPython's gather would retrieve it). A done
+    /// callback that does its work when it is queued: see hold_queued_callback().
+    void mark_retrieved_when_done() { add_callback(&retrieve_thunk, this); }
+    static void retrieve_thunk(void*, bool) noexcept {}
     /// True while the future holds an exception nobody has looked at (it would be reported).
     bool exception_unretrieved() const noexcept { return log_traceback_ && exc_; }
 
@@ -179,6 +186,11 @@ protected:
     State state_ = State::pending;
     bool log_traceback_ = false;  // an exception is held that nobody looked at
 };
+
+/// Called for every done callback a future queues: a combinator's callback that holds no
+/// reference while it is stored on a future (a gather's, a shield's, a user callback) takes
+/// the one it needs until it runs. See GatherBase for why they hold none while stored.
+void hold_queued_callback(ReadyEntry e) noexcept;
 
 /// Intrusive owning pointer to a FutureBase (or derived) state.
 template <class S>

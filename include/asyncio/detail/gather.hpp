@@ -24,13 +24,26 @@ namespace asyncio::detail {
 /// tasks' lone done callbacks also stopped taking ready-queue slots (TaskCore::complete):
 /// 15.9 bytes a child over the loop form's 180 MiB, the result vector included.
 ///
+/// Ownership: the gather owns its children (it cancels them and reads their values). A
+/// task child's done callback owns the gather, as CPython's closure does: a pending task
+/// always ends (or is abandoned at loop close, see abandon()), so the gather lives to see it
+/// and to report an outcome nobody retrieved. A plain Future child's callback owns nothing
+/// while it is stored: such a future nobody completes, pending when its loop is closed by
+/// hand, would otherwise keep the gather alive and be kept alive by it, with the loop
+/// (CPython's collector frees that cycle). When it finishes, queueing its callback takes a
+/// reference to the gather (hold(), from hold_queued_callback(); Link::kHeld records it),
+/// released after the callback. A gather dropped while such children are pending withdraws
+/// its callbacks from them; if it had already failed, what they raise later counts as
+/// retrieved, as CPython's callback retrieves it; if not, a failure is reported by the
+/// child instead of by the gather.
+///
 /// Invariants: a child passed twice has two links but one done callback, on its first link
 /// (CPython's arg_to_fut dedup); nfuts_ counts the callbacks. A repeat is found without a
 /// set: start() registers callbacks in argument order and nothing else runs meanwhile, so a
 /// pending child already watched by this gather has this gather's link as its last
-/// callback. Each callback holds one reference to this state and runs (or is disposed of)
-/// exactly once. links_ is emptied once every callback has run (not before: a callback
-/// queued for a finished child must find it alive).
+/// callback. Each callback runs (or is disposed of) exactly once. links_ is emptied once
+/// every callback has run (not before: a callback queued for a finished child must find it
+/// alive), or when the gather is destroyed.
 class GatherBase : public FutureBase {
 public:
     GatherBase(EventLoop& loop, bool return_exceptions) noexcept
@@ -41,6 +54,7 @@ public:
     /// are all done, with CancelledError whatever return_exceptions says.
     bool cancel(std::optional<std::string> msg) override;
     std::string repr() const override;
+    const char* class_name() const noexcept override { return "_GatheringFuture"; }
 
     void reserve(std::size_t n) { links_.reserve(n); }
     void add_child(Child c);
@@ -57,20 +71,29 @@ protected:
     /// A child, in argument order: the link its done callback points at.
     struct Link {
         GatherBase* g;
-        std::uintptr_t bits;  // the child's state (a counted reference) | kOwned
-        static constexpr std::uintptr_t kOwned = 1;  // made here: its value may be moved out
+        std::uintptr_t bits;  // the child's state (a counted reference) | flags below
+        static constexpr std::uintptr_t kOwned = 1;   // made here: its value may be moved out
+        static constexpr std::uintptr_t kHeld = 2;    // a plain future's callback, queued:
+                                                      // it holds the gather
+        static constexpr std::uintptr_t kOwning = 4;  // a task's callback: holds the gather
         FutureBase* child() const noexcept {
-            return reinterpret_cast<FutureBase*>(bits & ~kOwned);
+            return reinterpret_cast<FutureBase*>(bits & ~(kOwned | kHeld | kOwning));
         }
         bool owned() const noexcept { return (bits & kOwned) != 0; }
+        bool owning() const noexcept { return (bits & kOwning) != 0; }
     };
     static_assert(sizeof(Link) == 16);
 
     bool return_exceptions_;
     std::vector<Link> links_;
 
-private:
+public:
+    /// The done callback on a child (`self` is its Link).
     static void child_done(void* self, bool run);
+    /// A child finished and queued child_done(self): the queued entry holds the gather.
+    static void hold(void* self) noexcept;
+
+private:
     void on_child_done(FutureBase* child);
     void finish_exception(std::exception_ptr e);
     void abandon();
@@ -80,7 +103,7 @@ private:
     std::size_t nfuts_ = 0;
     std::size_t nfinished_ = 0;
     bool cancel_requested_ = false;
-    bool abandoned_ = false;  // a child was abandoned: this can never complete
+    bool abandoned_ = false;  // a task child was abandoned: this can never complete
 };
 
 template <class R>

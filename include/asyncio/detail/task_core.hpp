@@ -98,6 +98,7 @@ public:
     ~TaskCore() override;
 
     bool is_task() const noexcept final { return true; }
+    const char* class_name() const noexcept final { return "Task"; }
     /// "<Task pending name='Task-1' phase=sleeping>", "<Task finished name='x'>".
     std::string repr() const override;
     Phase phase() const noexcept { return phase_; }

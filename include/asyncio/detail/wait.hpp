@@ -99,13 +99,22 @@ protected:
     /// True when filling from a child with `take` false still moves its value (move-only T).
     virtual bool fill_moves() const noexcept = 0;
 
+public:
+    /// The done callback on input `i` (`self` is its Link). A task's callback holds the core;
+    /// a plain future's holds it only once queued (hold()), so that a future nobody completes,
+    /// pending when its loop is closed by hand, and the core do not keep each other alive
+    /// (the same rule as GatherBase's).
+    static void on_completion(void* self, bool run);
+    static void hold(void* self) noexcept;
+
 private:
     enum class Form : std::uint8_t { UNDECIDED, ELEMENTS, ITERATOR };
     struct Link {
         AsCompletedCore* core;
         std::size_t i;
+        bool owning;  // a task's callback: holds the core
+        bool held;    // a plain future's callback, queued: holds the core
     };
-    static void on_completion(void* self, bool run);
     void on_timeout();
     void wake_iterator();
 
