@@ -373,7 +373,19 @@ public:
         loop.add_ref();
     }
     ~ServerCore() {
-        // Only reached when no reader refers to the server: closed, or the loop closed.
+        // Only reached when no reader refers to the server: closed, or the loop closed (with
+        // the server open: reported in debug mode, as an unclosed transport is).
+        if (!closed_ && loop_->get_debug()) {
+            ExceptionContext ctx;
+            try {
+                std::string fds;
+                for (const auto& s : sockets_)
+                    fds += (fds.empty() ? "fd=" : ", fd=") + std::to_string(s.fileno());
+                ctx.message = "ResourceWarning: unclosed server <Server sockets=(" + fds + ")>";
+            } catch (...) {
+            }
+            loop_->call_exception_handler(ctx);
+        }
         loop_->release();
     }
 
@@ -831,6 +843,7 @@ Coro<Server> make_server(std::shared_ptr<ServerCore> core, bool start) {
 Coro<Server> EventLoop::create_server(ProtocolFactory factory, std::vector<std::string> hosts,
                                       int port, ServerOptions options) {
     std::vector<Socket> sockets;
+    check_debug_thread();
     if (options.sock) {
         if (!hosts.empty() || port != 0)
             throw std::invalid_argument("host/port and sock can not be specified at the same time");
@@ -902,6 +915,7 @@ Coro<Server> EventLoop::create_server(ProtocolFactory factory, ServerOptions opt
 Coro<Server> EventLoop::create_unix_server(ProtocolFactory factory, std::string path,
                                            UnixServerOptions options) {
     std::vector<Socket> sockets;
+    check_debug_thread();
     std::pair<dev_t, ino_t> id{};
     if (!path.empty()) {
         if (options.sock) throw std::invalid_argument("path and sock can not be specified at the same time");
@@ -941,6 +955,7 @@ Coro<Server> EventLoop::create_unix_server(ProtocolFactory factory, std::string 
 Coro<std::size_t> EventLoop::sendfile(std::shared_ptr<Transport> transport, int file_fd,
                                       std::size_t offset, std::optional<std::size_t> count,
                                       bool fallback) {
+    check_debug_thread();
     if (!transport) throw std::invalid_argument("sendfile: no transport");
     if (transport->is_closing()) throw RuntimeError("Transport is closing");
     auto* fdt = dynamic_cast<detail::FdStreamTransport*>(transport.get());

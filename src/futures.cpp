@@ -77,7 +77,10 @@ void FutureBase::last_release() noexcept {
             }
             ctx.exception = exc_;
             ctx.future = AnyFuture(this);
-            if (is_task()) ctx.task = AnyTask(static_cast<TaskCore*>(this));
+            if (is_task()) {
+                ctx.task = AnyTask(static_cast<TaskCore*>(this));
+                ctx.source_traceback = static_cast<TaskCore*>(this)->created_at();
+            }
             loop_->call_exception_handler(ctx);
         }
         if (--refs_ != 0) return;  // the handler kept a handle: the next release deletes

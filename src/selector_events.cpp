@@ -92,6 +92,7 @@ using detail::would_block;
 
 Coro<std::string> EventLoop::sock_recv(Socket& sock, std::size_t nbytes) {
     check_nonblocking(sock, "sock_recv");
+    check_debug_thread();
     // Into the thread's read buffer, then copied into a string of the size received: a
     // std::string(nbytes, '\0') to receive into is zero-filled first (64 KiB per call for
     // a 1 KiB message in W7's sock_* echo) and keeps that capacity in what it returns.
@@ -117,6 +118,7 @@ Coro<std::string> EventLoop::sock_recv(Socket& sock, std::size_t nbytes) {
 
 Coro<std::size_t> EventLoop::sock_recv_into(Socket& sock, std::span<char> buf) {
     check_nonblocking(sock, "sock_recv_into");
+    check_debug_thread();
     for (;;) {
         ssize_t n = ::recv(sock.fileno(), buf.data(), buf.size(), 0);
         if (n >= 0) co_return static_cast<std::size_t>(n);
@@ -127,6 +129,7 @@ Coro<std::size_t> EventLoop::sock_recv_into(Socket& sock, std::span<char> buf) {
 
 Coro<std::pair<std::string, SockAddr>> EventLoop::sock_recvfrom(Socket& sock, std::size_t bufsize) {
     check_nonblocking(sock, "sock_recvfrom");
+    check_debug_thread();
     std::string buf(bufsize, '\0');
     for (;;) {
         SockAddr from;
@@ -146,6 +149,8 @@ Coro<std::pair<std::size_t, SockAddr>> EventLoop::sock_recvfrom_into(Socket& soc
                                                                      std::span<char> buf,
                                                                      std::size_t nbytes) {
     check_nonblocking(sock, "sock_recvfrom_into");
+    check_debug_thread();
+    check_debug_thread();
     if (nbytes == 0 || nbytes > buf.size()) nbytes = buf.size();
     for (;;) {
         SockAddr from;
@@ -162,6 +167,7 @@ Coro<std::pair<std::size_t, SockAddr>> EventLoop::sock_recvfrom_into(Socket& soc
 
 Coro<void> EventLoop::sock_sendall(Socket& sock, std::string data) {
     check_nonblocking(sock, "sock_sendall");
+    check_debug_thread();
     std::size_t sent = 0;
     while (sent < data.size()) {
         ssize_t n = ::send(sock.fileno(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
@@ -176,6 +182,7 @@ Coro<void> EventLoop::sock_sendall(Socket& sock, std::string data) {
 
 Coro<std::size_t> EventLoop::sock_sendto(Socket& sock, std::string data, SockAddr address) {
     check_nonblocking(sock, "sock_sendto");
+    check_debug_thread();
     for (;;) {
         ssize_t n = ::sendto(sock.fileno(), data.data(), data.size(), MSG_NOSIGNAL,
                              address.empty() ? nullptr : address.native(), address.size());
@@ -187,6 +194,7 @@ Coro<std::size_t> EventLoop::sock_sendto(Socket& sock, std::string data, SockAdd
 
 Coro<void> EventLoop::sock_connect(Socket& sock, std::string host, int port) {
     check_nonblocking(sock, "sock_connect");
+    check_debug_thread();
     if (sock.family() == AF_UNIX) {
         co_await sock_connect(sock, SockAddr::unix_path(host));
         co_return;
@@ -202,6 +210,7 @@ Coro<void> EventLoop::sock_connect(Socket& sock, std::string host, int port) {
 
 Coro<void> EventLoop::sock_connect(Socket& sock, SockAddr address) {
     check_nonblocking(sock, "sock_connect");
+    check_debug_thread();
     if (::connect(sock.fileno(), address.native(), address.size()) == 0) co_return;
     int err = errno;
     if (err == EINPROGRESS || err == EINTR) {
@@ -215,6 +224,7 @@ Coro<void> EventLoop::sock_connect(Socket& sock, SockAddr address) {
 
 Coro<std::pair<Socket, SockAddr>> EventLoop::sock_accept(Socket& sock) {
     check_nonblocking(sock, "sock_accept");
+    check_debug_thread();
     for (;;) {
         SockAddr from;
         socklen_t len = from.capacity();
@@ -232,6 +242,7 @@ Coro<std::pair<Socket, SockAddr>> EventLoop::sock_accept(Socket& sock) {
 Coro<std::size_t> EventLoop::sock_sendfile(Socket& sock, int file_fd, std::size_t offset,
                                            std::optional<std::size_t> count, bool fallback) {
     check_nonblocking(sock, "sock_sendfile");
+    check_debug_thread();
     if (sock.type() != SOCK_STREAM)
         throw std::invalid_argument("sock_sendfile: only SOCK_STREAM type sockets are supported");
     constexpr std::size_t chunk = std::size_t{1} << 30;
@@ -402,8 +413,23 @@ FdStreamTransport::FdStreamTransport(EventLoop& loop, int fd, Kind kind,
 
 FdStreamTransport::~FdStreamTransport() {
     // Reached once nothing registered with the loop refers to the transport: after
-    // connection_lost, or when the loop closed with the connection still open.
-    if (fd_ >= 0) ::close(fd_);
+    // connection_lost, or when the loop closed with the connection still open. Debug mode
+    // reports the latter as CPython's _SelectorTransport.__del__ does (a ResourceWarning).
+    if (fd_ >= 0) {
+        if (loop_->get_debug()) {
+            const char* cls = kind_ == Kind::socket      ? "_SelectorSocketTransport"
+                              : kind_ == Kind::read_pipe ? "_UnixReadPipeTransport"
+                                                         : "_UnixWritePipeTransport";
+            ExceptionContext ctx;
+            try {
+                ctx.message = std::string("ResourceWarning: unclosed transport <") + cls +
+                              " fd=" + std::to_string(fd_) + ">";
+            } catch (...) {
+            }
+            loop_->call_exception_handler(ctx);
+        }
+        ::close(fd_);
+    }
     if (server_) server_detach(*server_, this);
     loop_->release();
 }

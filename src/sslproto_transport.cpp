@@ -282,6 +282,7 @@ Coro<std::shared_ptr<Transport>> EventLoop::start_tls(std::shared_ptr<Transport>
                                                       std::shared_ptr<Protocol> protocol,
                                                       ssl::SSLContext sslcontext,
                                                       StartTlsOptions options) {
+    check_debug_thread();
     detail::SSLProtocolOptions o;
     o.server_side = options.server_side;
     o.server_hostname = std::move(options.server_hostname);

@@ -84,6 +84,13 @@ void TaskCore::set_name(std::string name) {
     e.has_name = true;
 }
 
+void TaskCore::set_created_at(std::source_location where) { extras().created_at = where; }
+
+std::optional<std::source_location> TaskCore::created_at() const noexcept {
+    const Extras* e = find_extras();
+    return e ? e->created_at : std::nullopt;
+}
+
 const char* TaskCore::phase_name(Phase p) noexcept {
     switch (p) {
         case Phase::created: return "created";
@@ -129,6 +136,12 @@ std::string TaskCore::repr() const {
         if (cancel_ == CancelState::delivered) s += " cancel=delivered";
     }
     if (state_ == State::finished && exc_) s += " exception=" + describe_exception(exc_);
+    if (auto where = created_at()) {
+        s += " created at ";
+        s += where->file_name();
+        s += ':';
+        s += std::to_string(where->line());
+    }
     return s + ">";
 }
 
@@ -457,6 +470,7 @@ void TaskCore::abandon() noexcept {
         } catch (...) {
         }
         ctx.task = AnyTask(this);
+        ctx.source_traceback = created_at();
         loop_->call_exception_handler(ctx);
     }
     leave_waiting();

@@ -106,6 +106,7 @@ Coro<std::pair<std::shared_ptr<Transport>, std::invoke_result_t<Factory&>>>
 EventLoop::create_connection(Factory factory, std::string host, int port,
                              ConnectionOptions options) {
     using P = detail::factory_protocol_t<Factory>;
+    check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
     auto op = detail::create_connection(*this, ProtocolFactory(std::move(factory)),
                                                 std::move(host), port, std::move(options));
@@ -124,6 +125,7 @@ template <class Factory>
 Coro<std::pair<std::shared_ptr<Transport>, std::invoke_result_t<Factory&>>>
 EventLoop::create_unix_connection(Factory factory, std::string path, ConnectionOptions options) {
     using P = detail::factory_protocol_t<Factory>;
+    check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
     auto op = detail::create_unix_connection(*this, ProtocolFactory(std::move(factory)),
                                                      std::move(path), std::move(options));
@@ -136,6 +138,7 @@ template <class Factory>
 Coro<std::pair<std::shared_ptr<Transport>, std::invoke_result_t<Factory&>>>
 EventLoop::connect_accepted_socket(Factory factory, Socket sock) {
     using P = detail::factory_protocol_t<Factory>;
+    check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
     auto op = detail::connect_accepted_socket(*this, ProtocolFactory(std::move(factory)),
                                                       std::move(sock));
@@ -148,6 +151,7 @@ template <class Factory>
 Coro<std::pair<std::shared_ptr<DatagramTransport>, std::invoke_result_t<Factory&>>>
 EventLoop::create_datagram_endpoint(Factory factory, DatagramOptions options) {
     using P = detail::factory_protocol_t<Factory>;
+    check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
     auto op = detail::create_datagram_endpoint(
         *this, DatagramProtocolFactory(std::move(factory)), std::move(options));
@@ -160,6 +164,7 @@ template <class Factory>
 Coro<std::pair<std::shared_ptr<ReadTransport>, std::invoke_result_t<Factory&>>>
 EventLoop::connect_read_pipe(Factory factory, int fd) {
     using P = detail::factory_protocol_t<Factory>;
+    check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
     auto op = detail::connect_pipe(*this, ProtocolFactory(std::move(factory)), fd, true);
     auto r = co_await op;
@@ -171,6 +176,7 @@ template <class Factory>
 Coro<std::pair<std::shared_ptr<WriteTransport>, std::invoke_result_t<Factory&>>>
 EventLoop::connect_write_pipe(Factory factory, int fd) {
     using P = detail::factory_protocol_t<Factory>;
+    check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
     auto op = detail::connect_pipe(*this, ProtocolFactory(std::move(factory)), fd, false);
     auto r = co_await op;

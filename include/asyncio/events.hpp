@@ -18,11 +18,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <source_location>
 #include <span>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -119,6 +121,13 @@ public:
     HandleImpl* ts_next_ = nullptr;  // the loop's call_soon_threadsafe stack
 };
 
+/// The name of a callable for reports: a function's symbol (demangled), else its type's.
+std::string function_name(const void* fn);
+std::string type_name(const std::type_info& type);
+/// "<Handle name()>", "<TimerHandle name() cancelled>" (CPython's Handle repr, less the
+/// source line it knows and C++ does not).
+std::string handle_repr(const HandleImpl& h, const std::string& name);
+
 template <class F, class... A>
 class HandleFn final : public HandleImpl {
 public:
@@ -127,6 +136,12 @@ public:
         : HandleImpl(loop), fn_(std::forward<G>(g)), args_(std::forward<B>(b)...) {}
     void invoke() override {
         std::apply([this](auto&... a) { std::invoke(fn_, a...); }, args_);
+    }
+    std::string repr() const override {
+        if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>)
+            return handle_repr(*this, function_name(reinterpret_cast<const void*>(fn_)));
+        else
+            return handle_repr(*this, type_name(typeid(F)));
     }
 
 private:
@@ -229,6 +244,8 @@ struct ExceptionContext {
     AnyTask task;                 ///< the task concerned, if any
     Handle handle;                ///< the callback concerned, if any
     std::string details;          ///< more lines for the log ("future: <Task ...>")
+    /// Debug mode: where the task concerned was created (CPython's "source_traceback").
+    std::optional<std::source_location> source_traceback;
 };
 
 using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
@@ -244,6 +261,9 @@ struct TaskOptions {
 
 /// How a loop is made. `virtual_time` is for tests: when nothing is ready the clock jumps to
 /// the next timer instead of sleeping (CPython's test_utils.TestLoop, tokio's time::pause).
+/// `debug` turns debug mode on; it is also on when the environment variable ASYNCIO_DEBUG
+/// is set to a non-empty value other than "0" when the loop is made (CPython's
+/// PYTHONASYNCIODEBUG).
 struct LoopOptions {
     bool virtual_time = false;
     bool debug = false;
@@ -381,8 +401,10 @@ public:
     // --- tasks and futures ---
 
     /// Wraps `coro` in a Task scheduled to start on this loop. Python: loop.create_task.
+    /// In debug mode the task remembers `where` (the caller) for its reports.
     template <class T>
-    Task<T> create_task(Coro<T> coro, TaskOptions options = {});
+    Task<T> create_task(Coro<T> coro, TaskOptions options = {},
+                        std::source_location where = std::source_location::current());
     /// A pending Future<T> bound to this loop. Python: loop.create_future().
     template <class T = void>
     Future<T> create_future();
@@ -400,9 +422,24 @@ public:
 
     // --- debug ---
 
+    /// Debug mode (CPython's loop.set_debug; also LoopOptions::debug, RunOptions::debug and
+    /// ASYNCIO_DEBUG=1 in the environment). In debug mode:
+    /// - a callback or task step that runs `slow_callback_duration()` or longer is reported
+    ///   through the exception handler: "Executing <Handle name()> took 0.123 seconds";
+    /// - tasks remember where create_task() was called: "never retrieved" and "destroyed but
+    ///   pending" reports carry it (ExceptionContext::source_traceback, "created at f:l");
+    /// - a Coro destroyed without ever being awaited is reported ("RuntimeWarning: coroutine
+    ///   'name' was never awaited");
+    /// - a non-thread-safe method called from another thread than the running loop's throws
+    ///   RuntimeError("Non-thread-safe operation invoked on an event loop other than the
+    ///   current one");
+    /// - a transport or server destroyed without close() is reported ("ResourceWarning:
+    ///   unclosed transport <...>").
+    /// Outside debug mode each of these costs one predictable branch at most.
     void set_debug(bool enabled) noexcept { debug_ = enabled; }
     bool get_debug() const noexcept { return debug_; }
-    /// In debug mode, callbacks and task steps longer than this are reported (seconds).
+    /// In debug mode, callbacks and task steps longer than this are reported (seconds;
+    /// default 0.1, as CPython).
     double slow_callback_duration() const noexcept { return slow_callback_duration_; }
     void set_slow_callback_duration(double seconds) noexcept { slow_callback_duration_ = seconds; }
 
@@ -412,6 +449,7 @@ public:
     template <class F, class... A>
     void add_reader(int fd, F&& fn, A&&... args) {
         check_closed();
+        if (debug_) check_thread();
         set_fd_handler(fd, false,
                        detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
     }
@@ -419,12 +457,19 @@ public:
     template <class F, class... A>
     void add_writer(int fd, F&& fn, A&&... args) {
         check_closed();
+        if (debug_) check_thread();
         set_fd_handler(fd, true,
                        detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
     }
     /// Stops watching `fd` for reading; returns whether a reader was registered.
-    bool remove_reader(int fd) { return clear_fd_handler(fd, false); }
-    bool remove_writer(int fd) { return clear_fd_handler(fd, true); }
+    bool remove_reader(int fd) {
+        if (debug_) check_thread();
+        return clear_fd_handler(fd, false);
+    }
+    bool remove_writer(int fd) {
+        if (debug_) check_thread();
+        return clear_fd_handler(fd, true);
+    }
 
     // --- signals ---
 
@@ -437,6 +482,7 @@ public:
     template <class F, class... A>
     void add_signal_handler(int sig, F&& fn, A&&... args) {
         check_closed();
+        if (debug_) check_thread();
         set_signal_handler(sig,
                            detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
     }
@@ -601,6 +647,13 @@ public:
     void check_closed() const {
         if (closed_) throw_closed();
     }
+    /// RuntimeError when called from another thread than the running loop's (CPython's
+    /// _check_thread). Debug mode only: callers test get_debug() first.
+    void check_thread() const;
+    /// Debug mode: both checks of a non-thread-safe method.
+    void check_debug_thread() const {
+        if (debug_) check_thread();
+    }
     std::uint32_t next_task_id() noexcept { return ++task_counter_; }
     void register_task(detail::TaskCore* t) noexcept;
     void unregister_task(detail::TaskCore* t) noexcept;
@@ -632,8 +685,6 @@ private:
     };
 
     [[noreturn]] static void throw_closed();
-    /// Debug mode: RuntimeError when called from another thread than the running loop's.
-    void check_thread() const;
     static std::int64_t sat_add(std::int64_t a, std::int64_t b) noexcept {
         if (b >= 0) return a > detail::never_ns - b ? detail::never_ns : a + b;
         return a + b;  // a is a clock reading and b ≥ -9.2e18: no overflow in practice
@@ -660,6 +711,7 @@ private:
     void fire_timer(detail::TimerNode* n);
     void run_entry(detail::ReadyEntry e);
     void run_ready(detail::ReadyEntry e);
+    void run_timed(detail::ReadyEntry e);
     void purge_cancelled_timers();
 
     detail::ReadyQueue ready_;

@@ -199,6 +199,7 @@ template <class F, class... A>
 Future<std::invoke_result_t<std::decay_t<F>&, std::decay_t<A>&...>> EventLoop::run_in_executor(
     Executor* executor, F&& fn, A&&... args) {
     check_closed();
+    check_debug_thread();
     Executor& ex = executor ? *executor : default_executor();
     return wrap_future(ex.submit(std::forward<F>(fn), std::forward<A>(args)...), this);
 }

@@ -92,6 +92,7 @@ private:
 template <class T>
 Future<T> EventLoop::create_future() {
     check_closed();
+    if (debug_) check_thread();
     return Future<T>(new detail::FutureState<T>(*this));
 }
 

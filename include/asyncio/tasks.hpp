@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <source_location>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -102,10 +103,12 @@ private:
 };
 
 template <class T>
-Task<T> EventLoop::create_task(Coro<T> coro, TaskOptions options) {
+Task<T> EventLoop::create_task(Coro<T> coro, TaskOptions options, std::source_location where) {
     check_closed();
+    if (debug_) check_thread();
     auto* t = new detail::TaskState<T>(*this, coro.release(), options.name.has_value());
     Task<T> task(t);
+    if (debug_) t->set_created_at(where);
     if (options.name) t->set_name(std::move(*options.name));
     if (options.context) t->use_context(options.context->data());
     return task;
@@ -114,15 +117,16 @@ Task<T> EventLoop::create_task(Coro<T> coro, TaskOptions options) {
 /// Wraps `coro` in a task on the running loop. Python: asyncio.create_task(coro, name=...).
 /// Errors: RuntimeError("no running event loop").
 template <class T>
-Task<T> create_task(Coro<T> coro, TaskOptions options = {}) {
-    return get_running_loop().create_task(std::move(coro), std::move(options));
+Task<T> create_task(Coro<T> coro, TaskOptions options = {},
+                    std::source_location where = std::source_location::current()) {
+    return get_running_loop().create_task(std::move(coro), std::move(options), where);
 }
 
 /// A coroutine becomes a task on the current loop (running, or set with set_event_loop);
 /// a future or task is returned as is. Python: asyncio.ensure_future.
 template <class T>
-Task<T> ensure_future(Coro<T> coro) {
-    return get_event_loop().create_task(std::move(coro));
+Task<T> ensure_future(Coro<T> coro, std::source_location where = std::source_location::current()) {
+    return get_event_loop().create_task(std::move(coro), {}, where);
 }
 template <class T>
 Future<T> ensure_future(Future<T> f) {
