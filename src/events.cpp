@@ -398,8 +398,34 @@ void EventLoop::run_once() {
     std::size_t ntodo = ready_.size();
     bool timers_due = !timers_.empty() && timers_.top()->when <= now_ns();
     std::uint32_t seq_mark = timers_.next_seq();
-    for (std::size_t i = 0; i < ntodo; ++i) run_ready(ready_.pop());
+    if (shuffle_state_ == 0) [[likely]] {
+        for (std::size_t i = 0; i < ntodo; ++i) run_ready(ready_.pop());
+    } else {
+        run_shuffled(ntodo);
+    }
     if (timers_due) run_due_timers(seq_mark);
+}
+
+// testing::TestLoop's shuffle: this iteration's callbacks in a seeded random order
+// (xorshift64, Fisher-Yates). An exception that leaves the loop (KeyboardInterrupt) puts
+// those not run yet back in the queue.
+void EventLoop::run_shuffled(std::size_t ntodo) {
+    std::vector<detail::ReadyEntry> batch;
+    batch.reserve(ntodo);
+    for (std::size_t i = 0; i < ntodo; ++i) batch.push_back(ready_.pop());
+    for (std::size_t i = batch.size(); i > 1; --i) {
+        shuffle_state_ ^= shuffle_state_ << 13;
+        shuffle_state_ ^= shuffle_state_ >> 7;
+        shuffle_state_ ^= shuffle_state_ << 17;
+        std::swap(batch[i - 1], batch[shuffle_state_ % i]);
+    }
+    std::size_t next = 0;
+    try {
+        while (next < batch.size()) run_ready(batch[next++]);
+    } catch (...) {
+        for (; next < batch.size(); ++next) ready_.push(batch[next].fn, batch[next].self);
+        throw;
+    }
 }
 
 void EventLoop::tidy_timers() {

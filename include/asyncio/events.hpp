@@ -677,6 +677,20 @@ public:
     void threadsafe_post_arrived() noexcept {
         if (expected_posts_) --expected_posts_;
     }
+    // For asyncio::testing::TestLoop (virtual-time loops only).
+    /// Callbacks queued for the next iteration.
+    std::size_t ready_count() const noexcept { return ready_.size(); }
+    /// Moves the virtual clock forward to `ns` (never back).
+    void set_virtual_now(std::int64_t ns) noexcept {
+        if (virtual_time_ && ns > now_ns_) now_ns_ = ns;
+    }
+    /// The deadline of the earliest timer, or never_ns.
+    std::int64_t next_timer_ns() const noexcept {
+        return timers_.empty() ? detail::never_ns : timers_.top()->when;
+    }
+    /// From now on the callbacks of each iteration run in an order shuffled by a generator
+    /// seeded with `seed` (deterministic for a given seed and program).
+    void shuffle_ready(std::uint64_t seed) noexcept { shuffle_state_ = seed | 1; }
 
 private:
     struct FdHandlers {
@@ -712,6 +726,7 @@ private:
     void run_entry(detail::ReadyEntry e);
     void run_ready(detail::ReadyEntry e);
     void run_timed(detail::ReadyEntry e);
+    void run_shuffled(std::size_t ntodo);
     void purge_cancelled_timers();
 
     detail::ReadyQueue ready_;
@@ -724,6 +739,7 @@ private:
     std::uint32_t task_counter_ = 0;
     std::size_t cancelled_timers_ = 0;
     std::size_t expected_posts_ = 0;  // see expect_threadsafe_post()
+    std::uint64_t shuffle_state_ = 0;  // 0: FIFO; else see shuffle_ready()
     bool running_ = false;
     bool stopping_ = false;
     std::atomic<std::thread::id> thread_id_{};  // while running: its thread (debug checks)
