@@ -4,8 +4,6 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include <cxxabi.h>
-#include <dlfcn.h>
 
 #include <cerrno>
 #include <chrono>
@@ -57,31 +55,6 @@ std::string HandleImpl::repr() const {
     return std::string("<") + (timer_.when ? "TimerHandle" : "Handle") +
            (cancelled() ? " cancelled" : "") + ">";
 }
-
-namespace {
-std::string demangle(const char* symbol) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> dem(
-        abi::__cxa_demangle(symbol, nullptr, nullptr, &status), std::free);
-    return status == 0 && dem ? std::string(dem.get()) : std::string(symbol);
-}
-}  // namespace
-
-std::string function_name(const void* fn) {
-    Dl_info info{};
-    if (::dladdr(fn, &info) && info.dli_sname) {
-        std::string name = demangle(info.dli_sname);
-        // "ns::f(int)": the name without its parameter list, as Python prints f()
-        if (auto paren = name.find('('); paren != std::string::npos && paren > 0)
-            name.erase(paren);
-        return name;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%p", fn);
-    return buf;
-}
-
-std::string type_name(const std::type_info& type) { return demangle(type.name()); }
 
 std::string handle_repr(const HandleImpl& h, const std::string& name) {
     std::string s = h.timer_.when ? "<TimerHandle " : "<Handle ";
