@@ -23,6 +23,7 @@ namespace asyncio {
 
 /// Keyword arguments of run() and Runner.
 struct RunOptions {
+    /// Debug mode (EventLoop::set_debug); also on when ASYNCIO_DEBUG=1 is in the environment.
     bool debug = false;
     /// Run on a virtual clock (tests): see LoopOptions::virtual_time.
     bool virtual_time = false;
