@@ -141,7 +141,11 @@ public:
         if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>)
             return handle_repr(*this, function_name(reinterpret_cast<const void*>(fn_)));
         else
+#if defined(__GXX_RTTI) || defined(__cpp_rtti)
             return handle_repr(*this, type_name(typeid(F)));
+#else
+            return handle_repr(*this, "<callable>");
+#endif
     }
 
 private:
