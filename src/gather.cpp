@@ -65,11 +65,19 @@ void GatherBase::start() {
         finish_with_value();
         return;
     }
+    // CPython 3.12 (gh-97696): children already done (futures done before the call, eager
+    // tasks that ended inside create_task) are counted at once, after every pending child
+    // got its callback, so that a gather of done children is done when it is returned.
+    std::size_t ndone = 0;
     for (Link& l : links_) {
         FutureBase* c = l.child();
+        if (c->done()) {
+            ++ndone;
+            ++nfuts_;
+            continue;
+        }
         // A repeat of a pending child the caller passed (tasks made here are new): its last
-        // callback is this gather's. A done child has none to look at; its repeats each get
-        // a callback scheduled at once, which changes nothing a caller can see.
+        // callback is this gather's.
         if (!l.owned()) {
             ReadyEntry last = c->last_callback();
             if (last.fn == &child_done && static_cast<Link*>(last.self)->g == this) continue;
@@ -81,6 +89,13 @@ void GatherBase::start() {
         add_tagged_callback<&child_done>(c, &l);
         ++nfuts_;
     }
+    if (ndone == 0) return;
+    std::vector<StatePtr<FutureBase>> done;
+    done.reserve(ndone);
+    for (Link& l : links_)
+        if (l.child()->done()) done.emplace_back(l.child());
+    StatePtr<FutureBase> keep(this);
+    for (auto& c : done) on_child_done(c.get());
 }
 
 void GatherBase::hold(void* self) noexcept {

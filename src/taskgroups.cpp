@@ -20,6 +20,14 @@ void TaskGroupCore::check_create() const {
 }
 
 void TaskGroupCore::track(TaskCore* t) {
+    if (t->done()) {
+        // An eager task that ended inside create_task(): handled now, with no callback
+        // (CPython 3.12 TaskGroup.create_task: "Immediately call the done callback if the
+        // task is already done").
+        StatePtr<TaskCore> keep(t);
+        on_task_done(t);
+        return;
+    }
     auto* n = new Node();
     n->core = this;
     n->task = StatePtr<TaskCore>(t);

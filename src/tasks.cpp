@@ -30,7 +30,7 @@ namespace {
 std::atomic<std::uint32_t> task_name_counter{0};
 }  // namespace
 
-TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named)
+TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named, bool eager)
     : FutureBase(loop), root_(root) {
     if (!named) task_id_ = task_name_counter.fetch_add(1, std::memory_order_relaxed) + 1;
     if (ContextData* ctx = current_context()) {
@@ -39,7 +39,24 @@ TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named)
     }
     add_ref();  // the task keeps itself alive until it is done
     loop.register_task(this);
-    queue_step();  // phase_ starts as created
+    if (!eager) queue_step();  // phase_ starts as created
+}
+
+void TaskCore::eager_start() {
+    // CPython 3.12 (gh-97696): only while the loop runs; otherwise a plain first step.
+    if (tls.running_loop != loop_) {
+        queue_step();
+        return;
+    }
+    // step() swaps current_task to this task and back, runs in the task's context (the
+    // context follows current_task) and, if the coroutine ends here, completes the task,
+    // scheduling its done callbacks with call_soon.
+    StatePtr<TaskCore> keep(this);
+    step();
+}
+
+std::int64_t TaskCore::sleep_deadline_ns() const noexcept {
+    return phase_ == Phase::sleeping ? timer_.when : -1;
 }
 
 TaskCore::~TaskCore() {
@@ -518,6 +535,38 @@ void run_until_done(EventLoop& loop, FutureBase* f) {
 }
 
 }  // namespace detail
+
+namespace detail {
+AnyTask run_task_factory(EventLoop& loop, PendingCoro& pending, TaskOptions options) {
+    // A copy: the factory may replace itself (set_task_factory) while it runs.
+    TaskFactory factory = loop.get_task_factory();
+    AnyTask t = factory(loop, pending, std::move(options));
+    if (!pending.made() || t.core() != pending.made().core())
+        throw RuntimeError(
+            "task factory must return the task made by coro.make_task(...) (it returned " +
+            std::string(t ? "another task" : "no task") + ")");
+    return t;
+}
+}  // namespace detail
+
+AnyTask PendingCoro::make_task(TaskOptions options) {
+    if (made_) throw RuntimeError("PendingCoro::make_task() called twice: a coroutine makes one task");
+    made_ = make_(*loop_, coro_, options);
+    return made_;
+}
+
+AnyTask eager_task_factory(EventLoop&, PendingCoro& coro, TaskOptions options) {
+    options.eager_start = true;
+    return coro.make_task(std::move(options));
+}
+
+TaskFactory create_eager_task_factory(TaskFactory custom) {
+    if (!custom) return &eager_task_factory;
+    return [custom = std::move(custom)](EventLoop& loop, PendingCoro& coro, TaskOptions options) {
+        options.eager_start = true;
+        return custom(loop, coro, std::move(options));
+    };
+}
 
 std::vector<AnyTask> all_tasks() { return get_running_loop().all_tasks(); }
 std::vector<AnyTask> all_tasks(EventLoop& loop) { return loop.all_tasks(); }

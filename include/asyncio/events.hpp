@@ -261,7 +261,48 @@ struct TaskOptions {
     /// What the task sets stays in the task: `context` itself is a snapshot and does not
     /// change (CPython's Context object would), as for call_soon(context, ...).
     std::optional<Context> context = std::nullopt;
+    /// eager_start=: run the coroutine at once, inside create_task(), up to its first
+    /// suspension (when this loop is running; otherwise the task is scheduled as usual). A
+    /// coroutine that finishes there never goes through the ready queue, but the task's done
+    /// callbacks are still scheduled with call_soon. Python 3.12: eager tasks; 3.14: the
+    /// eager_start= argument of create_task.
+    bool eager_start = false;
 };
+
+/// The coroutine create_task() was given, of any result type, as a task factory sees it:
+/// the factory makes the task with make_task() (Python's `Task(coro, loop=loop, **kwargs)`),
+/// exactly once, and returns it.
+class PendingCoro {
+public:
+    /// Makes the task from the coroutine with `options`.
+    /// Errors: RuntimeError when called a second time.
+    AnyTask make_task(TaskOptions options);
+    EventLoop& loop() const noexcept { return *loop_; }
+
+    // --- internals ---
+    using MakeFn = AnyTask (*)(EventLoop& loop, void* coro, TaskOptions& options);
+    PendingCoro(EventLoop& loop, void* coro, MakeFn make) noexcept
+        : loop_(&loop), coro_(coro), make_(make) {}
+    const AnyTask& made() const noexcept { return made_; }
+
+private:
+    EventLoop* loop_;
+    void* coro_;  // the Coro<T> being created from (create_task's parameter)
+    MakeFn make_;
+    AnyTask made_;
+};
+
+/// What loop.set_task_factory() takes: `factory(loop, coro, options)` returns the task made by
+/// `coro.make_task(...)`, with any options it likes. Python: the task factory
+/// `factory(loop, coro, **kwargs)`.
+using TaskFactory = std::function<AnyTask(EventLoop&, PendingCoro&, TaskOptions)>;
+
+/// The factory that makes every task eager (eager_start = true). Python:
+/// asyncio.eager_task_factory.
+AnyTask eager_task_factory(EventLoop& loop, PendingCoro& coro, TaskOptions options);
+/// A factory that sets eager_start and hands on to `custom` (nullptr: make the task as is).
+/// Python: asyncio.create_eager_task_factory(custom_task_constructor).
+TaskFactory create_eager_task_factory(TaskFactory custom = nullptr);
 
 /// How a loop is made. `virtual_time` is for tests: when nothing is ready the clock jumps to
 /// the next timer instead of sleeping (CPython's test_utils.TestLoop, tokio's time::pause).
@@ -409,6 +450,11 @@ public:
     template <class T>
     Task<T> create_task(Coro<T> coro, TaskOptions options = {},
                         std::source_location where = std::source_location::current());
+    /// Makes create_task() (and everything that makes tasks: gather, TaskGroup, ...) go
+    /// through `factory`; nullptr restores the default. Python: loop.set_task_factory.
+    void set_task_factory(TaskFactory factory) { task_factory_ = std::move(factory); }
+    /// The factory set (empty: the default). Python: loop.get_task_factory.
+    const TaskFactory& get_task_factory() const noexcept { return task_factory_; }
     /// A pending Future<T> bound to this loop. Python: loop.create_future().
     template <class T = void>
     Future<T> create_future();
@@ -752,6 +798,7 @@ private:
     bool virtual_time_ = false;
     double slow_callback_duration_ = 0.1;
     ExceptionHandler handler_;
+    TaskFactory task_factory_;
     detail::TaskCore* tasks_ = nullptr;  // pending tasks, intrusive list
     detail::LoopLink* links_ = nullptr;  // see link()
     std::size_t task_count_ = 0;

@@ -28,8 +28,8 @@ namespace detail {
 template <class T>
 class TaskState final : public TaskCore {
 public:
-    TaskState(EventLoop& loop, typename Coro<T>::handle_type h, bool named)
-        : TaskCore(loop, h, named) {}
+    TaskState(EventLoop& loop, typename Coro<T>::handle_type h, bool named, bool eager)
+        : TaskCore(loop, h, named, eager) {}
     ASYNCIO_POOLED_AT(TaskState)
     void* value_ptr() noexcept override { return slot_.ptr(); }
 
@@ -102,16 +102,39 @@ private:
     detail::TaskCore* checked_core() const { return static_cast<detail::TaskCore*>(&this->st()); }
 };
 
+namespace detail {
+/// The task of `coro` with `options` (the default task factory).
+template <class T>
+Task<T> make_task(EventLoop& loop, Coro<T>& coro, TaskOptions& options) {
+    auto* t = new TaskState<T>(loop, coro.release(), options.name.has_value(),
+                               options.eager_start);
+    Task<T> task(t);
+    if (options.name) t->set_name(std::move(*options.name));
+    if (options.context) t->use_context(options.context->data());
+    if (options.eager_start) t->eager_start();
+    return task;
+}
+template <class T>
+AnyTask make_task_erased(EventLoop& loop, void* coro, TaskOptions& options) {
+    return make_task(loop, *static_cast<Coro<T>*>(coro), options);
+}
+/// Runs the loop's task factory; checks it returned the task made from `pending`.
+AnyTask run_task_factory(EventLoop& loop, PendingCoro& pending, TaskOptions options);
+}  // namespace detail
+
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, TaskOptions options, std::source_location where) {
     check_closed();
     if (debug_) check_thread();
-    auto* t = new detail::TaskState<T>(*this, coro.release(), options.name.has_value());
-    Task<T> task(t);
-    if (debug_) t->set_created_at(where);
-    if (options.name) t->set_name(std::move(*options.name));
-    if (options.context) t->use_context(options.context->data());
-    return task;
+    if (task_factory_) [[unlikely]] {
+        PendingCoro pending(*this, &coro, &detail::make_task_erased<T>);
+        AnyTask t = detail::run_task_factory(*this, pending, std::move(options));
+        if (debug_) t.core()->set_created_at(where);
+        return Task<T>(t.core());
+    }
+    Task<T> t = detail::make_task(*this, coro, options);
+    if (debug_) static_cast<detail::TaskCore*>(t.state())->set_created_at(where);
+    return t;
 }
 
 /// Wraps `coro` in a task on the running loop. Python: asyncio.create_task(coro, name=...).

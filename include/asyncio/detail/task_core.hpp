@@ -96,7 +96,9 @@ public:
 
     static const char* phase_name(Phase p) noexcept;
 
-    TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named);
+    /// Registers the task with `loop` and queues its first step, unless `eager`: then the
+    /// creator calls eager_start() once the task is set up.
+    TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named, bool eager = false);
     ~TaskCore() override;
 
     bool is_task() const noexcept final { return true; }
@@ -115,6 +117,31 @@ public:
     /// Debug mode: where create_task() was called (kept in the side table).
     void set_created_at(std::source_location where);
     std::optional<std::source_location> created_at() const noexcept;
+
+    /// Runs the first step now, inside the creator, when the loop runs in this thread
+    /// (CPython's Task.__eager_start); otherwise queues it as a created task does.
+    void eager_start();
+    /// The task's own coroutine frame (null once done).
+    std::coroutine_handle<> root() const noexcept { return root_; }
+    /// The innermost suspended frame of the chain (null unless the task is suspended or
+    /// scheduled after a suspension: awaiting a future, sleeping, parked, scheduled).
+    std::coroutine_handle<> innermost() const noexcept {
+        switch (phase_) {
+            case Phase::scheduled:
+            case Phase::awaiting_future:
+            case Phase::sleeping:
+            case Phase::parked: return resume_;
+            default: return root_;  // created: the root, not started; running, done: see root()
+        }
+    }
+    /// What the task waits on: the future (awaiting_future), else null.
+    FutureBase* waiting_on() const noexcept {
+        return phase_ == Phase::awaiting_future ? waiter_ : nullptr;
+    }
+    /// The loop time (ns) the task sleeps until (sleeping), else -1.
+    std::int64_t sleep_deadline_ns() const noexcept;
+    /// The task whose wake-up `fn` is, given its callback entry (graph.cpp).
+    static bool is_wakeup(ReadyFn fn) noexcept { return fn == &wakeup_thunk; }
 
     // --- suspension protocol used by awaiters (see coro.hpp, futures.hpp) ---
 
