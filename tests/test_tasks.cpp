@@ -712,3 +712,316 @@ ASYNCIO_TEST(Task, CancellingACycleThroughAGatherTerminates) {
     CO_ASSERT_EQ(reports.size(), 1u);
     EXPECT_EQ(reports[0].message, "_GatheringFuture exception was never retrieved");
 }
+
+// --- Eager tasks and task factories, after CPython's test_eager_task_factory.py ---
+
+namespace eager {
+
+asyncio::Coro<std::string> hello() { co_return "hello"; }
+asyncio::Coro<std::string> blocks() {
+    co_await asyncio::sleep(0.1);
+    co_return "finished after blocking";
+}
+asyncio::Coro<void> set_result(asyncio::Future<std::string> fut, std::string v) {
+    fut.set_result(std::move(v));
+    co_return;
+}
+asyncio::Coro<int> chain(int depth) {
+    if (depth == 0) co_return 0;
+    co_return 1 + co_await chain(depth - 1);
+}
+asyncio::Coro<void> recursive_gather(int width, int depth) {
+    if (depth == 0) co_return;
+    std::vector<asyncio::Coro<void>> v;
+    for (int i = 0; i < width; ++i) v.push_back(recursive_gather(width, depth - 1));
+    co_await asyncio::gather(std::move(v));
+}
+asyncio::Coro<void> recursive_taskgroups(int width, int depth) {
+    if (depth == 0) co_return;
+    asyncio::TaskGroup tg;
+    for (int i = 0; i < width; ++i) tg.create_task(recursive_taskgroups(width, depth - 1));
+    co_await tg.join();
+}
+
+/// A factory counting the tasks made without eager_start (CPython's AsyncTaskCounter).
+asyncio::TaskFactory counting_factory(int& count, bool eager) {
+    asyncio::TaskFactory counting = [&count](asyncio::EventLoop&, asyncio::PendingCoro& coro,
+                                             asyncio::TaskOptions o) {
+        if (!o.eager_start) ++count;
+        return coro.make_task(std::move(o));
+    };
+    return eager ? asyncio::create_eager_task_factory(counting) : counting;
+}
+
+}  // namespace eager
+
+// test_eager_task_factory_set
+ASYNCIO_TEST(TaskFactory, SetAndGetFactory) {
+    EXPECT_FALSE(loop().get_task_factory());
+    loop().set_task_factory(asyncio::eager_task_factory);
+    EXPECT_TRUE(loop().get_task_factory());
+    auto t = asyncio::create_task(eager::hello());
+    EXPECT_TRUE(t.done());
+    EXPECT_EQ(co_await t, "hello");
+    loop().set_task_factory(nullptr);
+    EXPECT_FALSE(loop().get_task_factory());
+    auto u = asyncio::create_task(eager::hello());
+    EXPECT_FALSE(u.done());
+    co_await u;
+}
+
+ASYNCIO_TEST(TaskFactory, FactoryChoosesTheOptions) {
+    loop().set_task_factory([](asyncio::EventLoop&, asyncio::PendingCoro& coro, asyncio::TaskOptions o) {
+        if (!o.name) o.name = "made-by-factory";
+        return coro.make_task(std::move(o));
+    });
+    auto t = asyncio::create_task(eager::hello());
+    auto u = asyncio::create_task(eager::hello(), {.name = "mine"});
+    EXPECT_EQ(t.get_name(), "made-by-factory");
+    EXPECT_EQ(u.get_name(), "mine");
+    co_await t;
+    co_await u;
+    loop().set_task_factory(nullptr);
+}
+
+ASYNCIO_TEST(TaskFactory, FactoryThatReturnsAnotherTaskIsRefused) {
+    auto other = std::make_shared<asyncio::AnyTask>();
+    *other = asyncio::create_task(eager::hello());
+    loop().set_task_factory([other](asyncio::EventLoop&, asyncio::PendingCoro&, asyncio::TaskOptions) {
+        return *other;  // never makes the task of the coroutine
+    });
+    try {
+        auto t = asyncio::create_task(eager::hello());
+        ADD_FAILURE();
+    } catch (const asyncio::RuntimeError& e) {
+        EXPECT_NE(std::string(e.what()).find("coro.make_task"), std::string::npos) << e.what();
+    }
+    loop().set_task_factory(nullptr);
+    co_await asyncio::sleep(0);
+}
+
+// test_eager_completion
+ASYNCIO_TEST(EagerTask, CompletesInsideCreateTask) {
+    auto t = asyncio::create_task(eager::hello(), {.eager_start = true});
+    CO_ASSERT_TRUE(t.done());
+    EXPECT_EQ(t.result(), "hello");
+    EXPECT_FALSE(t.get_coro());  // CPython gh-122332: get_coro() is None once done
+    EXPECT_EQ(co_await t, "hello");
+}
+
+// test_await_future_during_eager_step
+ASYNCIO_TEST(EagerTask, SetsAFutureDuringTheEagerStep) {
+    auto fut = loop().create_future<std::string>();
+    auto t = asyncio::create_task(eager::set_result(fut, "my message"), {.eager_start = true});
+    EXPECT_TRUE(t.done());
+    EXPECT_TRUE(fut.done());
+    EXPECT_EQ(co_await fut, "my message");
+}
+
+// test_block_after_eager_step
+ASYNCIO_TEST(EagerTask, BlocksAfterTheEagerStep) {
+    auto t = asyncio::create_task(eager::blocks(), {.eager_start = true});
+    EXPECT_FALSE(t.done());
+    EXPECT_EQ(co_await t, "finished after blocking");
+    EXPECT_EQ(loop().time(), 0.1);
+}
+
+// test_cancellation_after_eager_completion
+ASYNCIO_TEST(EagerTask, CancelAfterEagerCompletionIsRefused) {
+    auto t = asyncio::create_task(eager::hello(), {.eager_start = true});
+    EXPECT_FALSE(t.cancel());
+    EXPECT_EQ(co_await t, "hello");
+    EXPECT_FALSE(t.cancelled());
+}
+
+// test_cancellation_after_eager_step_blocks
+ASYNCIO_TEST(EagerTask, CancelAfterTheEagerStepBlocksCancels) {
+    auto t = asyncio::create_task(eager::blocks(), {.eager_start = true});
+    EXPECT_TRUE(t.cancel("cancellation message"));
+    EXPECT_GT(t.cancelling(), 0u);
+    try {
+        co_await t;
+        ADD_FAILURE();
+    } catch (const asyncio::CancelledError& e) {
+        EXPECT_EQ(e.message(), std::optional<std::string>("cancellation message"));
+    }
+}
+
+// test_current_task
+ASYNCIO_TEST(EagerTask, CurrentTaskIsTheEagerTaskAndIsRestored) {
+    asyncio::AnyTask me = asyncio::current_task();
+    auto captured = std::make_shared<std::vector<asyncio::AnyTask>>();
+    auto t = asyncio::create_task([](std::shared_ptr<std::vector<asyncio::AnyTask>> c) -> asyncio::Coro<void> {
+        c->push_back(asyncio::current_task());
+        co_await asyncio::sleep(0.1);
+        c->push_back(asyncio::current_task());
+    }(captured), {.eager_start = true});
+    CO_ASSERT_EQ(captured->size(), 1u);
+    EXPECT_EQ((*captured)[0].core(), t.core());
+    EXPECT_EQ(asyncio::current_task().core(), me.core());
+    co_await t;
+    CO_ASSERT_EQ(captured->size(), 2u);
+    EXPECT_EQ((*captured)[1].core(), t.core());
+}
+
+// test_all_tasks_with_eager_completion, test_all_tasks_with_blocking
+ASYNCIO_TEST(EagerTask, AllTasksListsItWhilePendingOnly) {
+    auto seen = std::make_shared<std::vector<asyncio::AnyTask>>();
+    auto t = asyncio::create_task([](std::shared_ptr<std::vector<asyncio::AnyTask>> s) -> asyncio::Coro<void> {
+        *s = asyncio::all_tasks();
+        co_return;
+    }(seen), {.eager_start = true});
+    auto has = [](const std::vector<asyncio::AnyTask>& v, const asyncio::AnyTask& x) {
+        for (auto& e : v)
+            if (e.core() == x.core()) return true;
+        return false;
+    };
+    EXPECT_TRUE(has(*seen, t));
+    EXPECT_FALSE(has(asyncio::all_tasks(), t));
+    auto fut1 = loop().create_future<void>();
+    auto u = asyncio::create_task([](asyncio::Future<void> f) -> asyncio::Coro<void> {
+        co_await f;
+    }(fut1), {.eager_start = true});
+    EXPECT_TRUE(has(asyncio::all_tasks(), u));
+    fut1.set_result();
+    co_await u;
+    EXPECT_FALSE(has(asyncio::all_tasks(), u));
+}
+
+// test_context_vars
+ASYNCIO_TEST(EagerTask, RunsInItsOwnCopyOfTheContext) {
+    static asyncio::ContextVar<int> cv("cv", 0);
+    static bool first = false, second = false;
+    first = second = false;
+    cv.set(1);
+    auto t = asyncio::create_task([]() -> asyncio::Coro<void> {
+        EXPECT_EQ(cv.get(), 1);
+        cv.set(2);
+        first = true;
+        co_await asyncio::sleep(0.1);
+        EXPECT_EQ(cv.get(), 2);
+        cv.set(3);
+        second = true;
+    }(), {.eager_start = true});
+    EXPECT_TRUE(first);
+    EXPECT_FALSE(second);
+    EXPECT_EQ(cv.get(), 1);
+    co_await t;
+    EXPECT_TRUE(second);
+    EXPECT_EQ(cv.get(), 1);
+}
+
+ASYNCIO_TEST(EagerTask, RaisingInTheEagerStepFailsTheTask) {
+    auto t = asyncio::create_task([]() -> asyncio::Coro<int> {
+        throw std::invalid_argument("boom");
+        co_return 1;
+    }(), {.eager_start = true});
+    CO_ASSERT_TRUE(t.done());
+    CO_ASSERT_TRUE(t.exception() != nullptr);
+    try {
+        std::rethrow_exception(t.exception());
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "boom");
+    }
+}
+
+ASYNCIO_TEST(EagerTask, DoneCallbacksAreScheduledNotRunInline) {
+    std::vector<std::string> log;
+    loop().call_soon([&] { log.push_back("before"); });
+    auto t = asyncio::create_task(eager::hello(), {.eager_start = true});
+    t.add_done_callback([&] { log.push_back("done callback"); });
+    loop().call_soon([&] { log.push_back("after"); });
+    EXPECT_TRUE(log.empty());
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(log, (std::vector<std::string>{"before", "done callback", "after"}));
+}
+
+TEST(EagerTask, IsAPlainTaskWhenTheLoopIsNotRunning) {
+    int fds = asyncio::testing::open_fd_count();
+    auto l = asyncio::testing::make_test_loop();
+    l->set_task_factory(asyncio::eager_task_factory);
+    auto t = l->create_task(eager::hello());
+    EXPECT_FALSE(t.done());  // CPython: eager only while the loop runs
+    EXPECT_EQ(l->run_until_complete(t), "hello");
+    asyncio::testing::close_and_check(l, fds);
+}
+
+// BaseTaskCountingTests: test_awaitables_chain, test_recursive_taskgroups, test_recursive_gather
+TEST(TaskFactory, CountsTasksMadeWithoutEagerStart) {
+    for (bool eager : {false, true}) {
+        for (int which = 0; which < 3; ++which) {
+            int fds = asyncio::testing::open_fd_count();
+            auto l = asyncio::testing::make_test_loop();
+            int count = 0;
+            l->set_task_factory(eager::counting_factory(count, eager));
+            if (which == 0) {
+                EXPECT_EQ(l->run_until_complete(eager::chain(100)), 100);
+                EXPECT_EQ(count, eager ? 0 : 1);
+            } else {
+                if (which == 1)
+                    l->run_until_complete(eager::recursive_taskgroups(5, 4));
+                else
+                    l->run_until_complete(eager::recursive_gather(5, 4));
+                EXPECT_EQ(count, eager ? 0 : 781) << "which=" << which;  // 1 + 5 + ... + 5^4
+            }
+            l->set_task_factory(nullptr);
+            asyncio::testing::close_and_check(l, fds);
+        }
+    }
+}
+
+// --- Introspection: get_coro(), get_stack(), print_stack() ---
+
+namespace stackdemo {
+asyncio::Coro<void> level3(asyncio::Future<void> f) { co_await f; }
+asyncio::Coro<void> level2(asyncio::Future<void> f) { co_await level3(f); }
+asyncio::Coro<void> level1(asyncio::Future<void> f) { co_await level2(f); }
+}  // namespace stackdemo
+
+namespace {
+std::vector<std::string> functions(const std::vector<asyncio::FrameInfo>& frames) {
+    std::vector<std::string> v;
+    for (auto& f : frames) v.push_back(f.function);
+    return v;
+}
+std::string printed_stack(const asyncio::AnyTask& t, std::optional<std::size_t> limit) {
+    std::FILE* f = std::tmpfile();
+    t.print_stack(limit, f);
+    std::rewind(f);
+    std::string s;
+    char buf[256];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) s.append(buf, n);
+    std::fclose(f);
+    return s;
+}
+}  // namespace
+
+ASYNCIO_TEST(TaskStack, GivesTheChainOfSuspendedFramesOldestFirst) {
+    auto fut = loop().create_future<void>();
+    auto t = asyncio::create_task(stackdemo::level1(fut), {.name = "deep"});
+    const std::string l1 = "stackdemo::level1(asyncio::Future<void>)";
+    const std::string l2 = "stackdemo::level2(asyncio::Future<void>)";
+    const std::string l3 = "stackdemo::level3(asyncio::Future<void>)";
+    EXPECT_EQ(functions(t.get_stack()), std::vector<std::string>{l1});  // not started: its coroutine
+    EXPECT_TRUE(t.get_coro());
+    co_await asyncio::sleep(0);
+    EXPECT_EQ(functions(t.get_stack()), (std::vector<std::string>{l1, l2, l3}));
+    EXPECT_EQ(functions(t.get_stack(2)), (std::vector<std::string>{l2, l3}));  // the newest
+    EXPECT_EQ(t.get_stack(0).size(), 0u);
+    EXPECT_EQ(t.get_stack()[0].frame, t.get_coro().address());
+    EXPECT_EQ(printed_stack(t, std::nullopt),
+              "Stack for <Task pending name='deep' phase=awaiting_future> (most recent call last):\n"
+              "  " + l1 + "\n  " + l2 + "\n  " + l3 + "\n");
+    fut.set_result();
+    co_await t;
+    EXPECT_TRUE(t.get_stack().empty());
+    EXPECT_FALSE(t.get_coro());
+    EXPECT_EQ(printed_stack(t, std::nullopt), "No stack for <Task finished name='deep'>\n");
+}
+
+ASYNCIO_TEST(TaskStack, TheRunningTaskGivesItsOwnCoroutine) {
+    auto frames = asyncio::current_task().get_stack();
+    CO_ASSERT_EQ(frames.size(), 1u);
+    EXPECT_NE(frames[0].function.find("TaskStack_TheRunningTaskGivesItsOwnCoroutine_body"),
+              std::string::npos) << frames[0].function;
+}

@@ -80,6 +80,17 @@ public:
     /// Withdraws one cancel request; returns the remaining count (Python: Task.uncancel()).
     std::uint32_t uncancel() const { return checked_core()->uncancel(); }
 
+    /// The task's coroutine frame (null once done). Python: Task.get_coro().
+    std::coroutine_handle<> get_coro() const { return checked_core()->root(); }
+    /// The chain of suspended coroutine frames; see AnyTask::get_stack. Python: get_stack().
+    std::vector<FrameInfo> get_stack(std::optional<std::size_t> limit = std::nullopt) const {
+        return checked_core()->get_stack(limit);
+    }
+    /// Python: Task.print_stack(limit=, file=); see AnyTask::print_stack.
+    void print_stack(std::optional<std::size_t> limit = std::nullopt, std::FILE* file = stderr) const {
+        AnyTask(core()).print_stack(limit, file);
+    }
+
     /// Adds `fn(task)` (or `fn()`), scheduled with call_soon once the task is done.
     template <class F>
     void add_done_callback(F&& fn) const {

@@ -58,9 +58,11 @@
 #include <cassert>
 #include <coroutine>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <source_location>
 #include <string>
+#include <vector>
 
 #include "asyncio/detail/context.hpp"
 #include "asyncio/detail/future_base.hpp"
@@ -69,6 +71,18 @@
 namespace asyncio {
 
 class AnyTask;
+
+/// One coroutine frame of a task's chain (Task::get_stack()). Python: a frame object.
+struct FrameInfo {
+    /// The coroutine function, demangled as the compiler named it ("app::level3(int)");
+    /// "<coroutine 0x...>" when the binary has no symbol for it (stripped).
+    std::string function;
+    /// Where the frame is, when known ("" and 0 otherwise: this build knows no lines).
+    std::string file;
+    unsigned line = 0;
+    /// The frame's address.
+    const void* frame = nullptr;
+};
 
 namespace detail {
 
@@ -140,6 +154,9 @@ public:
     }
     /// The loop time (ns) the task sleeps until (sleeping), else -1.
     std::int64_t sleep_deadline_ns() const noexcept;
+    /// The chain of frames (see AnyTask::get_stack), oldest first, at most `limit` (the
+    /// newest ones).
+    std::vector<FrameInfo> get_stack(std::optional<std::size_t> limit) const;
     /// The task whose wake-up `fn` is, given its callback entry (graph.cpp).
     static bool is_wakeup(ReadyFn fn) noexcept { return fn == &wakeup_thunk; }
 
@@ -331,6 +348,20 @@ public:
     }
     std::uint32_t cancelling() const { return checked_core()->cancelling(); }
     std::uint32_t uncancel() const { return checked_core()->uncancel(); }
+
+    /// The task's coroutine frame; null once the task is done. Python: Task.get_coro().
+    std::coroutine_handle<> get_coro() const { return checked_core()->root(); }
+    /// The chain of coroutine frames the task is suspended in, oldest (the task's own
+    /// coroutine) first, newest (the one at the innermost co_await) last; at most `limit`
+    /// frames, the newest ones. A task not yet started, or running, gives its own coroutine
+    /// only (the running chain is not recorded); a done task gives none.
+    /// Python: Task.get_stack(limit=) (which gives one frame for a suspended coroutine).
+    std::vector<FrameInfo> get_stack(std::optional<std::size_t> limit = std::nullopt) const {
+        return checked_core()->get_stack(limit);
+    }
+    /// Prints get_stack() to `file`: "Stack for <Task ...> (most recent call last):", then
+    /// one line per frame. Python: Task.print_stack(limit=, file=).
+    void print_stack(std::optional<std::size_t> limit = std::nullopt, std::FILE* file = stderr) const;
 
     const AnyTask* operator->() const noexcept { return this; }
     detail::TaskCore* core() const noexcept { return static_cast<detail::TaskCore*>(state()); }
