@@ -318,6 +318,7 @@ void EventLoop::run_forever() {
     struct Guard {
         EventLoop* l;
         ~Guard() {
+            if (l->debug_dump_) l->remove_debug_dump();
             l->stopping_ = false;
             l->running_ = false;
             l->thread_id_.store(std::thread::id(), std::memory_order_relaxed);
@@ -327,6 +328,7 @@ void EventLoop::run_forever() {
     running_ = true;
     thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     detail::tls.running_loop = this;
+    if (debug_) install_debug_dump();
     for (;;) {
         run_once();
         if (stopping_) break;

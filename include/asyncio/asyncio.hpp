@@ -7,6 +7,7 @@
 #include "asyncio/exceptions.hpp"
 #include "asyncio/futures.hpp"
 #include "asyncio/gather.hpp"
+#include "asyncio/graph.hpp"
 #include "asyncio/result.hpp"
 #include "asyncio/runners.hpp"
 #include "asyncio/shield.hpp"

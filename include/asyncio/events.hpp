@@ -13,6 +13,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -269,6 +270,17 @@ struct TaskOptions {
     bool eager_start = false;
 };
 
+/// Options of the call graph functions (asyncio/graph.hpp) and of loop.format_tasks().
+struct CallGraphOptions {
+    /// Trims each call stack to abs(limit) frames: positive keeps the newest (nearest the
+    /// point of suspension), negative the oldest, 0 prints no stack; nullopt keeps all.
+    /// Python: limit=.
+    std::optional<int> limit = std::nullopt;
+    /// false: the "id=0x..." of each task and future is left out, for text that is the same
+    /// from run to run (a test's expected output).
+    bool ids = true;
+};
+
 /// The coroutine create_task() was given, of any result type, as a task factory sees it:
 /// the factory makes the task with make_task() (Python's `Task(coro, loop=loop, **kwargs)`),
 /// exactly once, and returns it.
@@ -492,6 +504,17 @@ public:
     /// default 0.1, as CPython).
     double slow_callback_duration() const noexcept { return slow_callback_duration_; }
     void set_slow_callback_duration(double seconds) noexcept { slow_callback_duration_ = seconds; }
+
+    // --- introspection (asyncio/graph.hpp) ---
+
+    /// Every pending task of the loop as a tree ("pstree"): the tasks no task awaits first,
+    /// each with what it is suspended on (a sleep and its deadline, a future, a lock's or a
+    /// queue's wait, a socket's), its call stack, and below it the tasks it awaits.
+    /// In debug mode (get_debug()), SIGUSR1 prints it to stderr at the loop's next iteration
+    /// (unless the program handles SIGUSR1 itself). Python: `python -m asyncio pstree PID`.
+    std::string format_tasks(CallGraphOptions options = {}) const;
+    /// Prints format_tasks() to `file`.
+    void print_tasks(std::FILE* file = stderr, CallGraphOptions options = {}) const;
 
     // --- I/O readiness on raw file descriptors ---
 
@@ -766,6 +789,9 @@ private:
     bool clear_fd_handler(int fd, bool write);
     void update_interest(int fd, const FdHandlers& fh);
     void set_signal_handler(int sig, detail::HandleImpl* h);
+    /// Debug mode: SIGUSR1 prints format_tasks() while the loop runs (graph.cpp).
+    void install_debug_dump() noexcept;
+    void remove_debug_dump() noexcept;
     void process_signals();
     // run_once()'s phases
     void tidy_timers();
@@ -807,6 +833,7 @@ private:
     int wake_fd_ = -1;
     std::unordered_map<int, FdHandlers> fds_;
     std::unordered_map<int, detail::HandleImpl*> signal_handlers_;
+    detail::HandleImpl* debug_dump_ = nullptr;  // the SIGUSR1 handler debug mode installed
 
     // --- executors (executors.hpp) ---
     std::shared_ptr<Executor> default_executor_;

@@ -29,6 +29,10 @@ struct ShieldLink : pooled {
     bool inner_held = false;  // inner_done is queued and holds a reference to inner
     int pending = 2;
     static void inner_done(void* self, bool run);
+    /// The outer future of the shield whose inner's done callback `e` is, else null.
+    static FutureBase* awaiter_of(ReadyEntry e) noexcept {
+        return e.fn == &inner_done ? static_cast<ShieldLink*>(e.self)->outer.get() : nullptr;
+    }
     static void outer_done(void* self, bool run);
     static void hold_inner(void* self) noexcept;
     void drop() {

@@ -77,6 +77,15 @@ public:
     static ReadyEntry decode(std::uintptr_t word) noexcept {
         return {callback_fn(static_cast<int>(word & 7)), reinterpret_cast<void*>(word & ~std::uintptr_t{7})};
     }
+    /// Calls `f(entry)` for every entry, in order (introspection; the list is not changed).
+    template <class F>
+    void for_each(F&& f) const {
+        if (word_ & 7) {
+            f(one());
+        } else if (auto* v = many()) {
+            for (const ReadyEntry& e : *v) f(e);
+        }
+    }
     /// The entry registered last ({nullptr, nullptr} when empty).
     ReadyEntry last() const noexcept {
         if (word_ & 7) return one();
@@ -140,6 +149,11 @@ public:
     template <class Pred>
     std::size_t remove_callbacks_if(Pred&& pred) {
         return callbacks_.remove_if(pred);
+    }
+    /// Calls `f(entry)` for each pending done callback (the call graph).
+    template <class F>
+    void for_each_callback(F&& f) const {
+        callbacks_.for_each(f);
     }
     /// The done callback registered last ({nullptr, nullptr}: none pending).
     ReadyEntry last_callback() const noexcept { return callbacks_.last(); }

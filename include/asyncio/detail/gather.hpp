@@ -61,6 +61,11 @@ public:
     /// Registers the done callbacks (or completes at once when there are no children).
     void start();
 
+    /// The gather whose child's done callback `e` is, else null (the call graph).
+    static FutureBase* awaiter_of(ReadyEntry e) noexcept {
+        return e.fn == &child_done ? static_cast<Link*>(e.self)->g : nullptr;
+    }
+
     /// True when the handle awaiting this is the only one left (its value may be moved).
     bool sole_owner() const noexcept { return refs_ == 1; }
 

@@ -19,6 +19,12 @@ public:
     ~TaskGroupCore() override;
 
     void check_create() const;
+    /// The parent task of the group whose done callback `e` is, else null (the call graph:
+    /// a group's task is awaited by the group's parent, as in CPython 3.14).
+    static FutureBase* awaiter_of(ReadyEntry e) noexcept {
+        return e.fn == &on_task_done_thunk ? static_cast<Node*>(e.self)->core->parent_.state()
+                                           : nullptr;
+    }
     void track(TaskCore* t);
     /// The body of join() (Python: TaskGroup._aexit).
     Coro<void> exit(std::exception_ptr body_error);

@@ -43,6 +43,10 @@ public:
     /// Registers the callbacks and the deadline (none: nullopt).
     void start(std::optional<Seconds> timeout);
     void add(FutureBase* f) noexcept { links_[nlinks_++] = Link{this, f}; }
+    /// The waiter future of the wait() whose done callback `e` is, else null (call graph).
+    static FutureBase* awaiter_of(ReadyEntry e) noexcept {
+        return e.fn == &on_completion ? static_cast<Link*>(e.self)->core->waiter.state() : nullptr;
+    }
     /// Removes what start() registered (the waiting frame leaves).
     void finish() noexcept;
     Future<void> waiter;
