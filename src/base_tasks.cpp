@@ -44,8 +44,8 @@ void AnyTask::print_stack(std::optional<std::size_t> limit, std::FILE* file) con
         out = "Stack for " + t->repr() + " (most recent call last):\n";
     for (const FrameInfo& f : frames) {
         out += "  ";
-        if (!f.file.empty()) out += "File '" + f.file + "', line " + std::to_string(f.line) + ", in ";
-        out += f.function + "\n";
+        if (!f.file.empty()) out += "File '" + f.file + "', line " + std::to_string(f.line) + ", ";
+        out += "in " + f.function + "\n";
     }
     std::fputs(out.c_str(), file ? file : stderr);
 }

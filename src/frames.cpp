@@ -111,6 +111,25 @@ std::string demangle(const std::string& mangled) {
     return status == 0 && d ? std::string(d.get()) : mangled;
 }
 
+/// "ns::f(int) [clone .actor]" -> "ns::f": the qualified name, as Python's __qualname__.
+std::string strip_signature(std::string name) {
+    if (auto pos = name.find(" [clone"); pos != std::string::npos) name.erase(pos);
+    int depth = 0;  // the '(' of the parameter list is the first one outside <...>
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        if (c == '<') ++depth;
+        if (c == '>' && depth > 0) --depth;
+        if (c == '(' && depth == 0 && i > 0) {
+            // "{lambda()#1}" and "(anonymous namespace)" are part of the name
+            if (i >= 6 && name.compare(i - 6, 6, "lambda") == 0) continue;
+            if (name.compare(i, 21, "(anonymous namespace)") == 0) continue;
+            name.erase(i);
+            break;
+        }
+    }
+    return name;
+}
+
 /// GCC names a coroutine's actor `<mangled ramp>P<frame type>.actor`, the frame type ending in
 /// `<length><mangled ramp>.Frame`: the ramp's name is what a user wrote.
 std::string coroutine_symbol(std::string name) {
@@ -132,12 +151,10 @@ std::string coroutine_symbol(std::string name) {
             if (j == i) continue;
             std::size_t declared = std::strtoul(name.substr(j, i - j).c_str(), nullptr, 10);
             if (declared == name.size() - i)
-                return demangle(name.substr(i, name.size() - i - fl));
+                return strip_signature(demangle(name.substr(i, name.size() - i - fl)));
         }
     }
-    std::string d = demangle(name);
-    if (auto pos = d.find(" [clone"); pos != std::string::npos) d.erase(pos);
-    return d;
+    return strip_signature(demangle(name));
 }
 
 }  // namespace

@@ -91,7 +91,7 @@ std::string header(const FutureBase* f, bool ids) {
 std::string frame_line(const FrameInfo& fr) {
     std::string s = "  |   ";
     if (!fr.file.empty()) s += "File '" + fr.file + "', line " + std::to_string(fr.line) + ", in ";
-    return s + "async " + fr.function;
+    return s + "async " + fr.function + "()";
 }
 
 void render(const FutureCallGraph& g, std::string& buf, std::size_t level, bool ids) {
@@ -143,7 +143,7 @@ std::string suspended_on(const TaskCore* t, double now) {
         }
         case TaskCore::Phase::parked:
             // A lock's, condition's, queue's ... waiter: its coroutine names it.
-            return "waiting in " + detail::coroutine_name(t->innermost());
+            return "waiting in " + detail::coroutine_name(t->innermost()) + "()";
         case TaskCore::Phase::done: return "done";
     }
     return "?";

@@ -100,7 +100,7 @@ ASYNCIO_TEST(CallGraph, OfAKnownProgramThroughGatherAndTaskGroup) {
               "  + Awaited by:\n"
               "    * Task(name='group')\n"
               "      + Call stack:\n"
-              "      |   async asyncio::detail::TaskGroupCore::exit(std::__exception_ptr::exception_ptr)\n"
+              "      |   async asyncio::detail::TaskGroupCore::exit()\n"
               "      |   async graphdemo::with_group()\n"
               "      + Awaited by:\n"
               "        * Future()\n"
@@ -113,7 +113,7 @@ ASYNCIO_TEST(CallGraph, OfAKnownProgramThroughGatherAndTaskGroup) {
     asyncio::FutureCallGraph g = asyncio::capture_call_graph(deep);
     EXPECT_EQ(g.future.state(), deep.state());
     CO_ASSERT_EQ(g.call_stack.size(), 3u);
-    EXPECT_EQ(g.call_stack[0].frame.function, "graphdemo::level3()");
+    EXPECT_EQ(g.call_stack[0].frame.function, "graphdemo::level3");
     CO_ASSERT_EQ(g.awaited_by.size(), 1u);
     CO_ASSERT_EQ(g.awaited_by[0].awaited_by.size(), 1u);
     EXPECT_EQ(g.awaited_by[0].awaited_by[0].future.state(), top.state());
@@ -138,7 +138,7 @@ ASYNCIO_TEST(CallGraph, OfAKnownProgramThroughGatherAndTaskGroup) {
               "      |   async graphdemo::level1()\n"
               "    * Task(name='group') awaiting <Future pending>\n"
               "      + Call stack:\n"
-              "      |   async asyncio::detail::TaskGroupCore::exit(std::__exception_ptr::exception_ptr)\n"
+              "      |   async asyncio::detail::TaskGroupCore::exit()\n"
               "      |   async graphdemo::with_group()\n"
               "      + Awaits:\n"
               "        * Task(name='group-child') awaiting <Future pending>\n"
@@ -293,7 +293,7 @@ TEST(DebugMode, Sigusr1PrintsTheTasksOfAHungProgram) {
                           "  + Awaits:\n"
                           "    * Task(name='ping') waiting in "),
               std::string::npos) << masked;
-    EXPECT_NE(masked.find("      |   async graphdemo::pass_on(asyncio::Queue<int>&, asyncio::Queue<int>&)\n"
+    EXPECT_NE(masked.find("      |   async graphdemo::pass_on()\n"
                           "    * Task(name='pong') waiting in "),
               std::string::npos) << masked;
 }

@@ -12,9 +12,10 @@
 
 namespace asyncio::detail {
 
-/// The demangled name of the function containing `code` ("" when no symbol covers it).
+/// The qualified name of the function containing `code`, without its parameter list, as
+/// Python's __qualname__ ("app::level3"); "" when no symbol covers it.
 std::string symbol_name(const void* code);
-/// The coroutine function a frame belongs to, demangled ("app::level3(int)"), or
+/// The coroutine function a frame belongs to ("app::level3"), or
 /// "<coroutine 0x...>" when unknown.
 std::string coroutine_name(std::coroutine_handle<> frame);
 /// The frame that resumes when `frame` finishes: its awaiter's frame, or null for a task's

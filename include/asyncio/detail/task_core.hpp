@@ -74,8 +74,9 @@ class AnyTask;
 
 /// One coroutine frame of a task's chain (Task::get_stack()). Python: a frame object.
 struct FrameInfo {
-    /// The coroutine function, demangled as the compiler named it ("app::level3(int)");
-    /// "<coroutine 0x...>" when the binary has no symbol for it (stripped).
+    /// The coroutine function's qualified name, as Python's co_qualname ("app::level3",
+    /// "app::Worker::run", "main()::{lambda()#1}::operator()"); "<coroutine 0x...>" when the
+    /// binary has no symbol for it (stripped). Overloads are not told apart.
     std::string function;
     /// Where the frame is, when known ("" and 0 otherwise: this build knows no lines).
     std::string file;
