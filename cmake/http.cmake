@@ -32,3 +32,14 @@ target_link_libraries(asyncio_http
 if(ASYNCIO_IS_ROOT)
   target_compile_options(asyncio_http PRIVATE -Wall -Wextra -Wpedantic)
 endif()
+
+# br bodies: libbrotli's decoder (Debian libbrotli-dev), linked by its path so that the
+# exported target needs nothing more from a consumer.
+find_path(ASYNCIO_BROTLI_INCLUDE_DIR brotli/decode.h NO_CACHE)
+find_library(ASYNCIO_BROTLIDEC_LIBRARY brotlidec NO_CACHE)
+if(NOT ASYNCIO_BROTLI_INCLUDE_DIR OR NOT ASYNCIO_BROTLIDEC_LIBRARY)
+  message(FATAL_ERROR "libbrotli's decoder was not found: install the Debian package libbrotli-dev "
+                      "(make deps does)")
+endif()
+target_include_directories(asyncio_http PRIVATE ${ASYNCIO_BROTLI_INCLUDE_DIR})
+target_link_libraries(asyncio_http PRIVATE ${ASYNCIO_BROTLIDEC_LIBRARY})
