@@ -204,6 +204,7 @@ static Coro<ClientResponse> send_one(Exchange& x) {
             params.ssl = x.session.default_ssl;
         }
         key.ssl = params.ssl->impl().get();
+        key.server_hostname = x.server_hostname.value_or(x.url.host());
     }
     const std::string request_bytes = serialize(x.method, x.url, x.headers, x.body);
     const bool reuse = !x.session.options.connector.force_close;

@@ -71,7 +71,8 @@ struct ResponseBody {
     std::size_t available() const noexcept { return buffer.size() - buffer_pos; }
     /// Takes up to `n` buffered bytes.
     std::string take(std::size_t n);
-    /// Handles the events the parser already holds, without reading. Errors: as fill().
+    /// Handles the events the parser already holds, without reading. Never throws: an error
+    /// is kept for the first read.
     void pump();
     /// Reads until more decoded bytes are buffered or the body ends (false then).
     Coro<bool> fill();

@@ -77,8 +77,12 @@ bool ResponseBody::handle_next_event() {
 }
 
 void ResponseBody::pump() {
-    if (error) std::rethrow_exception(error);
-    while (!eof && lease && handle_next_event()) {
+    if (error) return;
+    try {
+        while (!eof && lease && handle_next_event()) {
+        }
+    } catch (...) {
+        // Kept in `error` (fail() stored it): the first body read raises it.
     }
 }
 
@@ -247,7 +251,9 @@ Coro<std::string> ClientResponse::read() {
     if (!body_) co_return std::string();
     auto body = body_;  // kept alive across the suspensions
     if (body->cached) co_return *body->cached;
-    while (co_await body->fill()) {
+    for (;;) {  // WORKAROUND(gcc-12): no co_await in a loop condition (docs/footguns.md)
+        bool more = co_await body->fill();
+        if (!more) break;
     }
     body->cached = body->take(body->available());
     co_return *body->cached;
@@ -306,7 +312,8 @@ Coro<std::string> ClientResponse::readline() {
             body->take(buffered.size());
             throw ClientPayloadError(body->what + ": readline(): a line longer than 65536 bytes");
         }
-        if (!co_await body->fill()) co_return body->take(body->available());
+        bool more = co_await body->fill();  // WORKAROUND(gcc-12): not in the if condition
+        if (!more) co_return body->take(body->available());
     }
 }
 

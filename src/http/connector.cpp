@@ -24,6 +24,7 @@ std::size_t ConnectionKeyHash::operator()(const ConnectionKey& k) const noexcept
     h ^= std::hash<int>{}(k.port) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
     h ^= std::hash<const void*>{}(k.ssl) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
     h ^= std::hash<std::string>{}(k.scheme) + (h << 6);
+    h ^= std::hash<std::string>{}(k.server_hostname) + (h << 6);
     return h;
 }
 

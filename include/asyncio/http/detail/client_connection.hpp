@@ -31,6 +31,7 @@ struct ConnectionKey {
     std::string host;
     int port = 0;
     const void* ssl = nullptr;  // the SSLContext's identity (https only)
+    std::string server_hostname;  // the name verified (https only)
 
     bool operator==(const ConnectionKey&) const = default;
     std::string str() const;  // "http://host:port"
