@@ -127,6 +127,9 @@ ClientSession::~ClientSession() {
         for (auto& c : conns) c->abort();
     st.idle.clear();
     for (detail::Connection* c : st.leased) c->abort();
+    for (auto& w : st.waiters)
+        if (!w.ready.done()) w.ready.set_exception(RuntimeError("Session is closed"));
+    st.waiters.clear();
 }
 
 bool ClientSession::closed() const noexcept { return s_->closed; }
@@ -162,8 +165,9 @@ Coro<ClientResponse> ClientSession::options(std::string url, RequestOptions o) {
 }
 
 Coro<ClientResponse> ClientSession::request(std::string method, std::string url, RequestOptions o) {
+    // A coroutine, so that a bad URL is raised where the request is awaited.
     URL parsed = s_->base ? s_->base->join(url) : URL(url);
-    return request(std::move(method), std::move(parsed), std::move(o));
+    co_return co_await request(std::move(method), std::move(parsed), std::move(o));
 }
 
 namespace {
@@ -191,7 +195,7 @@ static Coro<ClientResponse> send_one(Exchange& x) {
     const std::string what = x.method + " " + x.url.human_repr();
     if (x.url.scheme() != "http" && x.url.scheme() != "https")
         throw InvalidURL(x.url.human_repr(), "the scheme '" + x.url.scheme() + "' is not http or https");
-    detail::ConnectionKey key{x.url.scheme(), x.url.host(), *x.url.port(), nullptr};
+    detail::ConnectionKey key{x.url.scheme(), x.url.host(), *x.url.port(), nullptr, {}};
     detail::ConnectParams params{x.url.host(), *x.url.port(), std::nullopt, x.server_hostname,
                                  x.timeout.sock_connect};
     if (x.url.scheme() == "https") {
@@ -222,7 +226,9 @@ static Coro<ClientResponse> send_one(Exchange& x) {
         MessageHead head;
         try {
             c.writer.write(request_bytes);
-            co_await detail::timed(c.writer.drain(), x.deadlines, x.timeout.sock_read, "sock_read", what);
+            // The socket usually takes a request at once: drain only what it did not take.
+            if (c.writer.get_write_buffer_size() > 0)
+                co_await detail::timed(c.writer.drain(), x.deadlines, x.timeout.sock_read, "sock_read", what);
             head = co_await read_head(c, x.deadlines, what);
         } catch (const ServerDisconnectedError&) {
             failure = std::current_exception();

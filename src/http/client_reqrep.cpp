@@ -17,6 +17,8 @@ namespace detail {
 
 Coro<std::string> read_some(Connection& c, const Deadlines& d, const std::string& what) {
     try {
+        // Bytes already buffered (or EOF) come without waiting: no timer for them.
+        if (c.reader.buffered() > 0 || c.reader.at_eof()) co_return co_await c.reader.read(65536);
         co_return co_await timed(c.reader.read(65536), d, d.sock_read, "sock_read", what);
     } catch (const std::system_error& e) {
         throw ServerDisconnectedError(what + ": server disconnected (" + e.code().message() + ")");

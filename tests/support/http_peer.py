@@ -35,6 +35,7 @@ lock = threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms stall between the head and the body writes
 
     def log_message(self, *args):
         pass

@@ -1,0 +1,3 @@
+module w9client
+
+go 1.19
