@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc)
 BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl python3 \
 	node-llhttp zlib1g-dev libbrotli-dev nlohmann-json3-dev curl nginx python3-aiohttp python3-httpx
 BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev \
-	wrk nginx python3-aiohttp
+	wrk nginx python3-aiohttp python3-httpx
 
 .PHONY: all deps demo test test-dev test-asan tsan soak bench fuzz clean
 
@@ -61,6 +61,7 @@ bench: deps
 	cmake --build build/release -j$(JOBS) --target asyncio_bench asyncio_w9_server
 	python3 bench/run_bench.py --ours build/release/bench/asyncio_bench $(BENCH_ARGS)
 	python3 bench/w9_http.py --ours build/release/bench/asyncio_w9_server
+	python3 bench/w9_client.py --ours build/release/bench/asyncio_bench
 
 # libFuzzer on the server's request-parsing path (HttpParser over llhttp, path and query
 # decoding) for FUZZ_SECONDS (default 600), with ASan+UBSan. The committed seed corpus is
