@@ -11,11 +11,13 @@
 #include <fstream>
 
 #include <asyncio/http/client.hpp>
+#include <asyncio/http/web.hpp>
 
 #include "asyncio_test.hpp"
 #include "test_certs.hpp"
 
 using namespace asyncio::http;
+namespace web_ns = asyncio::http::web;
 using asyncio::testing::loop;
 using asyncio::testing::test_certs;
 
@@ -693,4 +695,60 @@ ASYNCIO_TEST_REALTIME(HttpClientNginx, HttpsVerifiesTheServerByDefault) {
     co_await defaults.close();
     co_await session.close();
     co_await stop(nginx);
+}
+
+// ---------------------------------------------------------------------------------------
+// Against our own server (asyncio::http::web), over TLS
+
+namespace {
+
+asyncio::Coro<web_ns::Response> own_hello(web_ns::Request&) { co_return web_ns::Response{.text = "hello from web"}; }
+
+asyncio::Coro<web_ns::Response> own_echo(web_ns::Request& req) {
+    nlohmann::json doc = co_await req.json();
+    doc["seen"] = true;
+    co_return web_ns::json_response(doc);
+}
+
+asyncio::Coro<web_ns::Response> own_chunked(web_ns::Request&) {
+    // A handler building its body bigger than one read, to cross several reads.
+    co_return web_ns::Response{.text = std::string(200000, 'z')};
+}
+
+}  // namespace
+
+ASYNCIO_TEST_REALTIME(HttpClientOwnServer, HttpsKeepAliveJsonAndLargeBodies) {
+    web_ns::Application app;
+    app.router().add_get("/hello", own_hello);
+    app.router().add_post("/echo", own_echo);
+    app.router().add_get("/big", own_chunked);
+    auto server_ctx = asyncio::ssl::create_default_context(asyncio::ssl::Purpose::CLIENT_AUTH);
+    server_ctx.load_cert_chain(test_certs()("server.pem"), test_certs()("server.key"));
+    web_ns::AppRunner runner(app, web_ns::AppRunnerOptions{.access_log = [](std::string_view) {}});
+    co_await runner.setup();
+    web_ns::SiteOptions site_options{.ssl = server_ctx};
+    web_ns::TCPSite site(runner, "127.0.0.1", 0, std::move(site_options));
+    co_await site.start();
+    std::string base = "https://localhost:" + std::to_string(site.port());
+
+    ClientSession session(trusting_test_ca());
+    for (int i = 0; i < 5; ++i) {
+        auto resp = co_await session.get(base + "/hello");
+        EXPECT_EQ(resp.status, 200);
+        EXPECT_EQ(co_await resp.text(), std::string("hello from web"));
+    }
+    nlohmann::json doc = {{"n", 42}};
+    RequestOptions o{.json = doc};
+    auto posted = co_await session.post(base + "/echo", std::move(o));
+    auto j = co_await posted.json();
+    EXPECT_EQ(j["n"], 42);
+    EXPECT_EQ(j["seen"], true);
+    auto big = co_await session.get(base + "/big");
+    EXPECT_EQ((co_await big.read()).size(), 200000u);
+    auto missing = co_await session.get(base + "/nope");
+    EXPECT_EQ(missing.status, 404);
+    co_await missing.read();
+    EXPECT_EQ(session.connector().connections_made(), 1u);  // all on one TLS connection
+    co_await session.close();
+    co_await runner.cleanup();
 }
