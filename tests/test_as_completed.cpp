@@ -233,24 +233,13 @@ ASYNCIO_TEST(AsCompleted, OneObjectIsIteratedInOneForm) {
 // as_completed state, then the future (with the done callback holding the token), then the
 // loop. The ASan pass checks nothing is left.
 TEST(AsCompletedLifetime, APlainFuturePendingAtLoopCloseIsFreed) {
-    auto token = std::make_shared<int>(0);
-    {
-        auto loop = asyncio::new_event_loop();
-        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
-        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
-            asyncio::create_task([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
-                auto f = asyncio::get_event_loop().create_future<int>();
-                f.add_done_callback([t] {});
-                auto it = asyncio::as_completed(std::vector{f});
-                while (auto next = co_await it.next()) {
-                }
-            }(std::move(tok)));
-            co_await asyncio::sleep(0);
-        }(token));
-        EXPECT_GT(token.use_count(), 1) << "the future's done callback holds the token";
-        loop->close();
-    }
-    EXPECT_EQ(token.use_count(), 1) << "the future, the as_completed state and the loop must be freed";
+    asyncio::testing::expect_freed_at_hand_close([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
+        auto f = asyncio::get_event_loop().create_future<int>();
+        f.add_done_callback([t] {});
+        auto it = asyncio::as_completed(std::vector{f});
+        while (auto next = co_await it.next()) {
+        }
+    });
 }
 
 // A plain future completing after its as_completed object was dropped finds nothing freed

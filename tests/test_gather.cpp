@@ -472,23 +472,12 @@ ASYNCIO_TEST(Gather, ApiSeedScenarioCompilesAndRuns) {
 // gather -> its callback's link -> outer gather). The token held by a done callback on the inner
 // gather is released only then; the ASan pass checks that nothing at all is left.
 TEST(GatherLifetime, NestedGathersPendingAtLoopCloseLeaveNoCycleBehind) {
-    auto token = std::make_shared<int>(0);
-    {
-        auto loop = asyncio::new_event_loop();
-        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
-        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
-            asyncio::create_task([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
-                auto inner = asyncio::gather(asyncio::create_task(asyncio::sleep(100)),
-                                             asyncio::create_task(asyncio::sleep(100)));
-                inner.add_done_callback([t] {});
-                co_await asyncio::gather(inner, asyncio::create_task(asyncio::sleep(100)));
-            }(std::move(tok)));
-            co_await asyncio::sleep(0);
-        }(token));
-        EXPECT_GT(token.use_count(), 1) << "the inner gather's done callback holds the token";
-        loop->close();
-    }
-    EXPECT_EQ(token.use_count(), 1) << "the gathers and their callbacks must be freed";
+    asyncio::testing::expect_freed_at_hand_close([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
+        auto inner = asyncio::gather(asyncio::create_task(asyncio::sleep(100)),
+                                     asyncio::create_task(asyncio::sleep(100)));
+        inner.add_done_callback([t] {});
+        co_await asyncio::gather(inner, asyncio::create_task(asyncio::sleep(100)));
+    });
 }
 
 // A plain Future nobody completes, awaited through gather() when the loop is closed by hand:
@@ -496,23 +485,12 @@ TEST(GatherLifetime, NestedGathersPendingAtLoopCloseLeaveNoCycleBehind) {
 // is stored, so dropping the abandoned task's frame frees the gather, then the future (with the
 // done callback holding the token), then the loop. The ASan pass checks nothing is left.
 TEST(GatherLifetime, APlainFuturePendingInAGatherAtLoopCloseIsFreed) {
-    auto token = std::make_shared<int>(0);
-    {
-        auto loop = asyncio::new_event_loop();
-        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
-        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
-            asyncio::create_task([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
-                auto f = asyncio::get_event_loop().create_future<int>();
-                f.add_done_callback([t] {});
-                auto g = asyncio::gather(f, f);  // a repeat: one callback, two links
-                co_await g;
-            }(std::move(tok)));
-            co_await asyncio::sleep(0);
-        }(token));
-        EXPECT_GT(token.use_count(), 1) << "the future's done callback holds the token";
-        loop->close();
-    }
-    EXPECT_EQ(token.use_count(), 1) << "the future, the gather and the loop must be freed";
+    asyncio::testing::expect_freed_at_hand_close([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
+        auto f = asyncio::get_event_loop().create_future<int>();
+        f.add_done_callback([t] {});
+        auto g = asyncio::gather(f, f);  // a repeat: one callback, two links
+        co_await g;
+    });
 }
 
 namespace {

@@ -142,23 +142,12 @@ ASYNCIO_TEST(Shield, MovesTheValueOfACoroutineItWrapped) {
 // a done callback on the shield future is released only if that happens; the ASan pass checks
 // with LeakSanitizer that nothing at all is left.
 TEST(ShieldLifetime, APendingShieldAtLoopCloseLeavesNoCycleBehind) {
-    auto token = std::make_shared<int>(0);
-    {
-        auto loop = asyncio::new_event_loop();
-        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
-        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
-            auto inner = asyncio::create_task(asyncio::sleep(100));
-            asyncio::create_task([](asyncio::Task<void> in, std::shared_ptr<int> t) -> asyncio::Coro<void> {
-                auto s = asyncio::shield(in);
-                s.add_done_callback([t] {});
-                co_await s;
-            }(inner, std::move(tok)));
-            co_await asyncio::sleep(0);
-        }(token));
-        EXPECT_GT(token.use_count(), 1) << "the shield's done callback holds the token";
-        loop->close();
-    }
-    EXPECT_EQ(token.use_count(), 1) << "the shield future and its callbacks must be freed";
+    asyncio::testing::expect_freed_at_hand_close([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
+        auto in = asyncio::create_task(asyncio::sleep(100));
+        auto s = asyncio::shield(in);
+        s.add_done_callback([t] {});
+        co_await s;
+    });
 }
 
 // A plain Future nobody completes, awaited through shield() when the loop is closed by hand:
@@ -166,22 +155,11 @@ TEST(ShieldLifetime, APendingShieldAtLoopCloseLeavesNoCycleBehind) {
 // outer, which unhooks from the inner; the inner (with the done callback holding the token)
 // and the loop go with their last handles. The ASan pass checks nothing is left.
 TEST(ShieldLifetime, APlainFuturePendingInAShieldAtLoopCloseIsFreed) {
-    auto token = std::make_shared<int>(0);
-    {
-        auto loop = asyncio::new_event_loop();
-        loop->set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {});
-        loop->run_until_complete([](std::shared_ptr<int> tok) -> asyncio::Coro<void> {
-            asyncio::create_task([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
-                auto f = asyncio::get_event_loop().create_future<int>();
-                f.add_done_callback([t] {});
-                co_await asyncio::shield(f);
-            }(std::move(tok)));
-            co_await asyncio::sleep(0);
-        }(token));
-        EXPECT_GT(token.use_count(), 1) << "the future's done callback holds the token";
-        loop->close();
-    }
-    EXPECT_EQ(token.use_count(), 1) << "the future, the shield and the loop must be freed";
+    asyncio::testing::expect_freed_at_hand_close([](std::shared_ptr<int> t) -> asyncio::Coro<void> {
+        auto f = asyncio::get_event_loop().create_future<int>();
+        f.add_done_callback([t] {});
+        co_await asyncio::shield(f);
+    });
 }
 
 // The outer of a shield dropped while the inner runs: the inner completes later, its value has
