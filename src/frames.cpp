@@ -159,6 +159,10 @@ std::string coroutine_symbol(std::string name) {
 
 }  // namespace
 
+std::string qualified_name(const std::string& mangled) { return coroutine_symbol(mangled); }
+
+std::string demangled_type_name(const char* mangled) { return demangle(mangled); }
+
 std::string symbol_name(const void* code) {
     static std::mutex m;
     static std::map<std::string, std::vector<Symbol>> cache;

@@ -15,6 +15,11 @@ namespace asyncio::detail {
 /// The qualified name of the function containing `code`, without its parameter list, as
 /// Python's __qualname__ ("app::level3"); "" when no symbol covers it.
 std::string symbol_name(const void* code);
+/// A mangled symbol as Python's __qualname__ would name it: demangled, without parameter list
+/// or clone suffix, a coroutine's actor named after its function ("app::level3").
+std::string qualified_name(const std::string& mangled);
+/// A type's demangled name.
+std::string demangled_type_name(const char* mangled);
 /// The coroutine function a frame belongs to ("app::level3"), or
 /// "<coroutine 0x...>" when unknown.
 std::string coroutine_name(std::coroutine_handle<> frame);
