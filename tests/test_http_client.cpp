@@ -14,6 +14,7 @@
 #include <asyncio/http/web.hpp>
 
 #include "asyncio_test.hpp"
+#include "peer_process.hpp"
 #include "test_certs.hpp"
 
 using namespace asyncio::http;
@@ -21,20 +22,11 @@ namespace web_ns = asyncio::http::web;
 using asyncio::testing::loop;
 using asyncio::testing::test_certs;
 
+using asyncio::testing::python;
+using asyncio::testing::read_port;
+
 namespace {
 
-std::string python() {
-    return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
-
-asyncio::Coro<int> read_port(asyncio::StreamReader out, std::string marker) {
-    for (int i = 0; i < 50; ++i) {
-        std::string line = co_await out.readline();
-        if (line.empty()) co_return -1;
-        if (line.rfind(marker, 0) == 0) co_return std::stoi(line.substr(line.rfind(':') + 1));
-    }
-    co_return -1;
-}
 
 /// A peer process serving HTTP on 127.0.0.1:port.
 struct Peer {

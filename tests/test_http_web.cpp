@@ -3,6 +3,7 @@
 // serving on), graceful shutdown, TLS, and real clients: curl, CPython's http.client,
 // aiohttp and httpx.
 #include "asyncio_test.hpp"
+#include "peer_process.hpp"
 #include "test_certs.hpp"
 
 #include <asyncio/http/web.hpp>
@@ -17,6 +18,8 @@
 using namespace asyncio;
 namespace web = asyncio::http::web;
 using asyncio::testing::loop;
+
+using asyncio::testing::python;
 
 namespace {
 
@@ -69,10 +72,6 @@ std::string body_of(const std::string& response) {
 }
 
 bool has(const std::string& s, std::string_view part) { return s.find(part) != std::string::npos; }
-
-std::string python() {
-    return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
 
 // WORKAROUND(gcc-12): a braced list of strings inside a coroutine fails to compile ("array
 // used as initializer"); the list is built in this ordinary function instead.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "asyncio_test.hpp"
+#include "peer_process.hpp"
 #include "test_certs.hpp"
 
 namespace ssl = asyncio::ssl;
@@ -25,6 +26,9 @@ using asyncio::detail::SSLProtocolOptions;
 using asyncio::detail::SSLProtocolState;
 using asyncio::testing::loop;
 using asyncio::testing::test_certs;
+
+using asyncio::testing::python;
+using asyncio::testing::read_port;
 
 namespace {
 
@@ -650,19 +654,6 @@ asyncio::Coro<int> accept_one(int lfd) {
     co_return -1;
 }
 
-// The port a peer printed on a line that ends with ":<port>" after `marker`.
-asyncio::Coro<int> read_port(asyncio::StreamReader out, std::string marker) {
-    for (int i = 0; i < 50; ++i) {
-        std::string line = co_await out.readline();
-        if (line.empty()) co_return -1;
-        if (line.rfind(marker, 0) == 0) co_return std::stoi(line.substr(line.rfind(':') + 1));
-    }
-    co_return -1;
-}
-
-std::string python() {
-    return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
 
 }  // namespace
 
