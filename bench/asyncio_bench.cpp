@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
     }
     bench::Args args(argv + 2, argv + argc);
     bench::Outcome o = bench::registry()[argv[1]](args);
-    std::printf("RESULT impl=asyncio-cpp workload=%s n=%lld wall_s=%.6f rss_kb=%ld ns_per_op=%.2f\n",
-                argv[1], o.n, o.wall_s, bench::rss_kb(), o.n ? o.wall_s * 1e9 / double(o.n) : 0.0);
+    std::printf(
+        "RESULT impl=asyncio-cpp workload=%s n=%lld wall_s=%.6f rss_kb=%ld ns_per_op=%.2f\n",
+        argv[1], o.n, o.wall_s, bench::rss_kb(), o.n ? o.wall_s * 1e9 / double(o.n) : 0.0);
     return 0;
 }

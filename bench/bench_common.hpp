@@ -53,5 +53,6 @@ inline double arg_d(const Args& a, std::size_t i, double def) {
 
 #define ASYNCIO_BENCH_CAT2(a, b) a##b
 #define ASYNCIO_BENCH_CAT(a, b) ASYNCIO_BENCH_CAT2(a, b)
-#define ASYNCIO_BENCH_WORKLOAD(name, fn) \
-    static const bool ASYNCIO_BENCH_CAT(registered_, __LINE__) = ::bench::register_workload(name, fn)
+#define ASYNCIO_BENCH_WORKLOAD(name, fn)                         \
+    static const bool ASYNCIO_BENCH_CAT(registered_, __LINE__) = \
+        ::bench::register_workload(name, fn)

@@ -24,7 +24,8 @@ asyncio::Coro<void> w1g_main(long long n, double d) {
     tasks.reserve(static_cast<std::size_t>(n));
     for (long long i = 0; i < n; ++i) tasks.push_back(asyncio::create_task(sleeper(d)));
     auto results = co_await asyncio::gather(tasks);
-    if (static_cast<long long>(results.size()) != n) throw std::runtime_error("W1g: wrong result count");
+    if (static_cast<long long>(results.size()) != n)
+        throw std::runtime_error("W1g: wrong result count");
 }
 
 bench::Outcome w1(const bench::Args& a) {

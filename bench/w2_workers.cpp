@@ -18,7 +18,8 @@ struct WorkerError : std::runtime_error {
 };
 
 double lcg_delay(long long i) {
-    std::uint32_t x = static_cast<std::uint32_t>(static_cast<std::uint64_t>(i) * 2654435761ull + 12345ull);
+    std::uint32_t x =
+        static_cast<std::uint32_t>(static_cast<std::uint64_t>(i) * 2654435761ull + 12345ull);
     return static_cast<double>(x % 1000) / 1000.0;
 }
 
@@ -45,7 +46,8 @@ asyncio::Coro<double> w2g_main(long long n) {
     long long fails = 0, oks = 0;
     for (auto& r : results) (r.has_value() ? oks : fails) += 1;
     if (fails != expected_fails(n) || fails + oks != n)
-        throw std::runtime_error("W2g: fails=" + std::to_string(fails) + " oks=" + std::to_string(oks));
+        throw std::runtime_error("W2g: fails=" + std::to_string(fails) +
+                                 " oks=" + std::to_string(oks));
     co_return wall;
 }
 

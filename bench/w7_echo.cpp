@@ -63,7 +63,8 @@ asyncio::Coro<void> echo_lines(asyncio::StreamReader reader, asyncio::StreamWrit
 
 template <class Handler>
 asyncio::Coro<void> serve_streams(Handler handler, int port) {
-    asyncio::Server server = co_await asyncio::start_server(handler, "127.0.0.1", port, {.backlog = kBacklog});
+    asyncio::Server server =
+        co_await asyncio::start_server(handler, "127.0.0.1", port, {.backlog = kBacklog});
     announce(server.sockets()[0].getsockname().port());
     co_await server.serve_forever();
 }

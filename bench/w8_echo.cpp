@@ -30,7 +30,8 @@ asyncio::ssl::SSLContext server_context(const bench::Args& a) {
         std::fprintf(stderr, "usage: asyncio_bench W8proto|W8streams CERT KEY [PORT]\n");
         std::exit(2);
     }
-    asyncio::ssl::SSLContext ctx = asyncio::ssl::create_default_context(asyncio::ssl::Purpose::CLIENT_AUTH);
+    asyncio::ssl::SSLContext ctx =
+        asyncio::ssl::create_default_context(asyncio::ssl::Purpose::CLIENT_AUTH);
     ctx.load_cert_chain(a[0], a[1]);
     return ctx;
 }
@@ -49,8 +50,8 @@ struct EchoProtocol : asyncio::Protocol {
 asyncio::Coro<void> serve_protocol(asyncio::ssl::SSLContext ctx, int port) {
     auto& loop = asyncio::get_running_loop();
     asyncio::ServerOptions opts{.backlog = kBacklog, .ssl = std::move(ctx)};
-    asyncio::Server server = co_await loop.create_server([] { return std::make_shared<EchoProtocol>(); },
-                                                         "127.0.0.1", port, std::move(opts));
+    asyncio::Server server = co_await loop.create_server(
+        [] { return std::make_shared<EchoProtocol>(); }, "127.0.0.1", port, std::move(opts));
     announce(server.sockets()[0].getsockname().port());
     co_await server.serve_forever();
 }
@@ -68,7 +69,8 @@ asyncio::Coro<void> echo_chunks(asyncio::StreamReader reader, asyncio::StreamWri
 
 asyncio::Coro<void> serve_streams(asyncio::ssl::SSLContext ctx, int port) {
     asyncio::StartServerOptions opts{.backlog = kBacklog, .ssl = std::move(ctx)};
-    asyncio::Server server = co_await asyncio::start_server(echo_chunks, "127.0.0.1", port, std::move(opts));
+    asyncio::Server server =
+        co_await asyncio::start_server(echo_chunks, "127.0.0.1", port, std::move(opts));
     announce(server.sockets()[0].getsockname().port());
     co_await server.serve_forever();
 }

@@ -14,7 +14,8 @@
 
 namespace {
 
-asyncio::Coro<long long> worker(asyncio::http::ClientSession& session, std::string url, long long count) {
+asyncio::Coro<long long> worker(asyncio::http::ClientSession& session, std::string url,
+                                long long count) {
     long long bytes = 0;
     for (long long i = 0; i < count; ++i) {
         auto resp = co_await session.get(url);
@@ -30,11 +31,12 @@ asyncio::Coro<void> run(std::string url, long long requests, long long connectio
         {.connector = {.limit = static_cast<std::size_t>(connections)}});
     std::vector<asyncio::Coro<long long>> workers;
     for (long long c = 0; c < connections; ++c)
-        workers.push_back(worker(session, url, requests / connections + (c < requests % connections ? 1 : 0)));
+        workers.push_back(
+            worker(session, url, requests / connections + (c < requests % connections ? 1 : 0)));
     co_await asyncio::gather(std::move(workers));
     if (session.connector().connections_made() != static_cast<std::size_t>(connections))
-        std::fprintf(stderr, "W9c: %zu connections made (expected %lld)\n", session.connector().connections_made(),
-                     connections);
+        std::fprintf(stderr, "W9c: %zu connections made (expected %lld)\n",
+                     session.connector().connections_made(), connections);
     co_await session.close();
 }
 

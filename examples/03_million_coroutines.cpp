@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("%ld coroutines slept 1 s concurrently: %.2f s wall, %.0f MiB peak (%.0f bytes each)\n",
-                n, wall, ru.ru_maxrss / 1024.0, ru.ru_maxrss * 1024.0 / n);
+    std::printf(
+        "%ld coroutines slept 1 s concurrently: %.2f s wall, %.0f MiB peak (%.0f bytes each)\n", n,
+        wall, ru.ru_maxrss / 1024.0, ru.ru_maxrss * 1024.0 / n);
 }

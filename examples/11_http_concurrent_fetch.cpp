@@ -28,9 +28,10 @@ asyncio::Coro<std::pair<int, std::size_t>> fetch(http::ClientSession& session, s
 
 // Starts `python3 -m http.server 0` over `dir`; gives the process and its port.
 asyncio::Coro<std::pair<asyncio::Process, int>> start_server(std::string dir) {
-    asyncio::SubprocessOptions opts{.stdout_ = asyncio::PIPE, .stderr_ = asyncio::DEVNULL};  // no access log
-    auto proc = co_await asyncio::create_subprocess_exec(opts, "python3", "-u", "-m", "http.server", "0",
-                                                         "--bind", "127.0.0.1", "--directory", dir);
+    asyncio::SubprocessOptions opts{.stdout_ = asyncio::PIPE,
+                                    .stderr_ = asyncio::DEVNULL};  // no access log
+    auto proc = co_await asyncio::create_subprocess_exec(
+        opts, "python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir);
     // "Serving HTTP on 127.0.0.1 port 46655 (http://127.0.0.1:46655/) ..."
     std::string line = co_await asyncio::wait_for(proc.stdout_.readline(), 30.0);
     auto at = line.find(" port ");
@@ -43,14 +44,16 @@ asyncio::Coro<void> main_() {
     if (!::mkdtemp(templ)) throw std::runtime_error("mkdtemp failed");
     std::string dir = templ;
     for (int i = 0; i < 10; ++i)
-        std::ofstream(dir + "/page" + std::to_string(i) + ".html") << std::string(100 * (i + 1), 'x');
+        std::ofstream(dir + "/page" + std::to_string(i) + ".html")
+            << std::string(100 * (i + 1), 'x');
     auto [server, port] = co_await start_server(dir);
 
     http::ClientSession session;
     std::vector<std::string> urls;
     std::vector<asyncio::Coro<std::pair<int, std::size_t>>> fetches;
     for (int i = 0; i < 10; ++i) {
-        urls.push_back("http://127.0.0.1:" + std::to_string(port) + "/page" + std::to_string(i) + ".html");
+        urls.push_back("http://127.0.0.1:" + std::to_string(port) + "/page" + std::to_string(i) +
+                       ".html");
         fetches.push_back(fetch(session, urls.back()));
     }
     auto results = co_await asyncio::gather(std::move(fetches));

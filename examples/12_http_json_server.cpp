@@ -32,7 +32,8 @@ struct TodoApi {
         json body = co_await req.json();
         if (!body.contains("title") || !body["title"].is_string())
             throw web::HTTPBadRequest("a to-do needs a \"title\" string");
-        json item = {{"id", next_id}, {"title", body["title"]}, {"done", body.value("done", false)}};
+        json item = {
+            {"id", next_id}, {"title", body["title"]}, {"done", body.value("done", false)}};
         items[next_id++] = item;
         co_return web::json_response(item, 201);
     }
@@ -86,8 +87,8 @@ asyncio::Coro<void> amain() {
     co_await site.start();
     std::cout << "serving on a free port of 127.0.0.1" << std::endl;
 
-    auto client = co_await asyncio::create_subprocess_exec(
-        "python3", "-c", client_script, std::to_string(site.port()));
+    auto client = co_await asyncio::create_subprocess_exec("python3", "-c", client_script,
+                                                           std::to_string(site.port()));
     int rc = co_await client.wait();
     std::cout << "client exited with " << rc << std::endl;
 

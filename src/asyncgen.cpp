@@ -32,7 +32,8 @@ Coro<void> close_all(std::vector<asyncgen_state*> gens, EventLoop* loop) {
 }  // namespace
 
 void asyncgen_state::begin_step(const char* what) {
-    if (running_) throw RuntimeError(std::string(what) + ": asynchronous generator is already running");
+    if (running_)
+        throw RuntimeError(std::string(what) + ": asynchronous generator is already running");
     if (!loop_) {
         if (EventLoop* loop = running_loop()) {
             loop_ = loop;

@@ -9,19 +9,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <deque>
 #include <iostream>
 #include <map>
-#include <cerrno>
-#include <deque>
 #include <set>
 #include <unordered_set>
 
+#include "asyncio/detail/sslproto.hpp"
 #include "asyncio/executors.hpp"
 #include "asyncio/futures.hpp"
 #include "asyncio/tasks.hpp"
 #include "asyncio/wait.hpp"
-#include "asyncio/detail/sslproto.hpp"
 #include "selector_events.hpp"
 
 namespace asyncio {
@@ -42,8 +42,8 @@ std::string lower(std::string s) {
 std::string errno_text(int err) { return std::strerror(err); }
 
 /// Resolves host:port, skipping the executor for numeric hosts. Python: _ensure_resolved.
-Coro<std::vector<AddrInfo>> ensure_resolved(EventLoop& loop, std::string host, int port,
-                                            int family, int type, int proto, int flags) {
+Coro<std::vector<AddrInfo>> ensure_resolved(EventLoop& loop, std::string host, int port, int family,
+                                            int type, int proto, int flags) {
     if (auto a = ipaddr_info(host, port, family); a && !host.empty()) {
         AddrInfo ai;
         ai.family = a->family();
@@ -121,10 +121,10 @@ Coro<void> connect_sock(EventLoop& loop, std::vector<std::exception_ptr>& errors
                     bound = true;
                     break;
                 } catch (const std::system_error& e) {
-                    last = std::make_exception_ptr(OSError(
-                        e.code().value(), "error while attempting to bind on address " +
-                                              l.addr.to_string() + ": " +
-                                              lower(errno_text(e.code().value()))));
+                    last = std::make_exception_ptr(
+                        OSError(e.code().value(), "error while attempting to bind on address " +
+                                                      l.addr.to_string() + ": " +
+                                                      lower(errno_text(e.code().value()))));
                     errors.push_back(last);
                 }
             }
@@ -190,7 +190,8 @@ Coro<std::optional<Socket>> connect_any(EventLoop& loop, const std::vector<AddrI
         while (!running.empty()) {
             std::optional<Seconds> timeout;
             if (next < infos.size()) timeout = Seconds(*delay);
-            auto op = wait(running, {.timeout = timeout, .return_when = ReturnWhen::FIRST_COMPLETED});
+            auto op =
+                wait(running, {.timeout = timeout, .return_when = ReturnWhen::FIRST_COMPLETED});
             auto [done, pending] = co_await op;
             bool failed = false;
             for (auto& t : done) {
@@ -281,8 +282,9 @@ Coro<TransportAndProtocol> create_connection(EventLoop& loop, ProtocolFactory fa
             if (errors.empty()) throw OSError(0, "create_connection failed");
             if (options.all_errors) throw ExceptionGroup("create_connection failed", errors);
             std::string model = exc_text(errors.front());
-            bool same = std::all_of(errors.begin(), errors.end(),
-                                    [&](const std::exception_ptr& e) { return exc_text(e) == model; });
+            bool same = std::all_of(errors.begin(), errors.end(), [&](const std::exception_ptr& e) {
+                return exc_text(e) == model;
+            });
             if (errors.size() == 1 || same) std::rethrow_exception(errors.front());
             std::string msg = "Multiple exceptions: ";
             for (std::size_t i = 0; i < errors.size(); ++i) {
@@ -308,7 +310,8 @@ Coro<TransportAndProtocol> create_unix_connection(EventLoop& loop, ProtocolFacto
     std::optional<TLSParams> tls = tls_params(options, path, true);
     Socket sock = Socket::closed();
     if (!path.empty()) {
-        if (options.sock) throw std::invalid_argument("path and sock can not be specified at the same time");
+        if (options.sock)
+            throw std::invalid_argument("path and sock can not be specified at the same time");
         sock = Socket(AF_UNIX, SOCK_STREAM);
         sock.setblocking(false);
         auto op = loop.sock_connect(sock, SockAddr::unix_path(path));
@@ -337,9 +340,11 @@ Coro<TransportAndProtocol> connect_pipe(EventLoop& loop, ProtocolFactory factory
     struct stat st {};
     if (::fstat(fd, &st) < 0) throw_os_error(errno, "connect_pipe");
     if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !S_ISCHR(st.st_mode))
-        throw std::invalid_argument("Pipe transport is only for pipes, sockets and character devices");
+        throw std::invalid_argument(
+            "Pipe transport is only for pipes, sockets and character devices");
     int flags = ::fcntl(fd, F_GETFL);
-    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw_os_error(errno, "connect_pipe");
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        throw_os_error(errno, "connect_pipe");
     std::shared_ptr<Protocol> protocol = factory();
     if (!protocol) throw std::invalid_argument("the protocol factory returned no protocol");
     Future<void> waiter = loop.create_future<void>();
@@ -363,13 +368,17 @@ Coro<TransportAndProtocol> connect_pipe(EventLoop& loop, ProtocolFactory factory
 /// Invariant: sockets_ is empty once closed_ (close() closes them); waiters_ are completed
 /// and `woken_` set once closed with no live connection.
 class ServerCore : public std::enable_shared_from_this<ServerCore> {
-public:
+  public:
     std::optional<TLSParams> tls;  // TLS on every accepted connection (create_server(ssl=))
 
     ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog,
                std::string unix_path = {}, std::pair<dev_t, ino_t> unix_id = {})
-        : loop_(&loop), sockets_(std::move(sockets)), factory_(std::move(factory)),
-          backlog_(backlog), unix_path_(std::move(unix_path)), unix_id_(unix_id) {
+        : loop_(&loop),
+          sockets_(std::move(sockets)),
+          factory_(std::move(factory)),
+          backlog_(backlog),
+          unix_path_(std::move(unix_path)),
+          unix_id_(unix_id) {
         loop.add_ref();
     }
     ~ServerCore() {
@@ -400,7 +409,8 @@ public:
 
     void add_accept_reader(std::size_t i) {
         if (closed_ || i >= sockets_.size()) return;
-        loop_->add_reader(sockets_[i].fileno(), [self = shared_from_this(), i] { self->accept_ready(i); });
+        loop_->add_reader(sockets_[i].fileno(),
+                          [self = shared_from_this(), i] { self->accept_ready(i); });
     }
 
     void accept_ready(std::size_t i) {
@@ -437,9 +447,10 @@ public:
             protocol = factory_();
             if (!protocol) throw std::invalid_argument("the protocol factory returned no protocol");
             std::shared_ptr<BaseProtocol> below = protocol;
-            if (tls) below = wrap_tls(*loop_, protocol, tls->context, {}, tls->options).lower_protocol;
-            auto t = std::make_shared<FdStreamTransport>(*loop_, fd, FdStreamTransport::Kind::socket,
-                                                         below, shared_from_this());
+            if (tls)
+                below = wrap_tls(*loop_, protocol, tls->context, {}, tls->options).lower_protocol;
+            auto t = std::make_shared<FdStreamTransport>(
+                *loop_, fd, FdStreamTransport::Kind::socket, below, shared_from_this());
             fd = -1;
             t->start();
         } catch (...) {
@@ -451,9 +462,7 @@ public:
         }
     }
 
-    void attach(FdStreamTransport* t) {
-        clients_.insert(t);
-    }
+    void attach(FdStreamTransport* t) { clients_.insert(t); }
     void detach(FdStreamTransport* t) noexcept {
         if (clients_.erase(t) == 0) return;
         if (clients_.empty() && closed_) wakeup();
@@ -521,7 +530,7 @@ void server_detach(ServerCore& server, FdStreamTransport* t) noexcept { server.d
 // Datagram endpoints: Python's _SelectorDatagramTransport.
 
 class DatagramTransportImpl final : public DatagramTransport {
-public:
+  public:
     std::shared_ptr<DatagramTransportImpl> shared_from_this() {
         return std::shared_ptr<DatagramTransportImpl>(BaseTransport::shared_from_this(), this);
     }
@@ -583,10 +592,12 @@ public:
         const SockAddr* to = addr.empty() ? nullptr : &addr;
         if (remote_ && to && !(*to == *remote_))
             throw std::invalid_argument("Invalid address: must be None or " + remote_->to_string());
-        if (!remote_ && !to) throw std::invalid_argument("sendto() needs an address on an unconnected endpoint");
+        if (!remote_ && !to)
+            throw std::invalid_argument("sendto() needs an address on an unconnected endpoint");
         if (remote_) to = nullptr;  // connected: send()
         if (conn_lost_) {
-            if (conn_lost_ >= 5) std::cerr << "WARNING:asyncio:socket.send() raised exception." << std::endl;
+            if (conn_lost_ >= 5)
+                std::cerr << "WARNING:asyncio:socket.send() raised exception." << std::endl;
             ++conn_lost_;
             return;
         }
@@ -607,7 +618,8 @@ public:
     }
     void abort() override { force_close(nullptr); }
     std::size_t get_write_buffer_size() const noexcept override { return buffer_size_; }
-    void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) override {
+    void set_write_buffer_limits(std::optional<std::size_t> high,
+                                 std::optional<std::size_t> low) override {
         std::size_t h = high ? *high : (low ? 4 * *low : 64 * 1024);
         std::size_t l = low ? *low : h / 4;
         if (l > h) throw std::invalid_argument("high must be >= low");
@@ -619,7 +631,7 @@ public:
         return {low_, high_};
     }
 
-private:
+  private:
     void add_reader() {
         if (reader_) return;
         reader_ = true;
@@ -654,9 +666,12 @@ private:
         }
         from.set_size(len);
         try {
-            if (protocol_) protocol_->datagram_received(std::string_view(buf.get(), static_cast<std::size_t>(n)), from);
+            if (protocol_)
+                protocol_->datagram_received(
+                    std::string_view(buf.get(), static_cast<std::size_t>(n)), from);
         } catch (...) {
-            fatal_error(std::current_exception(), "Fatal error: protocol.datagram_received() call failed.");
+            fatal_error(std::current_exception(),
+                        "Fatal error: protocol.datagram_received() call failed.");
         }
     }
     void on_writable() {
@@ -680,7 +695,8 @@ private:
         try {
             if (protocol_) protocol_->error_received(e);
         } catch (...) {
-            fatal_error(std::current_exception(), "Fatal error: protocol.error_received() call failed.");
+            fatal_error(std::current_exception(),
+                        "Fatal error: protocol.error_received() call failed.");
         }
     }
     void maybe_pause() {
@@ -694,7 +710,9 @@ private:
         if (protocol_) protocol_->resume_writing();
     }
     void fatal_error(std::exception_ptr e, const char* msg) {
-        report_fatal_error(*loop_, e, msg, "transport: <datagram transport fd=" + std::to_string(sock_.fileno()) + ">");
+        report_fatal_error(
+            *loop_, e, msg,
+            "transport: <datagram transport fd=" + std::to_string(sock_.fileno()) + ">");
         force_close(e);
     }
     void force_close(std::exception_ptr e) {
@@ -716,7 +734,8 @@ private:
         try {
             if (protocol_) protocol_->connection_lost(e);
         } catch (...) {
-            report_fatal_error(*loop_, std::current_exception(), "Exception in callback protocol.connection_lost()", "");
+            report_fatal_error(*loop_, std::current_exception(),
+                               "Exception in callback protocol.connection_lost()", "");
         }
         sock_.close();
         protocol_.reset();
@@ -741,12 +760,14 @@ private:
 };
 
 Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>>
-create_datagram_endpoint(EventLoop& loop, DatagramProtocolFactory factory, DatagramOptions options) {
+create_datagram_endpoint(EventLoop& loop, DatagramProtocolFactory factory,
+                         DatagramOptions options) {
     std::optional<Socket> sock;
     std::optional<SockAddr> remote;
     if (options.sock) {
         if (options.local_addr || options.remote_addr || options.local_path || options.remote_path)
-            throw std::invalid_argument("socket modifier keyword arguments can not be used when sock is specified");
+            throw std::invalid_argument(
+                "socket modifier keyword arguments can not be used when sock is specified");
         if (options.sock->type() != SOCK_DGRAM)
             throw std::invalid_argument("A datagram socket was expected, got type " +
                                         std::to_string(options.sock->type()));
@@ -764,17 +785,20 @@ create_datagram_endpoint(EventLoop& loop, DatagramProtocolFactory factory, Datag
     } else {
         std::vector<AddrInfo> local, rem;
         if (options.local_addr) {
-            local = co_await ensure_resolved(loop, options.local_addr->first, options.local_addr->second,
-                                             options.family, SOCK_DGRAM, options.proto, options.flags);
+            local = co_await ensure_resolved(loop, options.local_addr->first,
+                                             options.local_addr->second, options.family, SOCK_DGRAM,
+                                             options.proto, options.flags);
             if (local.empty()) throw OSError(0, "getaddrinfo() returned empty list");
         }
         if (options.remote_addr) {
-            rem = co_await ensure_resolved(loop, options.remote_addr->first, options.remote_addr->second,
-                                           options.family, SOCK_DGRAM, options.proto, options.flags);
+            rem = co_await ensure_resolved(loop, options.remote_addr->first,
+                                           options.remote_addr->second, options.family, SOCK_DGRAM,
+                                           options.proto, options.flags);
             if (rem.empty()) throw OSError(0, "getaddrinfo() returned empty list");
         }
         if (local.empty() && rem.empty())
-            throw std::invalid_argument("unexpected address family (give local_addr, remote_addr or sock)");
+            throw std::invalid_argument(
+                "unexpected address family (give local_addr, remote_addr or sock)");
         // The first family both addresses have (Python pairs them the same way).
         const AddrInfo* l = nullptr;
         const AddrInfo* r = nullptr;
@@ -819,7 +843,8 @@ create_datagram_endpoint(EventLoop& loop, DatagramProtocolFactory factory, Datag
         t->close();
         throw;
     }
-    co_return std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>(t, protocol);
+    co_return std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>(
+        t, protocol);
 }
 
 namespace {
@@ -880,10 +905,11 @@ Coro<Server> EventLoop::create_server(ProtocolFactory factory, std::vector<std::
             try {
                 s->bind(ai.addr);
             } catch (const std::system_error& e) {
-                throw OSError(e.code().value(), "[Errno " + std::to_string(e.code().value()) +
-                                                    "] error while attempting to bind on address " +
-                                                    ai.addr.to_string() + ": " +
-                                                    detail::lower(detail::errno_text(e.code().value())));
+                throw OSError(e.code().value(),
+                              "[Errno " + std::to_string(e.code().value()) +
+                                  "] error while attempting to bind on address " +
+                                  ai.addr.to_string() + ": " +
+                                  detail::lower(detail::errno_text(e.code().value())));
             }
             sockets.push_back(std::move(*s));
         }
@@ -918,7 +944,8 @@ Coro<Server> EventLoop::create_unix_server(ProtocolFactory factory, std::string 
     check_debug_thread();
     std::pair<dev_t, ino_t> id{};
     if (!path.empty()) {
-        if (options.sock) throw std::invalid_argument("path and sock can not be specified at the same time");
+        if (options.sock)
+            throw std::invalid_argument("path and sock can not be specified at the same time");
         if (path[0] != '\0') {
             struct stat st {};
             if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
@@ -937,7 +964,8 @@ Coro<Server> EventLoop::create_unix_server(ProtocolFactory factory, std::string 
         }
         sockets.push_back(std::move(s));
     } else {
-        if (!options.sock) throw std::invalid_argument("path was not specified, and no sock specified");
+        if (!options.sock)
+            throw std::invalid_argument("path was not specified, and no sock specified");
         if (options.sock->family() != AF_UNIX || options.sock->type() != SOCK_STREAM)
             throw std::invalid_argument("A UNIX Domain Stream Socket was expected");
         sockets.push_back(std::move(*options.sock));
@@ -983,7 +1011,8 @@ Coro<std::size_t> EventLoop::sendfile(std::shared_ptr<Transport> transport, int 
         co_return sent;
     }
     if (!fallback)
-        throw SendfileNotAvailableError("fallback is disabled and native sendfile is not supported for this transport");
+        throw SendfileNotAvailableError(
+            "fallback is disabled and native sendfile is not supported for this transport");
     // Read and write through the transport (no flow control beyond its buffer).
     std::string buf;
     std::size_t total = 0;
@@ -1020,7 +1049,8 @@ Coro<void> Server::start_serving() const {
 Coro<void> Server::serve_forever() const {
     auto core = core_;
     auto& c = get();
-    if (c.serving_forever_) throw RuntimeError("server is already being awaited on serve_forever()");
+    if (c.serving_forever_)
+        throw RuntimeError("server is already being awaited on serve_forever()");
     if (c.closed_) throw RuntimeError("server is closed");
     c.start_serving();
     c.serving_forever_ = c.loop_->create_future<void>();

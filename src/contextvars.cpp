@@ -15,7 +15,7 @@ struct ThreadContext {
     }
 };
 thread_local ThreadContext thread_context;
-}
+}  // namespace
 
 ContextData* current_context() noexcept {
     if (ContextData** o = tls.context_override) return *o;
@@ -51,7 +51,6 @@ ContextScope::~ContextScope() {
     tls.context_override = saved_override_;
     if (ctx_) ctx_->release();
 }
-
 
 ContextData* context_with(ContextData* ctx, const void* var, std::shared_ptr<const void> value) {
     auto* next = new ContextData();

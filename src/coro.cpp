@@ -1,7 +1,6 @@
 // Coroutine diagnostics: errors of misused Coro handles and the "never awaited" report.
 #include "asyncio/coro.hpp"
 
-
 #include <cstdlib>
 #include <memory>
 #include <new>

@@ -5,18 +5,18 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstddef>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
-#include <memory>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <span>
-#include <algorithm>
 #include <system_error>
 #include <thread>
 
@@ -153,7 +153,9 @@ bool debug_from_environment() noexcept {
 }  // namespace
 
 EventLoop::EventLoop(LoopOptions options)
-    : debug_(options.debug || debug_from_environment()), virtual_time_(options.virtual_time), poller_(detail::make_poller()) {
+    : debug_(options.debug || debug_from_environment()),
+      virtual_time_(options.virtual_time),
+      poller_(detail::make_poller()) {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) throw std::system_error(errno, std::system_category(), "eventfd");
     poller_->set_interest(wake_fd_, true, false);
@@ -187,8 +189,6 @@ void EventLoop::release_owner() noexcept {
     if (!running_ && !closed_) close_reporting_errors(*this);
     release();
 }
-
-
 
 void EventLoop::throw_closed() { throw RuntimeError("Event loop is closed"); }
 
@@ -285,8 +285,8 @@ bool EventLoop::spin_for_threadsafe_post(std::int64_t timeout_ns) noexcept {
     // While we spin, posters see the wake-up armed and skip the eventfd write. If it was armed
     // already, a write is on its way or pending and the poll drains it as usual.
     bool was_armed = wake_armed_.exchange(true, std::memory_order_seq_cst);
-    std::int64_t budget = timeout_ns < 0 || timeout_ns > threadsafe_spin_ns ? threadsafe_spin_ns
-                                                                             : timeout_ns;
+    std::int64_t budget =
+        timeout_ns < 0 || timeout_ns > threadsafe_spin_ns ? threadsafe_spin_ns : timeout_ns;
     std::int64_t deadline = steady_ns() + budget;
     bool posted = false;
     for (unsigned i = 0;; ++i) {
@@ -655,15 +655,17 @@ void EventLoop::call_exception_handler(const ExceptionContext& context) noexcept
 
 void EventLoop::default_exception_handler(const ExceptionContext& context) noexcept {
     try {
-        std::string out = context.message.empty() ? "Unhandled exception in event loop"
-                                                  : context.message;
+        std::string out =
+            context.message.empty() ? "Unhandled exception in event loop" : context.message;
         // Appended piece by piece ("literal" + std::string&& trips GCC 12's -Wrestrict).
         auto line = [&out](const char* label, const std::string& text) {
             out += label;
             out += text;
         };
-        if (context.task) line("\ntask: ", context.task.core()->repr());
-        else if (context.future) line("\nfuture: ", context.future.state()->repr());
+        if (context.task)
+            line("\ntask: ", context.task.core()->repr());
+        else if (context.future)
+            line("\nfuture: ", context.future.state()->repr());
         if (context.handle) line("\nhandle: ", context.handle.impl()->repr());
         if (!context.details.empty()) line("\n", context.details);
         if (const auto& where = context.source_traceback) {
@@ -838,7 +840,9 @@ bool EventLoop::remove_signal_handler(int sig) {
     return true;
 }
 
-const char* EventLoop::backend_name() const noexcept { return poller_ ? poller_->name() : "closed"; }
+const char* EventLoop::backend_name() const noexcept {
+    return poller_ ? poller_->name() : "closed";
+}
 
 // ---------------------------------------------------------------------------------------
 // Frames destroyed before their end
@@ -899,6 +903,8 @@ EventLoop& get_event_loop() {
 
 void set_event_loop(EventLoop* loop) noexcept { detail::tls.event_loop = loop; }
 
-std::size_t detail::live_loop_count() noexcept { return live_loops.load(std::memory_order_relaxed); }
+std::size_t detail::live_loop_count() noexcept {
+    return live_loops.load(std::memory_order_relaxed);
+}
 
 }  // namespace asyncio

@@ -87,13 +87,14 @@ void worker_main(std::shared_ptr<ThreadPoolShared> s) {
 }  // namespace
 }  // namespace detail
 
-ThreadPoolExecutor::ThreadPoolExecutor(std::optional<int> max_workers, std::string thread_name_prefix)
+ThreadPoolExecutor::ThreadPoolExecutor(std::optional<int> max_workers,
+                                       std::string thread_name_prefix)
     : s_(std::make_shared<detail::ThreadPoolShared>()) {
     if (max_workers && *max_workers <= 0)
         throw std::invalid_argument("max_workers must be greater than 0");
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    s_->max_workers = max_workers ? static_cast<std::size_t>(*max_workers)
-                                  : std::min<std::size_t>(32, cores + 4);
+    s_->max_workers =
+        max_workers ? static_cast<std::size_t>(*max_workers) : std::min<std::size_t>(32, cores + 4);
     s_->prefix = thread_name_prefix.empty() ? "asyncio-pool" : std::move(thread_name_prefix);
 }
 

@@ -37,7 +37,7 @@ std::vector<Symbol> read_symbols(const char* path) {
     std::vector<Symbol> out;
     int fd = ::open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return out;
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) {
         ::close(fd);
         return out;

@@ -10,8 +10,9 @@
 
 namespace asyncio {
 void AnyFuture::throw_empty() {
-    throw RuntimeError("empty Future/Task handle: it refers to no future (default-constructed or "
-                       "moved-from)");
+    throw RuntimeError(
+        "empty Future/Task handle: it refers to no future (default-constructed or "
+        "moved-from)");
 }
 }  // namespace asyncio
 
@@ -119,10 +120,8 @@ bool FutureBase::cancel_future(std::exception_ptr cancelled_error) {
 
 void FutureBase::check_result_slow() {
     switch (state_) {
-        case State::pending:
-            throw InvalidStateError("Result is not set.");
-        case State::cancelled:
-            std::rethrow_exception(exc_);
+        case State::pending: throw InvalidStateError("Result is not set.");
+        case State::cancelled: std::rethrow_exception(exc_);
         case State::finished:
             if (exc_) {
                 log_traceback_ = false;

@@ -3,8 +3,7 @@
 namespace asyncio::detail {
 
 void throw_different_loop(const char* who) {
-    throw std::invalid_argument(std::string(who) +
-                                ": futures are tied to different event loops");
+    throw std::invalid_argument(std::string(who) + ": futures are tied to different event loops");
 }
 
 std::exception_ptr child_exception(FutureBase* c) {
@@ -46,7 +45,8 @@ void GatherBase::drop_links() noexcept {
 
 void GatherBase::add_child(Child c) {
     FutureBase* f = c.state.get();
-    links_.push_back(Link{this, reinterpret_cast<std::uintptr_t>(f) | (c.owned ? Link::kOwned : 0)});
+    links_.push_back(
+        Link{this, reinterpret_cast<std::uintptr_t>(f) | (c.owned ? Link::kOwned : 0)});
     f->add_ref();  // the link's reference; `c` lets go of its own
 }
 
@@ -131,7 +131,7 @@ void GatherBase::abandon() {
     // nested gather pending at loop close kept the closed loop alive (LSan: 5.8 KB).
     if (abandoned_) return;
     abandoned_ = true;
-    add_ref();  // the removals below release links' references
+    add_ref();              // the removals below release links' references
     for (Link& l : links_)  // a repeat has no callback of its own: nothing is found for it
         if (!l.child()->done()) l.child()->remove_callback_entry(&child_done, &l);
     dispose_callbacks();

@@ -77,7 +77,8 @@ FutureCallGraph build(FutureBase* f, const CallGraphOptions& o, std::vector<Futu
 
 std::string id_of(const void* p) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%#lx", static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(p)));
+    std::snprintf(buf, sizeof buf, "%#lx",
+                  static_cast<unsigned long>(reinterpret_cast<std::uintptr_t>(p)));
     return buf;
 }
 
@@ -190,8 +191,8 @@ std::string EventLoop::format_tasks(CallGraphOptions options) const {
         return static_cast<std::size_t>(std::find(cores.begin(), cores.end(), t) - cores.begin());
     };
     const double now = time();
-    std::string buf = std::to_string(cores.size()) + " pending task" +
-                      (cores.size() == 1 ? "" : "s") + ":\n";
+    std::string buf =
+        std::to_string(cores.size()) + " pending task" + (cores.size() == 1 ? "" : "s") + ":\n";
     std::vector<std::size_t> path;
     std::vector<bool> shown(cores.size(), false);
     // A task, then (indented) the tasks it awaits.

@@ -151,8 +151,10 @@ Coro<LockGuard<Semaphore>> Semaphore::acquire_scoped() {
 
 void Semaphore::give_permit() {
     if (waiters_.empty() && value_ == PTRDIFF_MAX)
-        throw std::overflow_error("Semaphore released too many times: its value would exceed "
-                                  "PTRDIFF_MAX (" + std::to_string(PTRDIFF_MAX) + ")");
+        throw std::overflow_error(
+            "Semaphore released too many times: its value would exceed "
+            "PTRDIFF_MAX (" +
+            std::to_string(PTRDIFF_MAX) + ")");
     give_permit_noexcept();
 }
 

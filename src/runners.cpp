@@ -57,7 +57,8 @@ void cancel_all_tasks(EventLoop& loop) {
 void Runner::lazy_init() {
     if (closed_) throw RuntimeError("Runner is closed");
     if (loop_) return;
-    loop_ = new_event_loop(LoopOptions{.virtual_time = options_.virtual_time, .debug = options_.debug});
+    loop_ =
+        new_event_loop(LoopOptions{.virtual_time = options_.virtual_time, .debug = options_.debug});
     set_event_loop(loop_.get());
     context_ = detail::current_context_ref();
 }

@@ -34,8 +34,9 @@ namespace detail {
 namespace {
 
 /// Reads go into one buffer per thread: the protocol sees the bytes only during
-/// data_received (sock_recv: until it has copied them out), so every connection of the loop can share it (no buffer per connection,
-/// no allocation per read). 256 KiB as CPython's max_size for a read.
+/// data_received (sock_recv: until it has copied them out), so every connection of the loop can
+/// share it (no buffer per connection, no allocation per read). 256 KiB as CPython's max_size for a
+/// read.
 constexpr std::size_t read_size = 256 * 1024;
 char* read_buffer() {
     static thread_local std::unique_ptr<char[]> buf(new char[read_size]);
@@ -57,7 +58,6 @@ struct FdWaitGuard {
     }
 };
 
-
 }  // namespace
 
 Coro<void> wait_fd(EventLoop& loop, int fd, bool write) {
@@ -75,7 +75,8 @@ Coro<void> wait_fd(EventLoop& loop, int fd, bool write) {
 
 void check_nonblocking(const Socket& sock, const char* op) {
     if (sock.fileno() < 0)
-        throw OSError(EBADF, std::string(op) + ": [Errno 9] Bad file descriptor (socket is closed)");
+        throw OSError(EBADF,
+                      std::string(op) + ": [Errno 9] Bad file descriptor (socket is closed)");
     if (sock.getblocking())
         throw std::invalid_argument(std::string(op) + ": the socket must be non-blocking");
 }
@@ -201,7 +202,8 @@ Coro<void> EventLoop::sock_connect(Socket& sock, std::string host, int port) {
     }
     auto addr = detail::ipaddr_info(host, port, sock.family());
     if (!addr) {
-        auto infos = co_await getaddrinfo(host, port, {.family = sock.family(), .type = sock.type()});
+        auto infos =
+            co_await getaddrinfo(host, port, {.family = sock.family(), .type = sock.type()});
         if (infos.empty()) throw GaiError(EAI_NONAME, "getaddrinfo() returned empty list");
         addr = infos.front().addr;
     }
@@ -218,8 +220,8 @@ Coro<void> EventLoop::sock_connect(Socket& sock, SockAddr address) {
         err = sock.getsockopt(SOL_SOCKET, SO_ERROR);
         if (err == 0) co_return;
     }
-    throw OSError(err, "[Errno " + std::to_string(err) + "] Connect call failed " +
-                           address.to_string());
+    throw OSError(err,
+                  "[Errno " + std::to_string(err) + "] Connect call failed " + address.to_string());
 }
 
 Coro<std::pair<Socket, SockAddr>> EventLoop::sock_accept(Socket& sock) {
@@ -234,7 +236,8 @@ Coro<std::pair<Socket, SockAddr>> EventLoop::sock_accept(Socket& sock) {
             co_return std::pair<Socket, SockAddr>(
                 Socket::from_fd(fd, sock.family(), sock.type(), sock.proto(), false), from);
         }
-        if (!would_block(errno) && errno != ECONNABORTED) detail::throw_os_error(errno, "sock_accept");
+        if (!would_block(errno) && errno != ECONNABORTED)
+            detail::throw_os_error(errno, "sock_accept");
         co_await wait_fd(*this, sock.fileno(), false);
     }
 }
@@ -270,8 +273,7 @@ Coro<std::size_t> EventLoop::sock_sendfile(Socket& sock, int file_fd, std::size_
         detail::throw_os_error(err, "sock_sendfile");
     }
     if (!use_fallback) co_return total;
-    if (!fallback)
-        throw SendfileNotAvailableError("os.sendfile() is not available for this file");
+    if (!fallback) throw SendfileNotAvailableError("os.sendfile() is not available for this file");
     // Read and send in 256 KiB blocks (CPython's _sock_sendfile_fallback uses the same size).
     std::string buf;
     for (;;) {
@@ -298,8 +300,8 @@ Future<std::vector<AddrInfo>> resolve_in_executor(EventLoop& loop, std::string h
     });
 }
 
-Future<std::pair<std::string, std::string>> nameinfo_in_executor(EventLoop& loop,
-                                                                 SockAddr address, int flags) {
+Future<std::pair<std::string, std::string>> nameinfo_in_executor(EventLoop& loop, SockAddr address,
+                                                                 int flags) {
     return loop.run_in_executor(nullptr, [address, flags] {
         char host[NI_MAXHOST] = {};
         char serv[NI_MAXSERV] = {};
@@ -563,9 +565,9 @@ void FdStreamTransport::on_readable() {
     }
     if (n == 0) return read_eof();
     if (would_block(errno)) return;
-    fatal_error(os_error_ptr(errno, "read"),
-                kind_ == Kind::socket ? "Fatal read error on socket transport"
-                                      : "Fatal read error on pipe transport");
+    fatal_error(os_error_ptr(errno, "read"), kind_ == Kind::socket
+                                                 ? "Fatal read error on socket transport"
+                                                 : "Fatal read error on pipe transport");
 }
 
 void FdStreamTransport::read_eof() {
@@ -647,9 +649,9 @@ void FdStreamTransport::on_writable() {
             int err = errno;
             remove_writer();
             wbuf_.clear();
-            fatal_error(os_error_ptr(err, "write"),
-                        kind_ == Kind::socket ? "Fatal write error on socket transport"
-                                              : "Fatal write error on pipe transport");
+            fatal_error(os_error_ptr(err, "write"), kind_ == Kind::socket
+                                                        ? "Fatal write error on socket transport"
+                                                        : "Fatal write error on pipe transport");
             return;
         }
         wbuf_.consume(static_cast<std::size_t>(n));
@@ -663,8 +665,7 @@ void FdStreamTransport::on_writable() {
     if (closing_) {
         call_connection_lost(nullptr);
     } else if (eof_) {
-        if (kind_ == Kind::socket)
-            ::shutdown(fd_, SHUT_WR);
+        if (kind_ == Kind::socket) ::shutdown(fd_, SHUT_WR);
     }
 }
 
@@ -674,8 +675,7 @@ void FdStreamTransport::maybe_pause_protocol() {
     try {
         if (protocol_) protocol_->pause_writing();
     } catch (...) {
-        report_fatal_error(*loop_, std::current_exception(),
-                           "protocol.pause_writing() failed", "");
+        report_fatal_error(*loop_, std::current_exception(), "protocol.pause_writing() failed", "");
     }
 }
 
@@ -685,8 +685,8 @@ void FdStreamTransport::maybe_resume_protocol() {
     try {
         if (protocol_) protocol_->resume_writing();
     } catch (...) {
-        report_fatal_error(*loop_, std::current_exception(),
-                           "protocol.resume_writing() failed", "");
+        report_fatal_error(*loop_, std::current_exception(), "protocol.resume_writing() failed",
+                           "");
     }
 }
 

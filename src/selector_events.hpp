@@ -17,7 +17,9 @@ namespace asyncio::detail {
 /// throws or is cancelled.
 Coro<void> wait_fd(EventLoop& loop, int fd, bool write);
 /// EAGAIN / EWOULDBLOCK / EINTR: try again when ready.
-inline bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+inline bool would_block(int err) noexcept {
+    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
 /// std::invalid_argument for a blocking socket, EBADF for a closed one.
 void check_nonblocking(const Socket& sock, const char* op);
 /// The address when `host` is numeric (no lookup needed). Python: base_events._ipaddr_info.
@@ -49,20 +51,20 @@ class ServerCore;
 /// 132 bytes: the two of them in a std::map<std::string, std::any> with "socket" cost 576 B
 /// per connection, these 58.
 class SmallAddr {
-public:
+  public:
     /// Reads the fd's peer (or own) address; false when it failed or does not fit.
     bool load(int fd, bool peer) noexcept;
     bool empty() const noexcept { return len_ == 0; }
     SockAddr get() const noexcept;
 
-private:
+  private:
     std::array<char, 28> bytes_{};
     std::uint8_t len_ = 0;
 };
 
 /// Bytes with a cheap consume-from-the-front (write buffers).
 class WriteBuffer {
-public:
+  public:
     std::size_t size() const noexcept { return data_.size() - head_; }
     bool empty() const noexcept { return head_ == data_.size(); }
     std::string_view view() const noexcept { return std::string_view(data_).substr(head_); }
@@ -83,7 +85,7 @@ public:
         head_ = 0;
     }
 
-private:
+  private:
     std::string data_;
     std::size_t head_ = 0;
 };
@@ -98,7 +100,7 @@ private:
 /// Transport& stays valid until connection_lost(). The transport owns the protocol.
 /// Invariant: fd_ >= 0 until connection_lost() has been delivered.
 class FdStreamTransport final : public Transport {
-public:
+  public:
     enum class Kind { socket, read_pipe, write_pipe };
 
     FdStreamTransport(EventLoop& loop, int fd, Kind kind, std::shared_ptr<BaseProtocol> protocol,
@@ -117,7 +119,9 @@ public:
     std::shared_ptr<BaseProtocol> get_protocol() const override { return protocol_; }
     EventLoop& get_loop() const noexcept override { return *loop_; }
     // ReadTransport
-    bool is_reading() const noexcept override { return !paused_ && !closing_ && kind_ != Kind::write_pipe; }
+    bool is_reading() const noexcept override {
+        return !paused_ && !closing_ && kind_ != Kind::write_pipe;
+    }
     void pause_reading() override;
     void resume_reading() override;
     // WriteTransport
@@ -144,7 +148,7 @@ public:
     /// Stops writing at once (sendfile takes over the socket) / resumes.
     Coro<void> wait_write_buffer_empty();
 
-private:
+  private:
     void on_readable();
     void on_writable();
     void read_eof();
@@ -163,9 +167,9 @@ private:
     int fd_;
     Kind kind_;
     std::shared_ptr<BaseProtocol> protocol_;
-    Protocol* stream_protocol_ = nullptr;      // protocol_ as a Protocol
-    BufferedProtocol* buffered_ = nullptr;     // protocol_ as a BufferedProtocol, if it is one
-    ReadsInPlace* in_place_ = nullptr;         // protocol_ as a ReadsInPlace (stream readers)
+    Protocol* stream_protocol_ = nullptr;   // protocol_ as a Protocol
+    BufferedProtocol* buffered_ = nullptr;  // protocol_ as a BufferedProtocol, if it is one
+    ReadsInPlace* in_place_ = nullptr;      // protocol_ as a ReadsInPlace (stream readers)
     std::shared_ptr<ServerCore> server_;
     std::shared_ptr<FdStreamTransport> self_;  // see the class comment
     WriteBuffer wbuf_;
@@ -173,8 +177,8 @@ private:
     std::size_t low_ = 16 * 1024;
     int conn_lost_ = 0;  // Python's _conn_lost: > 0 once lost; counts writes after that
     bool closing_ = false;
-    bool paused_ = false;           // pause_reading() in force
-    bool eof_ = false;              // write_eof() called
+    bool paused_ = false;  // pause_reading() in force
+    bool eof_ = false;     // write_eof() called
     bool reader_registered_ = false;
     bool writer_registered_ = false;
     bool protocol_paused_ = false;  // pause_writing() called, resume_writing() not yet

@@ -131,57 +131,52 @@ SockAddr SockAddr::from_native(const sockaddr* sa, socklen_t len) noexcept {
 std::string SockAddr::host() const {
     char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2] = {};
     switch (family()) {
-    case AF_INET:
-        ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
-                    sizeof buf);
-        return buf;
-    case AF_INET6: {
-        auto* a = reinterpret_cast<const sockaddr_in6*>(&storage_);
-        ::inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-        std::string s = buf;
-        if (a->sin6_scope_id != 0) {
-            char name[IF_NAMESIZE] = {};
-            s += '%';
-            s += ::if_indextoname(a->sin6_scope_id, name) ? name : std::to_string(a->sin6_scope_id);
+        case AF_INET:
+            ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
+                        sizeof buf);
+            return buf;
+        case AF_INET6: {
+            auto* a = reinterpret_cast<const sockaddr_in6*>(&storage_);
+            ::inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+            std::string s = buf;
+            if (a->sin6_scope_id != 0) {
+                char name[IF_NAMESIZE] = {};
+                s += '%';
+                s += ::if_indextoname(a->sin6_scope_id, name) ? name
+                                                              : std::to_string(a->sin6_scope_id);
+            }
+            return s;
         }
-        return s;
-    }
-    case AF_UNIX: {
-        auto* a = reinterpret_cast<const sockaddr_un*>(&storage_);
-        std::size_t n = len_ > offsetof(sockaddr_un, sun_path) ? len_ - offsetof(sockaddr_un, sun_path) : 0;
-        if (n > 0 && a->sun_path[0] != '\0') n = ::strnlen(a->sun_path, n);
-        return std::string(a->sun_path, n);
-    }
-    default:
-        return std::string();
+        case AF_UNIX: {
+            auto* a = reinterpret_cast<const sockaddr_un*>(&storage_);
+            std::size_t n =
+                len_ > offsetof(sockaddr_un, sun_path) ? len_ - offsetof(sockaddr_un, sun_path) : 0;
+            if (n > 0 && a->sun_path[0] != '\0') n = ::strnlen(a->sun_path, n);
+            return std::string(a->sun_path, n);
+        }
+        default: return std::string();
     }
 }
 
 int SockAddr::port() const noexcept {
     switch (family()) {
-    case AF_INET:
-        return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-    case AF_INET6:
-        return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
-    default:
-        return 0;
+        case AF_INET: return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+        case AF_INET6: return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+        default: return 0;
     }
 }
 
 std::string SockAddr::to_string() const {
     switch (family()) {
-    case AF_INET:
-        return "('" + host() + "', " + std::to_string(port()) + ")";
-    case AF_INET6: {
-        auto* a = reinterpret_cast<const sockaddr_in6*>(&storage_);
-        return "('" + host() + "', " + std::to_string(port()) + ", " +
-               std::to_string(ntohl(a->sin6_flowinfo)) + ", " + std::to_string(a->sin6_scope_id) +
-               ")";
-    }
-    case AF_UNIX:
-        return "'" + host() + "'";
-    default:
-        return len_ == 0 ? "None" : "<family " + std::to_string(family()) + ">";
+        case AF_INET: return "('" + host() + "', " + std::to_string(port()) + ")";
+        case AF_INET6: {
+            auto* a = reinterpret_cast<const sockaddr_in6*>(&storage_);
+            return "('" + host() + "', " + std::to_string(port()) + ", " +
+                   std::to_string(ntohl(a->sin6_flowinfo)) + ", " +
+                   std::to_string(a->sin6_scope_id) + ")";
+        }
+        case AF_UNIX: return "'" + host() + "'";
+        default: return len_ == 0 ? "None" : "<family " + std::to_string(family()) + ">";
     }
 }
 
@@ -216,7 +211,8 @@ Socket Socket::from_fd(int fd) {
 
 int Socket::checked_fd(const char* op) const {
     if (fd_ < 0)
-        throw OSError(EBADF, std::string(op) + ": [Errno 9] Bad file descriptor (socket is closed)");
+        throw OSError(EBADF,
+                      std::string(op) + ": [Errno 9] Bad file descriptor (socket is closed)");
     return fd_;
 }
 
@@ -283,7 +279,8 @@ void Socket::setblocking(bool flag) {
     int flags = ::fcntl(fd, F_GETFL);
     if (flags < 0) detail::throw_os_error(errno, "setblocking");
     int want = flag ? (flags & ~O_NONBLOCK) : (flags | O_NONBLOCK);
-    if (want != flags && ::fcntl(fd, F_SETFL, want) < 0) detail::throw_os_error(errno, "setblocking");
+    if (want != flags && ::fcntl(fd, F_SETFL, want) < 0)
+        detail::throw_os_error(errno, "setblocking");
     blocking_ = flag;
 }
 

@@ -59,34 +59,20 @@ std::string format_error(const std::string& library, const std::string& reason,
 
 const char* library_name(int lib) {
     switch (lib) {
-        case ERR_LIB_SSL:
-            return "SSL";
-        case ERR_LIB_X509:
-            return "X509";
-        case ERR_LIB_X509V3:
-            return "X509V3";
-        case ERR_LIB_PEM:
-            return "PEM";
-        case ERR_LIB_EVP:
-            return "EVP";
-        case ERR_LIB_ASN1:
-            return "ASN1";
-        case ERR_LIB_SYS:
-            return "SYS";
-        case ERR_LIB_BIO:
-            return "BIO";
-        case ERR_LIB_PKCS12:
-            return "PKCS12";
-        case ERR_LIB_RSA:
-            return "RSA";
-        case ERR_LIB_EC:
-            return "EC";
-        case ERR_LIB_OSSL_STORE:
-            return "STORE";
-        case ERR_LIB_PROV:
-            return "PROV";
-        default:
-            return "SSL";
+        case ERR_LIB_SSL: return "SSL";
+        case ERR_LIB_X509: return "X509";
+        case ERR_LIB_X509V3: return "X509V3";
+        case ERR_LIB_PEM: return "PEM";
+        case ERR_LIB_EVP: return "EVP";
+        case ERR_LIB_ASN1: return "ASN1";
+        case ERR_LIB_SYS: return "SYS";
+        case ERR_LIB_BIO: return "BIO";
+        case ERR_LIB_PKCS12: return "PKCS12";
+        case ERR_LIB_RSA: return "RSA";
+        case ERR_LIB_EC: return "EC";
+        case ERR_LIB_OSSL_STORE: return "STORE";
+        case ERR_LIB_PROV: return "PROV";
+        default: return "SSL";
     }
 }
 
@@ -285,12 +271,9 @@ void load_chain(SSL_CTX* ctx, const std::string& certfile, const std::string& ke
 
 int verify_flags_for(VerifyMode mode) {
     switch (mode) {
-        case VerifyMode::CERT_NONE:
-            return SSL_VERIFY_NONE;
-        case VerifyMode::CERT_OPTIONAL:
-            return SSL_VERIFY_PEER;
-        case VerifyMode::CERT_REQUIRED:
-            return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        case VerifyMode::CERT_NONE: return SSL_VERIFY_NONE;
+        case VerifyMode::CERT_OPTIONAL: return SSL_VERIFY_PEER;
+        case VerifyMode::CERT_REQUIRED: return SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     }
     throw std::invalid_argument("invalid verify_mode");
 }
@@ -476,15 +459,12 @@ TLSVersion from_wire(long v, TLSVersion none) { return v == 0 ? none : static_ca
 int to_wire(TLSVersion v, const char* which) {
     switch (v) {
         case TLSVersion::MINIMUM_SUPPORTED:
-        case TLSVersion::MAXIMUM_SUPPORTED:
-            return 0;
+        case TLSVersion::MAXIMUM_SUPPORTED: return 0;
         case TLSVersion::TLSv1:
         case TLSVersion::TLSv1_1:
         case TLSVersion::TLSv1_2:
-        case TLSVersion::TLSv1_3:
-            return static_cast<int>(v);
-        case TLSVersion::SSLv3:
-            break;
+        case TLSVersion::TLSv1_3: return static_cast<int>(v);
+        case TLSVersion::SSLv3: break;
     }
     throw std::invalid_argument(std::string("Unsupported TLS/SSL version for ") + which + ": 0x" +
                                 [&] {

@@ -72,12 +72,8 @@ std::vector<std::pair<std::string, std::string>> decode_alt_names(X509* cert) {
     for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
         const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
         switch (g->type) {
-            case GEN_DNS:
-                out.emplace_back("DNS", asn1_string(g->d.dNSName));
-                break;
-            case GEN_EMAIL:
-                out.emplace_back("email", asn1_string(g->d.rfc822Name));
-                break;
+            case GEN_DNS: out.emplace_back("DNS", asn1_string(g->d.dNSName)); break;
+            case GEN_EMAIL: out.emplace_back("email", asn1_string(g->d.rfc822Name)); break;
             case GEN_URI:
                 out.emplace_back("URI", asn1_string(g->d.uniformResourceIdentifier));
                 break;
@@ -91,9 +87,7 @@ std::vector<std::pair<std::string, std::string>> decode_alt_names(X509* cert) {
                 out.emplace_back("IP Address", text);
                 break;
             }
-            default:
-                out.emplace_back("othername", "<unsupported>");
-                break;
+            default: out.emplace_back("othername", "<unsupported>"); break;
         }
     }
     GENERAL_NAMES_free(names);
@@ -179,14 +173,10 @@ Outcome outcome_of(SSL* ssl, int ret, SSLObject::Impl& self) {
     self.last_ssl_error = err;
     self.last_ret = ret;
     switch (err) {
-        case SSL_ERROR_WANT_READ:
-            return Outcome::WANT_READ;
-        case SSL_ERROR_WANT_WRITE:
-            return Outcome::WANT_WRITE;
-        case SSL_ERROR_ZERO_RETURN:
-            return Outcome::CLOSED;
-        default:
-            return Outcome::FAILED;
+        case SSL_ERROR_WANT_READ: return Outcome::WANT_READ;
+        case SSL_ERROR_WANT_WRITE: return Outcome::WANT_WRITE;
+        case SSL_ERROR_ZERO_RETURN: return Outcome::CLOSED;
+        default: return Outcome::FAILED;
     }
 }
 
@@ -259,8 +249,7 @@ std::exception_ptr SSLObject::Impl::error() {
                     SSLEOFError("EOF occurred in violation of protocol"));
             }
             return last_openssl_error("Some I/O error occurred");
-        default:
-            break;
+        default: break;
     }
     unsigned long code = ERR_peek_last_error();
     if (ERR_GET_LIB(code) == ERR_LIB_SSL) {

@@ -80,16 +80,11 @@ std::string seconds_text(double s) {
 
 const char* to_string(SSLProtocolState state) noexcept {
     switch (state) {
-        case SSLProtocolState::UNWRAPPED:
-            return "UNWRAPPED";
-        case SSLProtocolState::DO_HANDSHAKE:
-            return "DO_HANDSHAKE";
-        case SSLProtocolState::WRAPPED:
-            return "WRAPPED";
-        case SSLProtocolState::FLUSHING:
-            return "FLUSHING";
-        case SSLProtocolState::SHUTDOWN:
-            return "SHUTDOWN";
+        case SSLProtocolState::UNWRAPPED: return "UNWRAPPED";
+        case SSLProtocolState::DO_HANDSHAKE: return "DO_HANDSHAKE";
+        case SSLProtocolState::WRAPPED: return "WRAPPED";
+        case SSLProtocolState::FLUSHING: return "FLUSHING";
+        case SSLProtocolState::SHUTDOWN: return "SHUTDOWN";
     }
     return "?";
 }
@@ -189,20 +184,11 @@ void SSLProtocol::connection_lost(std::exception_ptr exc) {
 void SSLProtocol::data_received(std::string_view data) {
     incoming_.write(data);
     switch (state_) {
-        case SSLProtocolState::DO_HANDSHAKE:
-            do_handshake();
-            break;
-        case SSLProtocolState::WRAPPED:
-            do_read();
-            break;
-        case SSLProtocolState::FLUSHING:
-            do_flush();
-            break;
-        case SSLProtocolState::SHUTDOWN:
-            do_shutdown();
-            break;
-        case SSLProtocolState::UNWRAPPED:
-            break;
+        case SSLProtocolState::DO_HANDSHAKE: do_handshake(); break;
+        case SSLProtocolState::WRAPPED: do_read(); break;
+        case SSLProtocolState::FLUSHING: do_flush(); break;
+        case SSLProtocolState::SHUTDOWN: do_shutdown(); break;
+        case SSLProtocolState::UNWRAPPED: break;
     }
 }
 
@@ -225,11 +211,8 @@ bool SSLProtocol::eof_received() {
                 set_state(SSLProtocolState::SHUTDOWN);
                 do_shutdown();
                 break;
-            case SSLProtocolState::SHUTDOWN:
-                do_shutdown();
-                break;
-            case SSLProtocolState::UNWRAPPED:
-                break;
+            case SSLProtocolState::SHUTDOWN: do_shutdown(); break;
+            case SSLProtocolState::UNWRAPPED: break;
         }
     } catch (...) {
         if (lower_) lower_->close();
@@ -561,17 +544,10 @@ void SSLProtocol::app_resume_reading() {
     app_reading_paused_ = false;
     loop_.call_soon([self = shared_from_this()] {
         switch (self->state_) {
-            case SSLProtocolState::WRAPPED:
-                self->do_read();
-                break;
-            case SSLProtocolState::FLUSHING:
-                self->do_flush();
-                break;
-            case SSLProtocolState::SHUTDOWN:
-                self->do_shutdown();
-                break;
-            default:
-                break;
+            case SSLProtocolState::WRAPPED: self->do_read(); break;
+            case SSLProtocolState::FLUSHING: self->do_flush(); break;
+            case SSLProtocolState::SHUTDOWN: self->do_shutdown(); break;
+            default: break;
         }
     });
 }

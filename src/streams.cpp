@@ -129,8 +129,9 @@ void StreamReaderImpl::maybe_resume_transport() {
 
 Future<void> StreamReaderImpl::make_waiter(const char* func_name) {
     if (waiter)
-        throw RuntimeError(std::string(func_name) +
-                           "() called while another coroutine is already waiting for incoming data");
+        throw RuntimeError(
+            std::string(func_name) +
+            "() called while another coroutine is already waiting for incoming data");
     if (paused) {
         paused = false;
         if (transport) transport->resume_reading();
@@ -151,7 +152,8 @@ StreamWriterImpl::~StreamWriterImpl() {
 // ---------------------------------------------------------------------------------------
 // StreamReaderProtocol
 
-StreamReaderProtocol::StreamReaderProtocol(EventLoop& loop, std::shared_ptr<StreamReaderImpl> reader,
+StreamReaderProtocol::StreamReaderProtocol(EventLoop& loop,
+                                           std::shared_ptr<StreamReaderImpl> reader,
                                            OnConnected on_connected)
     : loop_(&loop), reader_(reader), on_connected_(std::move(on_connected)) {
     if (on_connected_) strong_reader_ = std::move(reader);
@@ -251,11 +253,11 @@ StreamReader make_fd_reader(EventLoop& loop, int fd, FdTransport::Kind kind, std
     set_nonblocking(fd);
     auto r = std::make_shared<StreamReaderImpl>(limit);
     auto p = std::make_shared<StreamReaderProtocol>(loop, r);
-    auto t = std::make_shared<FdStreamTransport>(
-        loop, fd,
-        kind == FdTransport::Kind::socket ? FdStreamTransport::Kind::socket
-                                          : FdStreamTransport::Kind::read_pipe,
-        p);
+    auto t = std::make_shared<FdStreamTransport>(loop, fd,
+                                                 kind == FdTransport::Kind::socket
+                                                     ? FdStreamTransport::Kind::socket
+                                                     : FdStreamTransport::Kind::read_pipe,
+                                                 p);
     r->transport = t;
     r->close_transport_on_drop = kind != FdTransport::Kind::socket;
     t->start();
@@ -266,11 +268,11 @@ StreamWriter make_fd_writer(EventLoop& loop, int fd, FdTransport::Kind kind) {
     loop.check_closed();
     set_nonblocking(fd);
     auto p = std::make_shared<StreamReaderProtocol>(loop, nullptr);
-    auto t = std::make_shared<FdStreamTransport>(
-        loop, fd,
-        kind == FdTransport::Kind::socket ? FdStreamTransport::Kind::socket
-                                          : FdStreamTransport::Kind::write_pipe,
-        p);
+    auto t = std::make_shared<FdStreamTransport>(loop, fd,
+                                                 kind == FdTransport::Kind::socket
+                                                     ? FdStreamTransport::Kind::socket
+                                                     : FdStreamTransport::Kind::write_pipe,
+                                                 p);
     t->start();
     return StreamWriter(std::make_shared<StreamWriterImpl>(std::move(t), std::move(p)));
 }
@@ -302,7 +304,7 @@ using detail::StreamReaderImpl;
 /// An awaiter rather than a coroutine: with a frame of its own (and readline's over
 /// readuntil's) an idle connection waiting in readline cost 385 B more.
 class DataWait {
-public:
+  public:
     DataWait(StreamReaderImpl& s, const char* func_name) : s_(&s), w_(s.make_waiter(func_name)) {}
     bool await_ready() const noexcept { return w_.done(); }
     void await_suspend(std::coroutine_handle<> h) { (w_.operator co_await()).await_suspend(h); }
@@ -311,7 +313,7 @@ public:
         (w_.operator co_await()).await_resume();
     }
 
-private:
+  private:
     StreamReaderImpl* s_;  // the awaiting coroutine holds the reader
     Future<void> w_;
 };
@@ -364,12 +366,14 @@ SeparatorSearch search_separator(const StreamReaderImpl& s, std::string_view sep
         return {SeparatorSearch::more, 0, nullptr};
     }
     if (isep > s.limit)
-        return {SeparatorSearch::overrun, isep, "Separator is found, but chunk is longer than limit"};
+        return {SeparatorSearch::overrun, isep,
+                "Separator is found, but chunk is longer than limit"};
     return {SeparatorSearch::found, isep, nullptr};
 }
 
 Coro<std::string> do_readuntil(std::shared_ptr<StreamReaderImpl> s, std::string separator) {
-    if (separator.empty()) throw std::invalid_argument("Separator should be at least one-byte string");
+    if (separator.empty())
+        throw std::invalid_argument("Separator should be at least one-byte string");
     check_exception(*s);
     std::size_t offset = 0;
     for (;;) {
@@ -584,8 +588,8 @@ ProtocolFactory server_factory(EventLoop& loop, ClientConnectedCallback cb, std:
         auto on_connected = [&loop, shared_cb](std::shared_ptr<detail::StreamReaderImpl> reader,
                                                std::shared_ptr<detail::StreamWriterImpl> writer) {
             std::weak_ptr<Transport> wt = writer->transport;
-            Task<void> task = loop.create_task((*shared_cb)(StreamReader(std::move(reader)),
-                                                            StreamWriter(std::move(writer))));
+            Task<void> task = loop.create_task(
+                (*shared_cb)(StreamReader(std::move(reader)), StreamWriter(std::move(writer))));
             task.add_done_callback([wt, &loop](const Task<void>& t) {
                 if (t.cancelled()) return;
                 if (std::exception_ptr e = t.exception()) {
@@ -660,8 +664,9 @@ Coro<Server> start_server(ClientConnectedCallback client_connected_cb,
     s.ssl = std::move(options.ssl);
     s.ssl_handshake_timeout = options.ssl_handshake_timeout;
     s.ssl_shutdown_timeout = options.ssl_shutdown_timeout;
-    auto op = loop.create_server(server_factory(loop, std::move(client_connected_cb), options.limit),
-                                 std::move(hosts), port, std::move(s));
+    auto op =
+        loop.create_server(server_factory(loop, std::move(client_connected_cb), options.limit),
+                           std::move(hosts), port, std::move(s));
     co_return co_await op;
 }
 
@@ -689,9 +694,9 @@ Coro<Server> start_unix_server(ClientConnectedCallback client_connected_cb, std:
     s.ssl = std::move(options.ssl);
     s.ssl_handshake_timeout = options.ssl_handshake_timeout;
     s.ssl_shutdown_timeout = options.ssl_shutdown_timeout;
-    auto op = loop.create_unix_server(
-        server_factory(loop, std::move(client_connected_cb), options.limit), std::move(path),
-        std::move(s));
+    auto op =
+        loop.create_unix_server(server_factory(loop, std::move(client_connected_cb), options.limit),
+                                std::move(path), std::move(s));
     co_return co_await op;
 }
 

@@ -137,9 +137,9 @@ struct ProcessState : std::enable_shared_from_this<ProcessState> {
 
     void send_signal(int sig) {
         if (returncode)
-            throw std::system_error(ESRCH, std::generic_category(),
-                                    "send_signal: process " + std::to_string(pid) +
-                                        " has already exited");
+            throw std::system_error(
+                ESRCH, std::generic_category(),
+                "send_signal: process " + std::to_string(pid) + " has already exited");
         if (pidfd >= 0) {
             if (pidfd_send_signal(pidfd, sig) == 0) return;
         }
@@ -172,8 +172,7 @@ Coro<Process> spawn_process(std::vector<std::string> argv, SubprocessOptions opt
         for (const auto& e : *options.env) check_nul(e);
     if (options.cwd) check_nul(*options.cwd);
     if (options.stdin_ == STDOUT || options.stdout_ == STDOUT)
-        throw std::invalid_argument(std::string(caller) +
-                                    ": STDOUT is only valid for stderr_");
+        throw std::invalid_argument(std::string(caller) + ": STDOUT is only valid for stderr_");
     for (auto o : {options.stdin_, options.stdout_, options.stderr_})
         if (o && *o < DEVNULL)
             throw std::invalid_argument(std::string(caller) + ": invalid redirection " +
@@ -190,7 +189,8 @@ Coro<Process> spawn_process(std::vector<std::string> argv, SubprocessOptions opt
         if (*w == PIPE) {
             int p[2];
             if (::pipe2(p, O_CLOEXEC) < 0)
-                throw std::system_error(errno, std::system_category(), std::string(caller) + ": pipe2");
+                throw std::system_error(errno, std::system_category(),
+                                        std::string(caller) + ": pipe2");
             owned.add(p[0]);
             owned.add(p[1]);
             child_fd[i] = i == 0 ? p[0] : p[1];
@@ -260,9 +260,9 @@ Coro<Process> spawn_process(std::vector<std::string> argv, SubprocessOptions opt
         // posix_spawn reports a failed chdir like a failed exec: name the culprit (CPython
         // reports the missing cwd, not the program).
         if (options.cwd && ::access(options.cwd->c_str(), X_OK) != 0)
-            throw std::system_error(errno, std::generic_category(),
-                                    std::string(caller) + ": cannot change to cwd '" +
-                                        *options.cwd + "'");
+            throw std::system_error(
+                errno, std::generic_category(),
+                std::string(caller) + ": cannot change to cwd '" + *options.cwd + "'");
         throw std::system_error(err, std::generic_category(),
                                 std::string(caller) + ": cannot run '" + argv[0] + "'");
     }

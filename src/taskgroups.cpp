@@ -40,8 +40,10 @@ void TaskGroupCore::track(TaskCore* t) {
 }
 
 void TaskGroupCore::unlink(Node* n) noexcept {
-    if (n->prev) n->prev->next = n->next;
-    else head_ = n->next;
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        head_ = n->next;
     if (n->next) n->next->prev = n->prev;
     n->prev = n->next = nullptr;
     --ntasks_;

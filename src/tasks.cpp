@@ -136,8 +136,8 @@ void TaskCore::check_transition(Phase to) const noexcept {
         case Phase::done: break;
     }
     if (ok) return;
-    std::fprintf(stderr, "asyncio: internal error: task %u moved from phase %s to %s\n",
-                 task_id_, phase_name(phase_), phase_name(to));
+    std::fprintf(stderr, "asyncio: internal error: task %u moved from phase %s to %s\n", task_id_,
+                 phase_name(phase_), phase_name(to));
     std::abort();
 }
 
@@ -262,11 +262,8 @@ bool TaskCore::cancel(std::optional<std::string> msg) {
             }
             break;
         case Phase::sleeping:
-        case Phase::parked:
-            cancelled_while_waiting(std::move(msg));
-            return true;
-        default:
-            break;
+        case Phase::parked: cancelled_while_waiting(std::move(msg)); return true;
+        default: break;
     }
     // The step is already scheduled (or this is the running task): it will throw.
     request_cancel(std::move(msg));
@@ -466,15 +463,12 @@ void TaskCore::leave_waiting() noexcept {
             if (FutureBase* w = waiter()) w->remove_callback_entry(&wakeup_thunk, this);
             waiter_ = nullptr;
             break;
-        case Phase::sleeping:
-            loop_->timers().remove(&timer());
-            break;
+        case Phase::sleeping: loop_->timers().remove(&timer()); break;
         case Phase::parked:
             if (ParkNode* n = park_node()) n->on_cancel(n);
             park_node_ = nullptr;
             break;
-        default:
-            break;
+        default: break;
     }
 }
 
@@ -510,8 +504,9 @@ void TaskCore::abandon() noexcept {
 
 TaskCore& task_for_await(const char* what) {
     if (TaskCore* t = tls.current_task) return *t;
-    throw RuntimeError(std::string(what) + " outside of a task: run it with asyncio::run(), "
-                                           "create_task() or run_until_complete()");
+    throw RuntimeError(std::string(what) +
+                       " outside of a task: run it with asyncio::run(), "
+                       "create_task() or run_until_complete()");
 }
 
 namespace {
@@ -550,7 +545,8 @@ AnyTask run_task_factory(EventLoop& loop, PendingCoro& pending, TaskOptions opti
 }  // namespace detail
 
 AnyTask PendingCoro::make_task(TaskOptions options) {
-    if (made_) throw RuntimeError("PendingCoro::make_task() called twice: a coroutine makes one task");
+    if (made_)
+        throw RuntimeError("PendingCoro::make_task() called twice: a coroutine makes one task");
     made_ = make_(*loop_, coro_, options);
     return made_;
 }

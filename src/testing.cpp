@@ -39,11 +39,10 @@ void TestLoop::run_until_idle() {
 void TestLoop::advance(Seconds dt) {
     double d = dt.count();
     if (std::isnan(d) || d < 0)
-        throw std::invalid_argument("TestLoop::advance: dt must be >= 0, got " +
-                                    std::to_string(d));
+        throw std::invalid_argument("TestLoop::advance: dt must be >= 0, got " + std::to_string(d));
     std::int64_t now = loop_->now_ns();
-    std::int64_t target = d >= 9.2e9 ? detail::never_ns - 1
-                                     : now + static_cast<std::int64_t>(std::llround(d * 1e9));
+    std::int64_t target =
+        d >= 9.2e9 ? detail::never_ns - 1 : now + static_cast<std::int64_t>(std::llround(d * 1e9));
     if (target < now) target = detail::never_ns - 1;  // overflow
     run_until_idle();
     std::size_t stops = 0;

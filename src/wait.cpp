@@ -91,7 +91,8 @@ std::size_t AsCompletedCore::claim(std::size_t index) {
 
 std::ptrdiff_t AsCompletedCore::next_index() {
     if (form_ == Form::ELEMENTS)
-        throw RuntimeError("as_completed: its elements are awaited, it cannot be iterated with next()");
+        throw RuntimeError(
+            "as_completed: its elements are awaited, it cannot be iterated with next()");
     if (form_ == Form::UNDECIDED) {
         form_ = Form::ITERATOR;
         filled_before_ = next_fill_;

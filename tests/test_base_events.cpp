@@ -118,7 +118,9 @@ ASYNCIO_TEST_REALTIME(CreateServer, PeerResetGivesConnectionLostWithResetAndNoEo
     {
         Socket c = blocking_client(port);
         co_await wait_until([&] { return rec && !rec->events.empty(); });
-        struct linger lg {1, 0};
+        struct linger lg {
+            1, 0
+        };
         ::setsockopt(c.fileno(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }  // RST
     co_await wait_until([&] { return rec && rec->lost.done(); });
@@ -138,8 +140,8 @@ ASYNCIO_TEST_REALTIME(CreateServer, EofReceivedTrueHalfClosesAndTheReplyStillArr
             return true;
         }
     };
-    Server server = co_await loop().create_server([] { return std::make_shared<Reply>(); },
-                                                  "127.0.0.1", 0);
+    Server server =
+        co_await loop().create_server([] { return std::make_shared<Reply>(); }, "127.0.0.1", 0);
     Socket c(AF_INET, SOCK_STREAM);
     c.setblocking(false);
     co_await loop().sock_connect(c, "127.0.0.1", server.sockets()[0].getsockname().port());
@@ -158,8 +160,8 @@ ASYNCIO_TEST_REALTIME(CreateServer, EofReceivedTrueHalfClosesAndTheReplyStillArr
 
 // create_connection + a Protocol echo server: the API.md shape.
 ASYNCIO_TEST_REALTIME(CreateConnection, ConnectsToAnEchoServerAndReturnsTheProtocolType) {
-    Server server = co_await loop().create_server([] { return std::make_shared<Echo>(); },
-                                                  "127.0.0.1", 0);
+    Server server =
+        co_await loop().create_server([] { return std::make_shared<Echo>(); }, "127.0.0.1", 0);
     int port = server.sockets()[0].getsockname().port();
     auto [transport, protocol] = co_await loop().create_connection(
         [] { return std::make_shared<Recorder>(); }, "127.0.0.1", port);
@@ -190,7 +192,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, RefusedRaisesConnectionRefused) {
         port = l.getsockname().port();
     }
     try {
-        co_await loop().create_connection([] { return std::make_shared<Echo>(); }, "127.0.0.1", port);
+        co_await loop().create_connection([] { return std::make_shared<Echo>(); }, "127.0.0.1",
+                                          port);
         ADD_FAILURE() << "connected";
     } catch (const std::system_error& e) {
         EXPECT_EQ(e.code().value(), ECONNREFUSED);
@@ -217,7 +220,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, EveryAddressFailingGivesMultipleExceptio
     }
     auto infos = co_await loop().getaddrinfo("localhost", port, {.type = SOCK_STREAM});
     try {
-        co_await loop().create_connection([] { return std::make_shared<Echo>(); }, "localhost", port);
+        co_await loop().create_connection([] { return std::make_shared<Echo>(); }, "localhost",
+                                          port);
         ADD_FAILURE() << "connected";
     } catch (const std::system_error& e) {
         std::string what = e.what();
@@ -231,8 +235,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, EveryAddressFailingGivesMultipleExceptio
 
 // Happy Eyeballs with a single address: the delay changes nothing.
 ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsWithOneAddressConnects) {
-    Server server = co_await loop().create_server([] { return std::make_shared<Echo>(); },
-                                                  "127.0.0.1", 0);
+    Server server =
+        co_await loop().create_server([] { return std::make_shared<Echo>(); }, "127.0.0.1", 0);
     int port = server.sockets()[0].getsockname().port();
     ConnectionOptions opts{.happy_eyeballs_delay = 0.05};
     auto [t, p] = co_await loop().create_connection([] { return std::make_shared<Recorder>(); },
@@ -272,8 +276,8 @@ struct DualStack {
     int bad_family = 0, good_family = 0;
     int port = 0;
     std::optional<Server> server;
-    Socket bad = Socket::closed();           // bound to the port (refuses), or listening (full)
-    std::vector<Socket> fillers;             // connections that fill the full listener
+    Socket bad = Socket::closed();  // bound to the port (refuses), or listening (full)
+    std::vector<Socket> fillers;    // connections that fill the full listener
 
     static const char* loopback(int family) { return family == AF_INET6 ? "::1" : "127.0.0.1"; }
 
@@ -311,11 +315,11 @@ struct DualStack {
     }
 };
 
-#define SKIP_WITHOUT_DUAL_STACK(ok)                                                              \
-    if (!(ok)) {                                                                                 \
+#define SKIP_WITHOUT_DUAL_STACK(ok)                                                             \
+    if (!(ok)) {                                                                                \
         ::testing::internal::AssertHelper(::testing::TestPartResult::kSkip, __FILE__, __LINE__, \
                                           "needs ::1 and 127.0.0.1") = ::testing::Message();    \
-        co_return;                                                                               \
+        co_return;                                                                              \
     }
 
 // Without a delay the addresses are tried one after the other: a refused one gives way to
@@ -324,8 +328,7 @@ ASYNCIO_TEST_REALTIME(CreateConnection, TriesTheNextAddressWhenTheFirstIsRefused
     DualStack ds;
     bool ok = co_await ds.setup(false);
     SKIP_WITHOUT_DUAL_STACK(ok);
-    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "",
-                                         ds.port);
+    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "", ds.port);
     auto [t, p] = co_await asyncio::wait_for(std::move(conn), 10.0);
     auto peer = std::any_cast<SockAddr>(t->get_extra_info("peername"));
     EXPECT_EQ(peer.family(), ds.good_family);
@@ -345,8 +348,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsStartsTheNextAddressAtOnceW
     double t0 = loop().time();
     ConnectionOptions opts{.happy_eyeballs_delay = 30.0};
     // (bounded: an implementation that waited for the delay would time out here)
-    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "",
-                                         ds.port, std::move(opts));
+    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "", ds.port,
+                                         std::move(opts));
     auto [t, p] = co_await asyncio::wait_for(std::move(conn), 10.0);
     EXPECT_LT(loop().time() - t0, 10.0);  // far below the 30 s delay
     EXPECT_EQ(std::any_cast<SockAddr>(t->get_extra_info("peername")).family(), ds.good_family);
@@ -359,7 +362,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsStartsTheNextAddressAtOnceW
 // Happy Eyeballs: an attempt that hangs (a black-holed address) gets company after the
 // delay; the second address wins and the hanging attempt is cancelled, its socket closed.
 // Python: test_staggered test_first_timeout_second_successful.
-ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsStartsTheNextAddressAfterTheDelayWhenOneHangs) {
+ASYNCIO_TEST_REALTIME(CreateConnection,
+                      HappyEyeballsStartsTheNextAddressAfterTheDelayWhenOneHangs) {
     DualStack ds;
     bool ok = co_await ds.setup(true);
     SKIP_WITHOUT_DUAL_STACK(ok);
@@ -367,8 +371,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, HappyEyeballsStartsTheNextAddressAfterTh
     double t0 = loop().time();
     ConnectionOptions opts{.happy_eyeballs_delay = 0.25};
     // (bounded: without the delay the black-holed connect would hang for minutes)
-    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "",
-                                         ds.port, std::move(opts));
+    auto conn = loop().create_connection([] { return std::make_shared<Recorder>(); }, "", ds.port,
+                                         std::move(opts));
     auto [t, p] = co_await asyncio::wait_for(std::move(conn), 10.0);
     double took = loop().time() - t0;
     EXPECT_GE(took, 0.2);   // not before the delay (the clock's rounding aside)
@@ -389,8 +393,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, WithoutHappyEyeballsABlackHoledFirstAddr
     DualStack ds;
     bool ok = co_await ds.setup(true);
     SKIP_WITHOUT_DUAL_STACK(ok);
-    auto conn = create_task(loop().create_connection(
-        [] { return std::make_shared<Recorder>(); }, "", ds.port));
+    auto conn = create_task(
+        loop().create_connection([] { return std::make_shared<Recorder>(); }, "", ds.port));
     co_await asyncio::sleep(0.5);
     EXPECT_FALSE(conn.done());
     conn.cancel();
@@ -436,8 +440,8 @@ TEST(InterleaveAddrinfos, AlternatesFamiliesAfterTheFirstFamilyCountAsCPython) {
 }
 
 ASYNCIO_TEST_REALTIME(CreateConnection, LocalAddrBindsTheClientEnd) {
-    Server server = co_await loop().create_server([] { return std::make_shared<Echo>(); },
-                                                  "127.0.0.1", 0);
+    Server server =
+        co_await loop().create_server([] { return std::make_shared<Echo>(); }, "127.0.0.1", 0);
     int port = server.sockets()[0].getsockname().port();
     Socket probe(AF_INET, SOCK_STREAM);
     probe.bind("127.0.0.1", 0);
@@ -454,8 +458,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, LocalAddrBindsTheClientEnd) {
 }
 
 ASYNCIO_TEST_REALTIME(CreateConnection, WrapsAnExistingSocket) {
-    Server server = co_await loop().create_server([] { return std::make_shared<Echo>(); },
-                                                  "127.0.0.1", 0);
+    Server server =
+        co_await loop().create_server([] { return std::make_shared<Echo>(); }, "127.0.0.1", 0);
     Socket s = blocking_client(server.sockets()[0].getsockname().port());
     ConnectionOptions opts{.sock = std::move(s)};
     auto [t, p] = co_await loop().create_connection([] { return std::make_shared<Recorder>(); },
@@ -486,7 +490,8 @@ ASYNCIO_TEST_REALTIME(Transport, WriteBufferLimitsPauseAndResumeOncePerCrossing)
     // The peer does not read: a slow reader bounds the writer at the high-water mark.
     std::string chunk(64 * 1024, 'x');
     std::size_t written = 0;
-    while (std::count(p->events.begin(), p->events.end(), "pause_writing") == 0 && written < (64u << 20)) {
+    while (std::count(p->events.begin(), p->events.end(), "pause_writing") == 0 &&
+           written < (64u << 20)) {
         t->write(chunk);
         written += chunk.size();
     }
@@ -593,8 +598,8 @@ ASYNCIO_TEST_REALTIME(Server, ServeForeverTwiceRaisesAndCloseCancelsIt) {
     EXPECT_THROW(co_await forever, CancelledError);
     co_await server.wait_closed();
 
-    Server s2 = co_await loop().create_server([] { return std::make_shared<Echo>(); },
-                                              "127.0.0.1", 0);
+    Server s2 =
+        co_await loop().create_server([] { return std::make_shared<Echo>(); }, "127.0.0.1", 0);
     auto f2 = create_task(s2.serve_forever());
     co_await asyncio::sleep(0);
     f2.cancel();
@@ -637,7 +642,8 @@ ASYNCIO_TEST_REALTIME(Server, CloseClientsAndAbortClientsEndEveryConnection) {
 
 ASYNCIO_TEST_REALTIME(Server, ListensOnSeveralHosts) {
     std::vector<std::string> hosts{"127.0.0.1", "::1"};
-    Server server = co_await loop().create_server([] { return std::make_shared<Echo>(); }, hosts, 0);
+    Server server =
+        co_await loop().create_server([] { return std::make_shared<Echo>(); }, hosts, 0);
     EXPECT_EQ(server.sockets().size(), 2u);
     EXPECT_EQ(&server.get_loop(), &loop());
     server.close();
@@ -733,8 +739,8 @@ ASYNCIO_TEST_REALTIME(CreateConnection, CancelDuringConnectLeavesNoFd) {
     CO_ASSERT_TRUE(fill_accept_queue(hole, fillers));
     int port = hole.getsockname().port();
     int before = open_fd_count();
-    auto t = create_task(loop().create_connection([] { return std::make_shared<Echo>(); },
-                                                  "127.0.0.1", port));
+    auto t = create_task(
+        loop().create_connection([] { return std::make_shared<Echo>(); }, "127.0.0.1", port));
     co_await asyncio::sleep(0);
     co_await asyncio::sleep(0);
     t.cancel();
@@ -753,7 +759,9 @@ ASYNCIO_TEST_REALTIME(DatagramEndpoint, ConnectedUdpReportsRefusedAndStaysUsable
         std::vector<int> errors;
         std::vector<std::string> got;
         void connection_made(DatagramTransport& tr) override { t = &tr; }
-        void datagram_received(std::string_view d, const SockAddr&) override { got.emplace_back(d); }
+        void datagram_received(std::string_view d, const SockAddr&) override {
+            got.emplace_back(d);
+        }
         void error_received(std::exception_ptr e) override { errors.push_back(errno_of(e)); }
     };
     int port;
@@ -784,7 +792,9 @@ ASYNCIO_TEST_REALTIME(DatagramEndpoint, UdpEchoBetweenTwoEndpoints) {
     struct Client : DatagramProtocol {
         std::vector<std::string> got;
         Future<void> lost = get_running_loop().create_future<void>();
-        void datagram_received(std::string_view d, const SockAddr&) override { got.emplace_back(d); }
+        void datagram_received(std::string_view d, const SockAddr&) override {
+            got.emplace_back(d);
+        }
         void connection_lost(std::exception_ptr) override { lost.set_result(); }
     };
     DatagramOptions server_opts{.local_addr = HostPort{"127.0.0.1", 0}};
@@ -806,8 +816,10 @@ ASYNCIO_TEST_REALTIME(DatagramEndpoint, UdpEchoBetweenTwoEndpoints) {
 ASYNCIO_TEST_REALTIME(Pipes, ReadAndWritePipeTransportsCarryBytesThenEof) {
     int fds[2];
     CO_ASSERT_TRUE(::pipe2(fds, O_CLOEXEC) == 0);
-    auto [rt, rp] = co_await loop().connect_read_pipe([] { return std::make_shared<Recorder>(); }, fds[0]);
-    auto [wt, wp] = co_await loop().connect_write_pipe([] { return std::make_shared<Recorder>(); }, fds[1]);
+    auto [rt, rp] =
+        co_await loop().connect_read_pipe([] { return std::make_shared<Recorder>(); }, fds[0]);
+    auto [wt, wp] =
+        co_await loop().connect_write_pipe([] { return std::make_shared<Recorder>(); }, fds[1]);
     wt->write("through the pipe");
     EXPECT_TRUE(wt->can_write_eof());  // as CPython's write pipe transport
     wt->close();
@@ -819,8 +831,10 @@ ASYNCIO_TEST_REALTIME(Pipes, ReadAndWritePipeTransportsCarryBytesThenEof) {
 
 ASYNCIO_TEST_REALTIME(UnixSockets, UnixServerAndConnectionEcho) {
     std::string path = "/tmp/asyncio-unix-" + std::to_string(::getpid()) + ".sock";
-    Server server = co_await loop().create_unix_server([] { return std::make_shared<Echo>(); }, path);
-    auto [t, p] = co_await loop().create_unix_connection([] { return std::make_shared<Recorder>(); }, path);
+    Server server =
+        co_await loop().create_unix_server([] { return std::make_shared<Echo>(); }, path);
+    auto [t, p] =
+        co_await loop().create_unix_connection([] { return std::make_shared<Recorder>(); }, path);
     t->write("unix");
     co_await wait_until([&] { return p->data == "unix"; });
     EXPECT_EQ(p->data, "unix");
@@ -835,7 +849,8 @@ ASYNCIO_TEST_REALTIME(Sendfile, LoopSendfileSendsAFileOverATransport) {
     std::string path = "/tmp/asyncio-lsendfile-XXXXXX";
     int fd = ::mkstemp(path.data());
     std::string content(300000, 'q');
-    CO_ASSERT_TRUE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    CO_ASSERT_TRUE(::write(fd, content.data(), content.size()) ==
+                   static_cast<ssize_t>(content.size()));
     ::unlink(path.c_str());
     Socket l(AF_INET, SOCK_STREAM);
     l.bind("127.0.0.1", 0);
@@ -898,9 +913,12 @@ ASYNCIO_TEST_REALTIME(Server, TenThousandConcurrentConnections) {
             protos.push_back(p);
         }
         for (auto& t : clients) t->write("!");
-        co_await wait_until([&] {
-            return std::all_of(protos.begin(), protos.end(), [](auto& p) { return p->data == "!"; });
-        }, 10000000);
+        co_await wait_until(
+            [&] {
+                return std::all_of(protos.begin(), protos.end(),
+                                   [](auto& p) { return p->data == "!"; });
+            },
+            10000000);
         for (auto& t : clients) t->close();
     } else {
         int ctl[2];
@@ -917,7 +935,8 @@ ASYNCIO_TEST_REALTIME(Server, TenThousandConcurrentConnections) {
                 a.sin_family = AF_INET;
                 a.sin_port = htons(static_cast<std::uint16_t>(port));
                 a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) _exit(2);
+                if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+                    _exit(2);
                 fds.push_back(fd);
             }
             for (int fd : fds)

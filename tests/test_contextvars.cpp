@@ -218,7 +218,9 @@ ASYNCIO_TEST(CallbackContext, AddDoneCallbackWithAContextRunsTheCallbackInIt) {
     std::vector<std::string> seen;
     auto fut = loop.create_future<int>();
     fut.add_done_callback(ctx, [&] { seen.push_back("cb " + cb_var.get()); });
-    fut.add_done_callback([&](Future<int>& f) { seen.push_back("cb2 " + cb_var.get() + " " + std::to_string(f.result())); });
+    fut.add_done_callback([&](Future<int>& f) {
+        seen.push_back("cb2 " + cb_var.get() + " " + std::to_string(f.result()));
+    });
     fut.set_result(1);
     auto t = asyncio::create_task(asyncio::sleep(0));
     t.add_done_callback(ctx, [&](Task<void>&) { seen.push_back("tcb " + cb_var.get()); });

@@ -115,7 +115,9 @@ ASYNCIO_TEST(Coro, MoveOnlyResultsAndNoExtraCopies) {
         auto make = []() -> asyncio::Coro<Counted> { co_return Counted(5); };
         Counted c = co_await make();
         EXPECT_EQ(c.id, 5);
-        auto up = []() -> asyncio::Coro<std::unique_ptr<int>> { co_return std::make_unique<int>(3); };
+        auto up = []() -> asyncio::Coro<std::unique_ptr<int>> {
+            co_return std::make_unique<int>(3);
+        };
         auto p = co_await up();
         EXPECT_EQ(*p, 3);
     }

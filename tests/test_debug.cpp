@@ -33,8 +33,8 @@ struct DebugLoop {
     std::vector<Seen> seen;
     DebugLoop() {
         l->set_exception_handler([this](asyncio::EventLoop&, const asyncio::ExceptionContext& c) {
-            seen.push_back({c.message, c.details, c.task ? c.task.core()->repr() : "",
-                            c.source_traceback});
+            seen.push_back(
+                {c.message, c.details, c.task ? c.task.core()->repr() : "", c.source_traceback});
         });
     }
 };
@@ -80,8 +80,9 @@ TEST(DebugMode, ASlowLambdaIsNamedByItsType) {
     d.l->call_later(0, [] { std::this_thread::sleep_for(30ms); });
     d.l->run_until_complete(asyncio::sleep(0));
     ASSERT_EQ(d.seen.size(), 1u);
-    EXPECT_TRUE(std::regex_match(d.seen[0].message,
-                                 std::regex(R"(Executing <TimerHandle .*lambda.*\(\)> took 0\.\d{3} seconds)")))
+    EXPECT_TRUE(std::regex_match(
+        d.seen[0].message,
+        std::regex(R"(Executing <TimerHandle .*lambda.*\(\)> took 0\.\d{3} seconds)")))
         << d.seen[0].message;
     d.l->close();
 }
@@ -135,8 +136,8 @@ TEST(DebugMode, NeverRetrievedCarriesTheCreationSite) {
     EXPECT_EQ(d.seen[0].message, "Task exception was never retrieved");
     std::string where = std::string(__FILE__) + ":" + std::to_string(line);
     EXPECT_EQ(d.seen[0].details, "future: <Task finished name='" + name +
-                                     "' exception=std::invalid_argument: boom created at " +
-                                     where + ">");
+                                     "' exception=std::invalid_argument: boom created at " + where +
+                                     ">");
     ASSERT_TRUE(d.seen[0].where.has_value());
     EXPECT_EQ(d.seen[0].where->line(), line);
     EXPECT_STREQ(d.seen[0].where->file_name(), __FILE__);
@@ -151,9 +152,10 @@ TEST(DebugMode, TheDefaultHandlerPrintsTheSourceTracebackAsCPython) {
     ::testing::internal::CaptureStderr();
     t = {};
     std::string err = ::testing::internal::GetCapturedStderr();
-    std::string expected_trace = "\nsource_traceback: Object created at (most recent call last):\n"
-                                 "  File \"" + std::string(__FILE__) + "\", line " +
-                                 std::to_string(line) + ", in ";
+    std::string expected_trace =
+        "\nsource_traceback: Object created at (most recent call last):\n"
+        "  File \"" +
+        std::string(__FILE__) + "\", line " + std::to_string(line) + ", in ";
     EXPECT_EQ(err.rfind("Task exception was never retrieved\n", 0), 0u) << err;
     EXPECT_NE(err.find(expected_trace), std::string::npos) << err;
     EXPECT_NE(err.find("std::invalid_argument: boom"), std::string::npos) << err;
@@ -279,8 +281,7 @@ TEST(DebugModeThreads, EveryNonThreadSafeMethodRaisesFromAnotherThread) {
     EXPECT_EQ(error_of([&] { l.remove_reader(fds[0]); }), wrong_thread);
     EXPECT_EQ(error_of([&] { l.remove_writer(fds[1]); }), wrong_thread);
     EXPECT_EQ(error_of([&] { l.add_signal_handler(SIGUSR2, [] {}); }), wrong_thread);
-    EXPECT_EQ(error_of([&] { (void)l.run_in_executor(nullptr, [] { return 1; }); }),
-              wrong_thread);
+    EXPECT_EQ(error_of([&] { (void)l.run_in_executor(nullptr, [] { return 1; }); }), wrong_thread);
     // call_soon_threadsafe is the one way in
     EXPECT_EQ(error_of([&] { l.call_soon_threadsafe([] {}); }), "no error");
     ::close(fds[0]);
@@ -302,8 +303,7 @@ TEST(DebugModeThreads, SocketAndConnectionMethodsRaiseWhenAwaitedFromAnotherThre
     EXPECT_EQ(error_when_awaited([&] { return l->sock_sendall(s, "x"); }), wrong_thread);
     EXPECT_EQ(error_when_awaited([&] { return l->sock_sendto(s, "x", asyncio::SockAddr()); }),
               wrong_thread);
-    EXPECT_EQ(error_when_awaited([&] { return l->sock_connect(s, "127.0.0.1", 9); }),
-              wrong_thread);
+    EXPECT_EQ(error_when_awaited([&] { return l->sock_connect(s, "127.0.0.1", 9); }), wrong_thread);
     EXPECT_EQ(error_when_awaited([&] { return l->sock_accept(s); }), wrong_thread);
     EXPECT_EQ(error_when_awaited([&] { return l->sock_sendfile(s, 0); }), wrong_thread);
     EXPECT_EQ(error_when_awaited([&] { return l->create_connection(proto, "127.0.0.1", 9); }),
@@ -351,9 +351,8 @@ TEST(DebugModeEnvironment, AsyncioDebugTurnsDebugModeOnForLoopsMadeAfterwards) {
     auto after = asyncio::new_event_loop();
     EXPECT_TRUE(after->get_debug());
     EXPECT_FALSE(before->get_debug());  // read once, when the loop is made
-    bool in_run = asyncio::run([]() -> asyncio::Coro<bool> {
-        co_return asyncio::get_running_loop().get_debug();
-    }());
+    bool in_run = asyncio::run(
+        []() -> asyncio::Coro<bool> { co_return asyncio::get_running_loop().get_debug(); }());
     EXPECT_TRUE(in_run);
     after->set_debug(false);  // set_debug still rules
     EXPECT_FALSE(after->get_debug());
@@ -381,15 +380,16 @@ TEST(DebugMode, ATransportLeftOpenAtLoopCloseIsReported) {
     d.l->close();
     ::close(sv[1]);
     ASSERT_EQ(d.seen.size(), 1u);
-    EXPECT_EQ(d.seen[0].message, "ResourceWarning: unclosed transport <_SelectorSocketTransport fd=" +
-                                     std::to_string(fd) + ">");
+    EXPECT_EQ(d.seen[0].message,
+              "ResourceWarning: unclosed transport <_SelectorSocketTransport fd=" +
+                  std::to_string(fd) + ">");
 }
 
 TEST(DebugMode, AServerLeftOpenAtLoopCloseIsReported) {
     DebugLoop d;
     int fd = d.l->run_until_complete([](asyncio::EventLoop* l) -> asyncio::Coro<int> {
-        auto op = l->create_server([] { return std::make_shared<asyncio::Protocol>(); },
-                                   "127.0.0.1", 0);
+        auto op =
+            l->create_server([] { return std::make_shared<asyncio::Protocol>(); }, "127.0.0.1", 0);
         asyncio::Server srv = co_await op;
         co_return srv.sockets().at(0).fileno();
     }(d.l.get()));

@@ -199,7 +199,8 @@ ASYNCIO_TEST(Loop, CallbackErrorsGoToTheHandlerAndTheLoopGoesOn) {
     co_await asyncio::sleep(0.1);
     CO_ASSERT_EQ(seen.size(), 2u);
     EXPECT_EQ(seen[0].message.rfind("Exception in callback", 0), 0u);
-    EXPECT_EQ(asyncio::describe_exception(seen[0].exception), "std::domain_error: division by zero");
+    EXPECT_EQ(asyncio::describe_exception(seen[0].exception),
+              "std::domain_error: division by zero");
     EXPECT_EQ(seen[0].handle.impl(), h.impl());
     EXPECT_EQ(asyncio::exception_message(seen[1].exception), "later");
     loop().set_exception_handler(nullptr);
@@ -219,8 +220,9 @@ ASYNCIO_TEST(Loop, DefaultHandlerLogsToStderr) {
 
 // parity #7 — test_set_exc_handler_broken
 ASYNCIO_TEST(Loop, ABrokenHandlerIsReportedAndTheLoopCarriesOn) {
-    loop().set_exception_handler(
-        [](asyncio::EventLoop&, const asyncio::ExceptionContext&) { throw std::logic_error("bad"); });
+    loop().set_exception_handler([](asyncio::EventLoop&, const asyncio::ExceptionContext&) {
+        throw std::logic_error("bad");
+    });
     ::testing::internal::CaptureStderr();
     loop().call_soon([] { throw std::runtime_error("first"); });
     bool later = false;
@@ -370,8 +372,7 @@ TEST(LoopAccess, RunningAndCurrentLoopRules) {
     asyncio::set_event_loop(l);
     EXPECT_EQ(&asyncio::get_event_loop(), l.get());
     auto inside = [](asyncio::EventLoop* expected) -> asyncio::Coro<bool> {
-        co_return &asyncio::get_running_loop() == expected &&
-            &asyncio::get_event_loop() == expected;
+        co_return &asyncio::get_running_loop() == expected&&& asyncio::get_event_loop() == expected;
     };
     EXPECT_TRUE(l->run_until_complete(inside(l.get())));
     asyncio::set_event_loop(nullptr);
@@ -563,8 +564,8 @@ TEST_F(HandLoop, AnFdClosedAndReusedWithinABatchDoesNotRunTheOldReader) {
     run_once(*l);
     run_once(*l);
     EXPECT_EQ(old_b_runs, reused_by_b ? 1 : 0);  // queued before a closed b: skipped
-    EXPECT_EQ(a_runs, 2);     // a stays readable
-    EXPECT_EQ(new_b_runs, 0);  // the new pipe is empty: its reader never ran
+    EXPECT_EQ(a_runs, 2);                        // a stays readable
+    EXPECT_EQ(new_b_runs, 0);                    // the new pipe is empty: its reader never ran
     reused->fill();
     run_once(*l);
     EXPECT_EQ(new_b_runs, 1);
@@ -588,8 +589,9 @@ TEST(LoopDebug, SlowCallbacksAreReportedInDebugMode) {
 TEST(LoopDebug, ACoroutineNeverAwaitedIsReportedInDebugMode) {
     auto l = asyncio::new_event_loop({.debug = true});
     std::vector<std::string> msgs;
-    l->set_exception_handler(
-        [&](asyncio::EventLoop&, const asyncio::ExceptionContext& c) { msgs.push_back(c.message); });
+    l->set_exception_handler([&](asyncio::EventLoop&, const asyncio::ExceptionContext& c) {
+        msgs.push_back(c.message);
+    });
     auto body = []() -> asyncio::Coro<void> {
         auto forgotten = []() -> asyncio::Coro<int> { co_return 1; };
         { auto c = forgotten(); }  // created, never awaited
@@ -669,7 +671,7 @@ struct Model {
         bool gone = false;  // moved to the ready queue
     };
     std::deque<Ev> ready{};
-    std::vector<Timer> timers{};  // kept unsorted; picked by (when, seq)
+    std::vector<Timer> timers{};         // kept unsorted; picked by (when, seq)
     std::vector<std::size_t> handles{};  // callback timers, by creation order
     std::uint64_t seq = 0;
     std::int64_t now = 0;
@@ -703,8 +705,9 @@ struct Model {
     }
     void run_all() {
         soon({0, next_id++, 0});
-        while (!ready.empty() || std::any_of(timers.begin(), timers.end(),
-                                             [](const Timer& t) { return !t.cancelled && !t.gone; })) {
+        while (!ready.empty() || std::any_of(timers.begin(), timers.end(), [](const Timer& t) {
+            return !t.cancelled && !t.gone;
+        })) {
             if (ready.empty()) {  // jump the clock to the next live timer
                 std::int64_t w = std::numeric_limits<std::int64_t>::max();
                 for (auto& t : timers)
@@ -753,7 +756,8 @@ struct Real {
 
     static asyncio::Coro<void> task_body(Real* r, int t) {
         for (int k = 0;; ++k) {
-            if ((int)r->log.size() < max_events) r->log.push_back("t" + std::to_string(t) + "." + std::to_string(k));
+            if ((int)r->log.size() < max_events)
+                r->log.push_back("t" + std::to_string(t) + "." + std::to_string(k));
             int n = task_next(r->seed, t, k);
             if (n == 0) co_return;
             co_await asyncio::sleep(n == 1 ? 0.0 : n == 2 ? 0.001 : 0.002);
@@ -764,7 +768,8 @@ struct Real {
         log.push_back("c" + std::to_string(id));
         for (const Action& x : actions_of(seed, id)) {
             if (x.kind == 0) l->call_soon([this, i = next_id++] { callback(i); });
-            if (x.kind == 1) handles.push_back(l->call_later(x.delay, [this, i = next_id++] { callback(i); }));
+            if (x.kind == 1)
+                handles.push_back(l->call_later(x.delay, [this, i = next_id++] { callback(i); }));
             if (x.kind == 2 && !handles.empty()) handles[x.target % handles.size()].cancel();
             if (x.kind == 3) tasks.push_back(l->create_task(task_body(this, next_task++)));
         }

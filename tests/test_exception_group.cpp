@@ -59,8 +59,10 @@ TEST(ExceptionGroup, SplitByTypeKeepsNesting) {
 
 TEST(ExceptionGroup, ExceptStarHandlesTheMatchAndReturnsTheRest) {
     int handled = 0;
-    std::exception_ptr rest = asyncio::except_star<ZeroDivision>(
-        ptr(nested()), [&](const asyncio::ExceptionGroup& g) { handled = static_cast<int>(g.exceptions().size()); });
+    std::exception_ptr rest =
+        asyncio::except_star<ZeroDivision>(ptr(nested()), [&](const asyncio::ExceptionGroup& g) {
+            handled = static_cast<int>(g.exceptions().size());
+        });
     EXPECT_EQ(handled, 2);
     ASSERT_TRUE(rest);
     rest = asyncio::except_star<ValueErr>(rest, [&](const asyncio::ExceptionGroup&) { ++handled; });
@@ -70,7 +72,8 @@ TEST(ExceptionGroup, ExceptStarHandlesTheMatchAndReturnsTheRest) {
     auto bare = ptr(ZeroDivision());
     EXPECT_FALSE(asyncio::except_star<ZeroDivision>(bare, [](const asyncio::ExceptionGroup&) {}));
     auto other = ptr(ValueErr());
-    EXPECT_EQ(asyncio::except_star<ZeroDivision>(other, [](const asyncio::ExceptionGroup&) {}), other);
+    EXPECT_EQ(asyncio::except_star<ZeroDivision>(other, [](const asyncio::ExceptionGroup&) {}),
+              other);
 }
 
 // The shape users write around a TaskGroup (Python: except* ZeroDivisionError).
@@ -88,7 +91,8 @@ ASYNCIO_TEST(ExceptionGroup, ExceptStarAroundATaskGroup) {
         error = std::current_exception();
     }
     bool zde = false;
-    auto rest = asyncio::except_star<ZeroDivision>(error, [&](const asyncio::ExceptionGroup&) { zde = true; });
+    auto rest = asyncio::except_star<ZeroDivision>(
+        error, [&](const asyncio::ExceptionGroup&) { zde = true; });
     EXPECT_TRUE(zde);
     EXPECT_FALSE(rest);
 }

@@ -1,7 +1,7 @@
 // Executors: ThreadPoolExecutor, loop.run_in_executor, to_thread, the default executor.
 // Real threads, so the loop-side tests run on the real clock with wide margins.
-#include <asyncio/executors.hpp>
 #include <dirent.h>
+#include <asyncio/executors.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -293,8 +293,8 @@ ASYNCIO_TEST_REALTIME(RunInExecutor, SetDefaultExecutorIsUsedByToThread) {
 ASYNCIO_TEST_REALTIME(ToThread, PassesArgumentsAndGivesTheResult) {
     int v = co_await asyncio::to_thread(add, 1, 2);
     EXPECT_EQ(v, 3);
-    std::string s = co_await asyncio::to_thread([](std::string a, int n) { return a + std::to_string(n); },
-                                                std::string("x"), 5);
+    std::string s = co_await asyncio::to_thread(
+        [](std::string a, int n) { return a + std::to_string(n); }, std::string("x"), 5);
     EXPECT_EQ(s, "x5");
 }
 

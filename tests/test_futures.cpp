@@ -70,9 +70,8 @@ ASYNCIO_TEST(Future, ACancelledErrorCanBeSetAndFinishesTheFutureWithoutCancellin
 // CPython's Future.__del__ passes the future itself in the handler's context ('future' key).
 ASYNCIO_TEST(Future, TheUnretrievedReportCarriesTheFutureAndTheHandlerMayKeepIt) {
     asyncio::AnyFuture kept;
-    loop().set_exception_handler([&](asyncio::EventLoop&, const asyncio::ExceptionContext& c) {
-        kept = c.future;
-    });
+    loop().set_exception_handler(
+        [&](asyncio::EventLoop&, const asyncio::ExceptionContext& c) { kept = c.future; });
     {
         auto f = loop().create_future<int>();
         f.set_exception(std::runtime_error("lost"));

@@ -12,9 +12,9 @@ using asyncio::testing::Counted;
 using asyncio::testing::loop;
 
 // ASSERT_* cannot return from a coroutine: check, and leave the body on failure.
-#define CO_ASSERT(cond)       \
-    do {                      \
-        EXPECT_TRUE(cond);    \
+#define CO_ASSERT(cond)         \
+    do {                        \
+        EXPECT_TRUE(cond);      \
         if (!(cond)) co_return; \
     } while (0)
 
@@ -143,7 +143,8 @@ ASYNCIO_TEST(Gather, ReturnExceptionsPutsCancelledErrorInTheSlot) {
     auto r = co_await g;
     CO_ASSERT(r.size() == 6u);
     EXPECT_EQ(r[0].value(), 1);
-    EXPECT_EQ(asyncio::exception_type_name(r[1].exception()), "(anonymous namespace)::ZeroDivision");
+    EXPECT_EQ(asyncio::exception_type_name(r[1].exception()),
+              "(anonymous namespace)::ZeroDivision");
     EXPECT_TRUE(asyncio::is_cancelled_error(r[2].exception()));
     EXPECT_EQ(r[3].value(), 3);
     EXPECT_TRUE(asyncio::is_cancelled_error(r[4].exception()));
@@ -283,7 +284,8 @@ asyncio::Coro<std::string> soon_then_return(std::string tag, std::vector<std::st
     asyncio::get_running_loop().call_soon([order, tag] { order->push_back(tag + ":soon"); });
     co_return tag;
 }
-asyncio::Coro<void> await_and_record(asyncio::Task<std::string> t, std::vector<std::string>* order) {
+asyncio::Coro<void> await_and_record(asyncio::Task<std::string> t,
+                                     std::vector<std::string>* order) {
     std::string got = co_await t;
     order->push_back("w:got " + got);
 }
@@ -302,8 +304,8 @@ ASYNCIO_TEST(Gather, DoneCallbacksOfTasksEndingTogetherKeepCallSoonOrder) {
     auto [r1, r2, r3] = co_await g;
     co_await w;
     EXPECT_EQ(r1 + r2 + r3, "cac");
-    EXPECT_EQ(order, (std::vector<std::string>{"a:soon", "b:soon", "w:got b", "c:soon",
-                                               "gather done"}));
+    EXPECT_EQ(order,
+              (std::vector<std::string>{"a:soon", "b:soon", "w:got b", "c:soon", "gather done"}));
 }
 
 TEST(Gather, ChildrenFromTwoLoopsAreRejected) {
@@ -443,14 +445,20 @@ asyncio::Coro<void> amain() {
 
     auto [done, pending] = co_await asyncio::wait(tasks, {.return_when = asyncio::FIRST_EXCEPTION});
     for (auto& t : done)
-        if (auto e = t.exception()) { /* failed */ } else { double v = t.result(); (void)v; }
+        if (auto e = t.exception()) { /* failed */
+        } else {
+            double v = t.result();
+            (void)v;
+        }
 
-    std::vector<asyncio::Result<double>> all = co_await asyncio::gather(asyncio::return_exceptions, tasks);
-    auto [a, b] = co_await asyncio::gather(worker(1, 0.1), worker(2, 0.2));   // std::tuple, input order
+    std::vector<asyncio::Result<double>> all =
+        co_await asyncio::gather(asyncio::return_exceptions, tasks);
+    auto [a, b] =
+        co_await asyncio::gather(worker(1, 0.1), worker(2, 0.2));  // std::tuple, input order
     for (auto next : asyncio::as_completed(tasks, {.timeout = 5s})) double v = co_await next;
-    double v = co_await asyncio::wait_for(worker(3, 0.3), 1s);   // TimeoutError, inner cancelled
+    double v = co_await asyncio::wait_for(worker(3, 0.3), 1s);  // TimeoutError, inner cancelled
     double s = co_await asyncio::shield(tasks[0]);
-    co_await asyncio::sleep(0);                                   // yield once to the loop
+    co_await asyncio::sleep(0);  // yield once to the loop
     (void)all, (void)a, (void)b, (void)v, (void)s;
 }
 }  // namespace api_seed
@@ -519,10 +527,12 @@ TEST(GatherLifetime, ALateChildFailureAfterTheGatherFailedCountsAsRetrieved) {
         }());
         std::string caught;
         try {
-            co_await asyncio::gather([]() -> asyncio::Coro<void> {
-                throw std::runtime_error("early");
-                co_return;
-            }(), late);
+            co_await asyncio::gather(
+                []() -> asyncio::Coro<void> {
+                    throw std::runtime_error("early");
+                    co_return;
+                }(),
+                late);
         } catch (const std::runtime_error& e) {
             caught = e.what();
         }

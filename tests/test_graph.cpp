@@ -31,9 +31,7 @@ asyncio::Coro<void> with_group() {
     tg.create_task(group_child(), {.name = "group-child"});
     co_await tg.join();
 }
-asyncio::Coro<void> locked() {
-    auto guard = co_await lock->acquire_scoped();
-}
+asyncio::Coro<void> locked() { auto guard = co_await lock->acquire_scoped(); }
 asyncio::Coro<void> gathering() {
     // Named tasks made outside the co_await expression: GCC 12 corrupts a named task made
     // inside it (docs/footguns.md).
@@ -118,7 +116,8 @@ ASYNCIO_TEST(CallGraph, OfAKnownProgramThroughGatherAndTaskGroup) {
     CO_ASSERT_EQ(g.awaited_by[0].awaited_by.size(), 1u);
     EXPECT_EQ(g.awaited_by[0].awaited_by[0].future.state(), top.state());
     std::string with_ids = asyncio::format_call_graph(deep);
-    EXPECT_TRUE(std::regex_search(with_ids, std::regex("^\\* Task\\(name='deep', id=0x[0-9a-f]+\\)\n")))
+    EXPECT_TRUE(
+        std::regex_search(with_ids, std::regex("^\\* Task\\(name='deep', id=0x[0-9a-f]+\\)\n")))
         << with_ids;
 
     // The loop's tree: every task, what it is suspended on, who awaits whom.
@@ -161,7 +160,8 @@ ASYNCIO_TEST(CallGraph, SleepingTasksShowTheirDeadline) {
     co_await asyncio::sleep(1);
     std::string s = loop().format_tasks({.ids = false});
     EXPECT_NE(s.find("* Task(name='sleeper') sleeping until loop time 5.000 (in 4.000 s)"),
-              std::string::npos) << s;
+              std::string::npos)
+        << s;
     t.cancel();
     try {
         co_await t;
@@ -171,31 +171,40 @@ ASYNCIO_TEST(CallGraph, SleepingTasksShowTheirDeadline) {
 
 ASYNCIO_TEST(CallGraph, ThroughWaitShieldAndAwaitedTask) {
     auto gate = loop().create_future<void>();
-    auto inner = asyncio::create_task([](asyncio::Future<void> g) -> asyncio::Coro<void> {
-        co_await g;
-    }(gate), {.name = "inner"});
-    auto by_await = asyncio::create_task([](asyncio::Task<void> t) -> asyncio::Coro<void> {
-        co_await t;
-    }(inner), {.name = "by-await"});
-    auto by_shield = asyncio::create_task([](asyncio::Task<void> t) -> asyncio::Coro<void> {
-        co_await asyncio::shield(t);
-    }(inner), {.name = "by-shield"});
-    auto by_wait = asyncio::create_task([](asyncio::Task<void> t) -> asyncio::Coro<void> {
-        std::vector<asyncio::Task<void>> v{t};
-        co_await asyncio::wait(v);
-    }(inner), {.name = "by-wait"});
+    auto inner = asyncio::create_task(
+        [](asyncio::Future<void> g) -> asyncio::Coro<void> { co_await g; }(gate),
+        {.name = "inner"});
+    auto by_await = asyncio::create_task(
+        [](asyncio::Task<void> t) -> asyncio::Coro<void> { co_await t; }(inner),
+        {.name = "by-await"});
+    auto by_shield = asyncio::create_task(
+        [](asyncio::Task<void> t) -> asyncio::Coro<void> { co_await asyncio::shield(t); }(inner),
+        {.name = "by-shield"});
+    auto by_wait = asyncio::create_task(
+        [](asyncio::Task<void> t) -> asyncio::Coro<void> {
+            std::vector<asyncio::Task<void>> v{t};
+            co_await asyncio::wait(v);
+        }(inner),
+        {.name = "by-wait"});
     co_await asyncio::sleep(0);
     asyncio::FutureCallGraph g = asyncio::capture_call_graph(inner);
     std::vector<std::string> up;
     for (auto& a : g.awaited_by) {
         if (a.future.state()->is_task()) {
-            up.push_back(asyncio::AnyTask(a.future.state()->is_task() ? static_cast<asyncio::detail::TaskCore*>(a.future.state()) : nullptr).get_name());
+            up.push_back(
+                asyncio::AnyTask(a.future.state()->is_task()
+                                     ? static_cast<asyncio::detail::TaskCore*>(a.future.state())
+                                     : nullptr)
+                    .get_name());
         } else {
             CO_ASSERT_EQ(a.awaited_by.size(), 1u);  // the shield's outer, the wait's waiter
-            up.push_back("via future: " + asyncio::AnyTask(static_cast<asyncio::detail::TaskCore*>(a.awaited_by[0].future.state())).get_name());
+            up.push_back("via future: " + asyncio::AnyTask(static_cast<asyncio::detail::TaskCore*>(
+                                                               a.awaited_by[0].future.state()))
+                                              .get_name());
         }
     }
-    EXPECT_EQ(up, (std::vector<std::string>{"by-await", "via future: by-shield", "via future: by-wait"}));
+    EXPECT_EQ(
+        up, (std::vector<std::string>{"by-await", "via future: by-shield", "via future: by-wait"}));
     gate.set_result();
     co_await by_await;
     co_await by_shield;
@@ -232,7 +241,9 @@ asyncio::Coro<void> hung_main() {
 }  // namespace graphdemo
 
 // Run by DebugMode.Sigusr1PrintsTheTasksOfAHungProgram in a child process.
-TEST(DebugModeChild, DISABLED_HangsUntilKilled) { asyncio::run(graphdemo::hung_main(), {.debug = true}); }
+TEST(DebugModeChild, DISABLED_HangsUntilKilled) {
+    asyncio::run(graphdemo::hung_main(), {.debug = true});
+}
 
 namespace {
 /// Reads what is available from `fd` into `out` for up to `ms`; false at EOF.
@@ -292,8 +303,10 @@ TEST(DebugMode, Sigusr1PrintsTheTasksOfAHungProgram) {
                           "  |   async graphdemo::hung_main()\n"
                           "  + Awaits:\n"
                           "    * Task(name='ping') waiting in "),
-              std::string::npos) << masked;
+              std::string::npos)
+        << masked;
     EXPECT_NE(masked.find("      |   async graphdemo::pass_on()\n"
                           "    * Task(name='pong') waiting in "),
-              std::string::npos) << masked;
+              std::string::npos)
+        << masked;
 }

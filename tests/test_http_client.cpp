@@ -27,13 +27,14 @@ using asyncio::testing::read_port;
 
 namespace {
 
-
 /// A peer process serving HTTP on 127.0.0.1:port.
 struct Peer {
     asyncio::Process proc;
     int port = -1;
     std::string dir;  // nginx: its prefix (removed at stop)
-    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(port) + path;
+    }
 };
 
 asyncio::Coro<Peer> start_python_peer() {
@@ -83,26 +84,26 @@ asyncio::Coro<Peer> start_nginx(bool tls) {
     std::ofstream(dir + "/www/small.txt") << "small file\n";
     int port = free_port();
     std::string listen = "127.0.0.1:" + std::to_string(port) + (tls ? " ssl" : "");
-    std::string ssl_conf = tls ? "ssl_certificate " + test_certs()("server.pem") + ";\n    ssl_certificate_key " +
-                                     test_certs()("server.key") + ";\n"
+    std::string ssl_conf = tls ? "ssl_certificate " + test_certs()("server.pem") +
+                                     ";\n    ssl_certificate_key " + test_certs()("server.key") +
+                                     ";\n"
                                : "";
-    std::ofstream(dir + "/nginx.conf") << "daemon off;\nmaster_process on;\nworker_processes 1;\nuser root;\n"
-                                          "pid "
-                                       << dir << "/nginx.pid;\nerror_log " << dir
-                                       << "/logs/error.log;\nevents { worker_connections 512; }\n"
-                                          "http {\n  access_log off;\n  default_type text/plain;\n"
-                                          "  keepalive_requests 100000;\n  keepalive_timeout 60s;\n"
-                                          "  gzip on;\n  gzip_min_length 1;\n  gzip_types text/plain;\n"
-                                          "  client_body_temp_path "
-                                       << dir << "/tmp_body;\n  proxy_temp_path " << dir
-                                       << "/tmp_proxy;\n  fastcgi_temp_path " << dir << "/tmp_fcgi;\n  uwsgi_temp_path "
-                                       << dir << "/tmp_uwsgi;\n  scgi_temp_path " << dir
-                                       << "/tmp_scgi;\n  server {\n    listen " << listen << ";\n    " << ssl_conf
-                                       << "    root " << dir
-                                       << "/www;\n    add_header X-Connection $connection;\n  }\n}\n";
-    auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::DEVNULL, .stderr_ = asyncio::DEVNULL},
-                                                         "nginx", "-p", dir, "-c", dir + "/nginx.conf", "-e",
-                                                         dir + "/logs/error.log");
+    std::ofstream(dir + "/nginx.conf")
+        << "daemon off;\nmaster_process on;\nworker_processes 1;\nuser root;\n"
+           "pid "
+        << dir << "/nginx.pid;\nerror_log " << dir
+        << "/logs/error.log;\nevents { worker_connections 512; }\n"
+           "http {\n  access_log off;\n  default_type text/plain;\n"
+           "  keepalive_requests 100000;\n  keepalive_timeout 60s;\n"
+           "  gzip on;\n  gzip_min_length 1;\n  gzip_types text/plain;\n"
+           "  client_body_temp_path "
+        << dir << "/tmp_body;\n  proxy_temp_path " << dir << "/tmp_proxy;\n  fastcgi_temp_path "
+        << dir << "/tmp_fcgi;\n  uwsgi_temp_path " << dir << "/tmp_uwsgi;\n  scgi_temp_path " << dir
+        << "/tmp_scgi;\n  server {\n    listen " << listen << ";\n    " << ssl_conf << "    root "
+        << dir << "/www;\n    add_header X-Connection $connection;\n  }\n}\n";
+    auto proc = co_await asyncio::create_subprocess_exec(
+        {.stdout_ = asyncio::DEVNULL, .stderr_ = asyncio::DEVNULL}, "nginx", "-p", dir, "-c",
+        dir + "/nginx.conf", "-e", dir + "/logs/error.log");
     // Ready when it accepts a connection.
     for (int i = 0; i < 200; ++i) {
         try {
@@ -136,7 +137,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, GetGivesStatusReasonHeadersAndText) {
     EXPECT_EQ(resp.status_code, 200);
     EXPECT_EQ(resp.reason, std::string("OK"));
     EXPECT_TRUE(resp.ok());
-    EXPECT_EQ(resp.headers.get("content-type").value_or(""), std::string("text/plain; charset=utf-8"));
+    EXPECT_EQ(resp.headers.get("content-type").value_or(""),
+              std::string("text/plain; charset=utf-8"));
     EXPECT_EQ(resp.content_type(), std::string("text/plain"));
     EXPECT_EQ(resp.charset(), std::string("utf-8"));
     EXPECT_EQ(resp.content_length(), 11u);
@@ -231,7 +233,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, ChunkedBodiesReadByLineAndByChunk) {
         if (line.empty()) break;
         lines.push_back(line);
     }
-    EXPECT_EQ(lines, (std::vector<std::string>{"chunk 0\n", "chunk 1\n", "chunk 2\n", "chunk 3\n", "chunk 4\n"}));
+    EXPECT_EQ(lines, (std::vector<std::string>{"chunk 0\n", "chunk 1\n", "chunk 2\n", "chunk 3\n",
+                                               "chunk 4\n"}));
     EXPECT_TRUE(resp.at_eof());
 
     auto big = co_await session.get(peer.url("/lines"));
@@ -261,7 +264,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, GzipAndDeflateBodiesAreDecoded) {
         EXPECT_EQ(co_await resp.text(), expected) << path;
     }
     auto echo = co_await session.get(peer.url("/echo"));
-    EXPECT_EQ((co_await echo.json())["headers"]["Accept-Encoding"], std::string("gzip, deflate, br"));
+    EXPECT_EQ((co_await echo.json())["headers"]["Accept-Encoding"],
+              std::string("gzip, deflate, br"));
     // Without auto_decompress the bytes are handed out as received.
     ClientSession raw({.auto_decompress = false});
     auto packed = co_await raw.get(peer.url("/gzip"));
@@ -282,7 +286,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, ACorruptGzipBodyRaisesContentEncodingError) {
     } catch (const ContentEncodingError& e) {
         message = e.what();
     }
-    EXPECT_EQ(message, "GET " + peer.url("/corrupt-gzip") + ": cannot decode the gzip body: unknown compression method")
+    EXPECT_EQ(message, "GET " + peer.url("/corrupt-gzip") +
+                           ": cannot decode the gzip body: unknown compression method")
         << message;
     EXPECT_EQ(session.connector().acquired_count(), 0u);
     EXPECT_EQ(session.connector().idle_count(), 0u);  // that connection was closed
@@ -301,7 +306,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, TextUsesTheCharsetOfContentType) {
     try {
         co_await resp.text("utf-8");
     } catch (const std::invalid_argument& e) {
-        refused = std::string(e.what()) == "text(): 'utf-8' codec can't decode byte 0xe9 in position 3";
+        refused =
+            std::string(e.what()) == "text(): 'utf-8' codec can't decode byte 0xe9 in position 3";
     }
     EXPECT_TRUE(refused);
     EXPECT_EQ(co_await resp.text("utf-8", "replace"), std::string("caf\xef\xbf\xbd"));
@@ -322,7 +328,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, JsonChecksTheContentType) {
     }
     EXPECT_EQ(status, 200);
     auto again = co_await session.get(peer.url("/hello"));
-    EXPECT_THROW(co_await again.json(std::nullopt), nlohmann::json::parse_error);  // no check: parse fails
+    EXPECT_THROW(co_await again.json(std::nullopt),
+                 nlohmann::json::parse_error);  // no check: parse fails
     co_await session.close();
     co_await stop(peer);
 }
@@ -361,7 +368,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, RedirectMethodRules) {
     for (int code : {301, 302, 303, 307, 308}) {
         nlohmann::json sent_doc = {{"k", code}};
         RequestOptions o{.json = sent_doc};
-        auto resp = co_await session.post(peer.url("/redirect/" + std::to_string(code) + "?to=/echo"), std::move(o));
+        auto resp = co_await session.post(
+            peer.url("/redirect/" + std::to_string(code) + "?to=/echo"), std::move(o));
         auto j = co_await resp.json();
         bool keeps = code == 307 || code == 308;
         EXPECT_EQ(j["method"], std::string(keeps ? "POST" : "GET")) << code;
@@ -408,7 +416,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, RaiseForStatusRaisesClientResponseError) {
         message = e.what();
         EXPECT_EQ(e.status(), 404);
     }
-    EXPECT_EQ(message, std::string("404, message='Not Found', url='") + peer.url("/status/404") + "'");
+    EXPECT_EQ(message,
+              std::string("404, message='Not Found', url='") + peer.url("/status/404") + "'");
     int status = 0;
     try {
         co_await session.get(peer.url("/status/503"), {.raise_for_status = true});
@@ -432,13 +441,15 @@ ASYNCIO_TEST_REALTIME(HttpClient, AServerThatStallsRaisesTimeoutError) {
     } catch (const asyncio::TimeoutError& e) {
         message = e.what();
     }
-    EXPECT_EQ(message, std::string("GET ") + peer.url("/stall-head") + ": timed out after 0.3 s (ClientTimeout sock_read)");
+    EXPECT_EQ(message, std::string("GET ") + peer.url("/stall-head") +
+                           ": timed out after 0.3 s (ClientTimeout sock_read)");
     try {
         co_await session.get(peer.url("/stall-head"), {.timeout = ClientTimeout{.total = 0.2}});
     } catch (const asyncio::TimeoutError& e) {
         message = e.what();
     }
-    EXPECT_EQ(message, std::string("GET ") + peer.url("/stall-head") + ": timed out after 0.2 s (ClientTimeout total)");
+    EXPECT_EQ(message, std::string("GET ") + peer.url("/stall-head") +
+                           ": timed out after 0.2 s (ClientTimeout total)");
     // The body's reads are timed too.
     auto resp = co_await session.get(peer.url("/stall-body"));
     EXPECT_EQ((co_await resp.read_chunk()).size(), 1000u);
@@ -512,7 +523,9 @@ ASYNCIO_TEST_REALTIME(HttpClient, AGarbageStatusLineRaisesRemoteProtocolError) {
     } catch (const RemoteProtocolError& e) {
         message = e.what();
     }
-    EXPECT_EQ(message.rfind("GET " + peer.url("/garbage") + ": Bad HTTP response: invalid status code", 0), 0u)
+    EXPECT_EQ(message.rfind(
+                  "GET " + peer.url("/garbage") + ": Bad HTTP response: invalid status code", 0),
+              0u)
         << message;
     EXPECT_EQ(session.connector().acquired_count(), 0u);
     co_await session.close();
@@ -580,7 +593,8 @@ ASYNCIO_TEST_REALTIME(HttpClient, ARefusedConnectionRaisesClientConnectorError) 
         message = e.what();
         EXPECT_EQ(e.code().value(), ECONNREFUSED);
     }
-    EXPECT_EQ(message, std::string("Cannot connect to host 127.0.0.1:") + std::to_string(port) + " [Connection refused]");
+    EXPECT_EQ(message, std::string("Cannot connect to host 127.0.0.1:") + std::to_string(port) +
+                           " [Connection refused]");
     EXPECT_EQ(session.connector().acquired_count(), 0u);
     co_await session.close();
 }
@@ -591,9 +605,11 @@ ASYNCIO_TEST(HttpClient, BadUrlsMethodsAndHeadersAreRefusedBeforeConnecting) {
     EXPECT_THROW(co_await session.get("ftp://127.0.0.1/"), InvalidURL);
     EXPECT_THROW(co_await session.request("GE T", "http://127.0.0.1/"), std::invalid_argument);
     RequestOptions injected{.headers = {{"X-Bad", "a\r\nInjected: 1"}}};
-    EXPECT_THROW(co_await session.get("http://127.0.0.1:1/", std::move(injected)), std::invalid_argument);
+    EXPECT_THROW(co_await session.get("http://127.0.0.1:1/", std::move(injected)),
+                 std::invalid_argument);
     RequestOptions two_bodies{.data = "a", .json = 1};
-    EXPECT_THROW(co_await session.post("http://127.0.0.1:1/", std::move(two_bodies)), std::invalid_argument);
+    EXPECT_THROW(co_await session.post("http://127.0.0.1:1/", std::move(two_bodies)),
+                 std::invalid_argument);
     EXPECT_EQ(session.connector().connections_made(), 0u);
     co_await session.close();
     EXPECT_THROW(co_await session.get("http://127.0.0.1:1/"), asyncio::RuntimeError);
@@ -602,10 +618,11 @@ ASYNCIO_TEST(HttpClient, BadUrlsMethodsAndHeadersAreRefusedBeforeConnecting) {
 ASYNCIO_TEST_REALTIME(HttpClient, TheSessionWorksThroughAsyncWith) {
     Peer peer = co_await start_python_peer();
     ClientSession session;
-    std::string body = co_await asyncio::async_with(session, [&](ClientSession& s) -> asyncio::Coro<std::string> {
-        auto r = co_await s.get(peer.url("/hello"));
-        co_return co_await r.text();
-    });
+    std::string body =
+        co_await asyncio::async_with(session, [&](ClientSession& s) -> asyncio::Coro<std::string> {
+            auto r = co_await s.get(peer.url("/hello"));
+            co_return co_await r.text();
+        });
     EXPECT_EQ(body, std::string("hello world"));
     EXPECT_TRUE(session.closed());
     co_await stop(peer);
@@ -663,7 +680,8 @@ ASYNCIO_TEST_REALTIME(HttpClientNginx, HttpsVerifiesTheServerByDefault) {
         EXPECT_EQ(co_await resp.text(), std::string("small file\n"));
     }
     EXPECT_EQ(session.connector().connections_made(), 1u);
-    auto named = co_await session.get("https://localhost:" + std::to_string(nginx.port) + "/small.txt");
+    auto named =
+        co_await session.get("https://localhost:" + std::to_string(nginx.port) + "/small.txt");
     EXPECT_EQ(named.status, 200);
     co_await named.read();
     // The system's CAs do not know the test CA.
@@ -694,7 +712,9 @@ ASYNCIO_TEST_REALTIME(HttpClientNginx, HttpsVerifiesTheServerByDefault) {
 
 namespace {
 
-asyncio::Coro<web_ns::Response> own_hello(web_ns::Request&) { co_return web_ns::Response{.text = "hello from web"}; }
+asyncio::Coro<web_ns::Response> own_hello(web_ns::Request&) {
+    co_return web_ns::Response{.text = "hello from web"};
+}
 
 asyncio::Coro<web_ns::Response> own_echo(web_ns::Request& req) {
     nlohmann::json doc = co_await req.json();

@@ -24,7 +24,8 @@ std::string sample() {
 std::string decode(Encoding e, const std::string& data, std::size_t step) {
     Decompressor d(e);
     std::string out;
-    for (std::size_t i = 0; i < data.size(); i += step) out += d.feed(std::string_view(data).substr(i, step));
+    for (std::size_t i = 0; i < data.size(); i += step)
+        out += d.feed(std::string_view(data).substr(i, step));
     d.finish();
     return out;
 }
@@ -45,7 +46,8 @@ TEST(HttpDecompress, GzipAndDeflateDecodeInAnyPieces) {
     for (Encoding e : {Encoding::gzip, Encoding::deflate}) {
         std::string packed = detail::compress(body, e);
         EXPECT_LT(packed.size(), body.size() / 4);
-        for (std::size_t step : {1ul, 7ul, 4096ul, packed.size()}) EXPECT_EQ(decode(e, packed, step), body);
+        for (std::size_t step : {1ul, 7ul, 4096ul, packed.size()})
+            EXPECT_EQ(decode(e, packed, step), body);
     }
 }
 
@@ -72,13 +74,15 @@ TEST(HttpDecompress, CorruptAndTruncatedDataRaiseContentEncodingError) {
     EXPECT_NE(error_of(Encoding::gzip, corrupt), "no error");
     EXPECT_EQ(error_of(Encoding::gzip, packed.substr(0, packed.size() / 2)),
               "cannot decode the gzip body: the body ended in the middle of the compressed stream");
-    EXPECT_EQ(error_of(Encoding::br, "\xff\xff\xff\xff garbage"), "cannot decode the br body: invalid brotli data (PADDING_2)");
+    EXPECT_EQ(error_of(Encoding::br, "\xff\xff\xff\xff garbage"),
+              "cannot decode the br body: invalid brotli data (PADDING_2)");
     // It is a ClientPayloadError, as in aiohttp.
     EXPECT_THROW(decode(Encoding::deflate, std::string(50, '\xff'), 10), ClientPayloadError);
 }
 
 TEST(HttpDecompress, AnEmptyBodyDecodesToNothing) {
-    for (Encoding e : {Encoding::gzip, Encoding::deflate, Encoding::br}) EXPECT_EQ(decode(e, "", 1), "");
+    for (Encoding e : {Encoding::gzip, Encoding::deflate, Encoding::br})
+        EXPECT_EQ(decode(e, "", 1), "");
 }
 
 TEST(HttpDecompress, ContentEncodingNames) {
@@ -101,11 +105,13 @@ TEST(HttpDecompress, BrotliDecodesInAnyPieces) {
     std::string body = sample();
     std::string packed(BrotliEncoderMaxCompressedSize(body.size()), '\0');
     std::size_t size = packed.size();
-    ASSERT_TRUE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
-                                      body.size(), reinterpret_cast<const uint8_t*>(body.data()), &size,
+    ASSERT_TRUE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW,
+                                      BROTLI_MODE_TEXT, body.size(),
+                                      reinterpret_cast<const uint8_t*>(body.data()), &size,
                                       reinterpret_cast<uint8_t*>(packed.data())));
     packed.resize(size);
-    for (std::size_t step : {13ul, 1000ul, packed.size()}) EXPECT_EQ(decode(Encoding::br, packed, step), body);
+    for (std::size_t step : {13ul, 1000ul, packed.size()})
+        EXPECT_EQ(decode(Encoding::br, packed, step), body);
     EXPECT_EQ(error_of(Encoding::br, packed.substr(0, packed.size() - 3)),
               "cannot decode the br body: the body ended in the middle of the compressed stream");
 }

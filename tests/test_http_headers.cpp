@@ -105,7 +105,7 @@ TEST(HttpHeaders, ExtendAppendsAndEqualityComparesNamesIgnoringCase) {
 TEST(HttpHeaders, IequalsComparesAsciiOnly) {
     EXPECT_TRUE(asyncio::http::iequals("Content-Length", "content-LENGTH"));
     EXPECT_FALSE(asyncio::http::iequals("Content-Length", "Content-Lengt"));
-    EXPECT_FALSE(asyncio::http::iequals("\xc3\x84", "\xc3\xa4"));   // no Unicode folding
+    EXPECT_FALSE(asyncio::http::iequals("\xc3\x84", "\xc3\xa4"));  // no Unicode folding
 }
 
 TEST(HttpHeaders, MultiDictComparesKeysExactly) {

@@ -23,7 +23,7 @@ namespace {
 struct Parsed {
     std::vector<MessageHead> heads;
     std::vector<std::string> bodies;
-    std::vector<bool> ends;   // keep_alive of each MessageEnd
+    std::vector<bool> ends;  // keep_alive of each MessageEnd
 };
 
 Parsed drain(HttpParser& p, Parsed out = {}) {
@@ -68,8 +68,9 @@ bool contains(const std::string& s, std::string_view part) {
 }  // namespace
 
 TEST(HttpParser, ParsesARequestHeadWithHeadersInOrder) {
-    auto r = parse(MessageType::request,
-                   "GET /a/b?x=1 HTTP/1.1\r\nHost: example\r\nAccept: */*\r\nX-A: 1\r\nx-a: 2\r\n\r\n");
+    auto r =
+        parse(MessageType::request,
+              "GET /a/b?x=1 HTTP/1.1\r\nHost: example\r\nAccept: */*\r\nX-A: 1\r\nx-a: 2\r\n\r\n");
     ASSERT_EQ(r.heads.size(), 1u);
     const auto& h = r.heads[0];
     EXPECT_EQ(h.method, "GET");
@@ -79,7 +80,8 @@ TEST(HttpParser, ParsesARequestHeadWithHeadersInOrder) {
     EXPECT_TRUE(h.keep_alive);
     EXPECT_FALSE(h.chunked);
     EXPECT_FALSE(h.content_length.has_value());
-    EXPECT_EQ(h.headers, (CIMultiDict{{"Host", "example"}, {"Accept", "*/*"}, {"X-A", "1"}, {"x-a", "2"}}));
+    EXPECT_EQ(h.headers,
+              (CIMultiDict{{"Host", "example"}, {"Accept", "*/*"}, {"X-A", "1"}, {"x-a", "2"}}));
     EXPECT_EQ(r.bodies[0], "");
     EXPECT_EQ(r.ends, std::vector<bool>{true});
 }
@@ -122,7 +124,8 @@ TEST(HttpParser, StateFollowsHeadThenBodyThenIdle) {
 
 TEST(HttpParser, PipelinedRequestsComeOutInOrder) {
     auto r = parse(MessageType::request,
-                   "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyzGET /3 HTTP/1.1\r\n\r\n");
+                   "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyzGET /3 "
+                   "HTTP/1.1\r\n\r\n");
     ASSERT_EQ(r.heads.size(), 3u);
     EXPECT_EQ(r.heads[0].target, "/1");
     EXPECT_EQ(r.heads[1].target, "/2");
@@ -148,9 +151,9 @@ TEST(HttpParser, AWellFormedRequestBeforeAMalformedOneIsStillDelivered) {
     auto first = p.next();
     ASSERT_TRUE(first && std::holds_alternative<MessageHead>(*first));
     EXPECT_EQ(std::get<MessageHead>(*first).target, "/ok");
-    ASSERT_TRUE(p.next());   // its MessageEnd
+    ASSERT_TRUE(p.next());  // its MessageEnd
     EXPECT_THROW(p.next(), BadStatusLine);
-    EXPECT_THROW(p.next(), BadStatusLine);   // and again: the parser stays failed
+    EXPECT_THROW(p.next(), BadStatusLine);  // and again: the parser stays failed
     p.feed("GET / HTTP/1.1\r\n\r\n");
     EXPECT_THROW(p.next(), BadStatusLine);
 }
@@ -167,7 +170,8 @@ TEST(HttpParser, MalformedStartLinesAreBadStatusLine) {
 }
 
 TEST(HttpParser, AnInvalidHeaderNameIsInvalidHeader) {
-    auto e = error_of<InvalidHeader>(MessageType::request, "GET / HTTP/1.1\r\nBad\x01Name: x\r\n\r\n");
+    auto e =
+        error_of<InvalidHeader>(MessageType::request, "GET / HTTP/1.1\r\nBad\x01Name: x\r\n\r\n");
     EXPECT_EQ(e.status(), 400);
     EXPECT_TRUE(contains(e.what(), "invalid header field")) << e.what();
     // A space inside or before the colon (a smuggling vector) is refused too.
@@ -186,7 +190,8 @@ TEST(HttpParser, ContentLengthWithTransferEncodingIsRejectedAsSmuggling) {
 
 TEST(HttpParser, ConflictingContentLengthsAreRejected) {
     auto e = error_of<ContentLengthError>(
-        MessageType::request, "POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd");
+        MessageType::request,
+        "POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd");
     EXPECT_TRUE(contains(e.what(), "Content-Length")) << e.what();
     error_of<ContentLengthError>(MessageType::request,
                                  "POST / HTTP/1.1\r\nContent-Length: 4x\r\n\r\nabcd");
@@ -239,7 +244,8 @@ TEST(HttpParser, ABodyOverTheLimitIs413ByContentLengthOrByChunks) {
                                        "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n",
                                        {.max_body_size = 10});
     EXPECT_EQ(e.status(), 413);
-    EXPECT_TRUE(contains(e.what(), "Content-Length 11 is over the body limit of 10 bytes")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "Content-Length 11 is over the body limit of 10 bytes"))
+        << e.what();
     auto c = error_of<PayloadTooLarge>(
         MessageType::request,
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n",
@@ -251,8 +257,9 @@ TEST(HttpParser, ABodyOverTheLimitIs413ByContentLengthOrByChunks) {
 }
 
 TEST(HttpParser, ParsesAResponseWithContentLength) {
-    auto r = parse(MessageType::response,
-                   "HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nnope!");
+    auto r = parse(
+        MessageType::response,
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nnope!");
     ASSERT_EQ(r.heads.size(), 1u);
     EXPECT_EQ(r.heads[0].status, 404);
     EXPECT_EQ(r.heads[0].reason, "Not Found");

@@ -63,15 +63,21 @@ TEST(HttpURL, BadUrlsRaiseInvalidUrlNamingTheProblem) {
         }
         return std::string("no error");
     };
-    EXPECT_EQ(message("/just/a/path"),
-              "invalid URL '/just/a/path': no scheme (an absolute URL starts with http:// or https://)");
+    EXPECT_EQ(
+        message("/just/a/path"),
+        "invalid URL '/just/a/path': no scheme (an absolute URL starts with http:// or https://)");
     EXPECT_EQ(message("http:///path"), "invalid URL 'http:///path': no host");
-    EXPECT_EQ(message("http://h:99999/"), "invalid URL 'http://h:99999/': the port '99999' is not a number from 0 to 65535");
-    EXPECT_EQ(message("http://h:8x/"), "invalid URL 'http://h:8x/': the port '8x' is not a number from 0 to 65535");
-    EXPECT_EQ(message("http://[::1/"), "invalid URL 'http://[::1/': an IPv6 literal without its closing ']'");
-    EXPECT_EQ(message("http://[zz::1]/"), "invalid URL 'http://[zz::1]/': 'zz::1' is not an IPv6 address");
+    EXPECT_EQ(message("http://h:99999/"),
+              "invalid URL 'http://h:99999/': the port '99999' is not a number from 0 to 65535");
+    EXPECT_EQ(message("http://h:8x/"),
+              "invalid URL 'http://h:8x/': the port '8x' is not a number from 0 to 65535");
+    EXPECT_EQ(message("http://[::1/"),
+              "invalid URL 'http://[::1/': an IPv6 literal without its closing ']'");
+    EXPECT_EQ(message("http://[zz::1]/"),
+              "invalid URL 'http://[zz::1]/': 'zz::1' is not an IPv6 address");
     EXPECT_EQ(message("http://a b/"), "invalid URL 'http://a b/': the character ' ' in the host");
-    EXPECT_EQ(message("http://h\xc3\xa9.com/"), "invalid URL 'http://h\xc3\xa9.com/': a non-ASCII host name (IDNA is not supported)");
+    EXPECT_EQ(message("http://h\xc3\xa9.com/"),
+              "invalid URL 'http://h\xc3\xa9.com/': a non-ASCII host name (IDNA is not supported)");
     // InvalidURL is a std::invalid_argument (aiohttp's is a ValueError).
     EXPECT_THROW((void)URL("nope"), std::invalid_argument);
 }
@@ -79,25 +85,42 @@ TEST(HttpURL, BadUrlsRaiseInvalidUrlNamingTheProblem) {
 TEST(HttpURL, JoinFollowsRfc3986Examples) {
     URL base("http://a/b/c/d;p?q");
     const std::pair<const char*, const char*> cases[] = {
-        {"g", "http://a/b/c/g"},         {"./g", "http://a/b/c/g"},
-        {"g/", "http://a/b/c/g/"},       {"/g", "http://a/g"},
-        {"//g", "http://g/"},            {"?y", "http://a/b/c/d;p?y"},
-        {"g?y", "http://a/b/c/g?y"},     {"#s", "http://a/b/c/d;p?q#s"},
-        {"g#s", "http://a/b/c/g#s"},     {"g?y#s", "http://a/b/c/g?y#s"},
-        {";x", "http://a/b/c/;x"},       {"g;x", "http://a/b/c/g;x"},
-        {"", "http://a/b/c/d;p?q"},      {".", "http://a/b/c/"},
-        {"./", "http://a/b/c/"},         {"..", "http://a/b/"},
-        {"../", "http://a/b/"},          {"../g", "http://a/b/g"},
-        {"../..", "http://a/"},          {"../../", "http://a/"},
-        {"../../g", "http://a/g"},       {"../../../g", "http://a/g"},
-        {"/./g", "http://a/g"},          {"/../g", "http://a/g"},
-        {"g.", "http://a/b/c/g."},       {".g", "http://a/b/c/.g"},
-        {"g..", "http://a/b/c/g.."},     {"..g", "http://a/b/c/..g"},
-        {"./../g", "http://a/b/g"},      {"./g/.", "http://a/b/c/g/"},
-        {"g/./h", "http://a/b/c/g/h"},   {"g/../h", "http://a/b/c/h"},
+        {"g", "http://a/b/c/g"},
+        {"./g", "http://a/b/c/g"},
+        {"g/", "http://a/b/c/g/"},
+        {"/g", "http://a/g"},
+        {"//g", "http://g/"},
+        {"?y", "http://a/b/c/d;p?y"},
+        {"g?y", "http://a/b/c/g?y"},
+        {"#s", "http://a/b/c/d;p?q#s"},
+        {"g#s", "http://a/b/c/g#s"},
+        {"g?y#s", "http://a/b/c/g?y#s"},
+        {";x", "http://a/b/c/;x"},
+        {"g;x", "http://a/b/c/g;x"},
+        {"", "http://a/b/c/d;p?q"},
+        {".", "http://a/b/c/"},
+        {"./", "http://a/b/c/"},
+        {"..", "http://a/b/"},
+        {"../", "http://a/b/"},
+        {"../g", "http://a/b/g"},
+        {"../..", "http://a/"},
+        {"../../", "http://a/"},
+        {"../../g", "http://a/g"},
+        {"../../../g", "http://a/g"},
+        {"/./g", "http://a/g"},
+        {"/../g", "http://a/g"},
+        {"g.", "http://a/b/c/g."},
+        {".g", "http://a/b/c/.g"},
+        {"g..", "http://a/b/c/g.."},
+        {"..g", "http://a/b/c/..g"},
+        {"./../g", "http://a/b/g"},
+        {"./g/.", "http://a/b/c/g/"},
+        {"g/./h", "http://a/b/c/g/h"},
+        {"g/../h", "http://a/b/c/h"},
         {"https://other:8443/x", "https://other:8443/x"},
     };
-    for (auto [ref, want] : cases) EXPECT_EQ(base.join(ref).str(), want) << "reference '" << ref << "'";
+    for (auto [ref, want] : cases)
+        EXPECT_EQ(base.join(ref).str(), want) << "reference '" << ref << "'";
     // A redirect to another scheme without a host is refused.
     EXPECT_THROW((void)base.join("mailto:x@y"), InvalidURL);
 }

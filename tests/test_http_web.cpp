@@ -133,7 +133,8 @@ ASYNCIO_TEST_REALTIME(HttpWeb, AGetRouteAnswersWithItsBodyAndStandardHeaders) {
     TestServer s;
     add_routes(s.app);
     co_await s.start();
-    std::string resp = co_await exchange(s.port, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string resp =
+        co_await exchange(s.port, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(status_of(resp), 200) << resp;
     EXPECT_TRUE(has(resp, "Content-Length: 13\r\n")) << resp;
     EXPECT_TRUE(has(resp, "Content-Type: text/plain; charset=utf-8\r\n")) << resp;
@@ -165,7 +166,8 @@ ASYNCIO_TEST_REALTIME(HttpWeb, UnknownPathIs404AndWrongMethodIs405WithAllow) {
     std::string nf = co_await exchange(s.port, "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(status_of(nf), 404) << nf;
     EXPECT_EQ(body_of(nf), "404: Not Found");
-    std::string na = co_await exchange(s.port, "DELETE /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+    std::string na =
+        co_await exchange(s.port, "DELETE /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(status_of(na), 405) << na;
     EXPECT_TRUE(has(na, "Allow: GET\r\n")) << na;
     co_await s.stop();
@@ -175,7 +177,8 @@ ASYNCIO_TEST_REALTIME(HttpWeb, HeadOfAGetRouteSendsTheHeadersWithoutTheBody) {
     TestServer s;
     add_routes(s.app);
     co_await s.start();
-    std::string resp = co_await exchange(s.port, "HEAD /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
+    std::string resp =
+        co_await exchange(s.port, "HEAD /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(status_of(resp), 200) << resp;
     EXPECT_TRUE(has(resp, "Content-Length: 13\r\n")) << resp;
     EXPECT_EQ(body_of(resp), "");
@@ -198,7 +201,8 @@ ASYNCIO_TEST_REALTIME(HttpWeb, AStreamedResponseIsChunked) {
     TestServer s;
     add_routes(s.app);
     co_await s.start();
-    std::string resp = co_await exchange(s.port, "GET /stream HTTP/1.1\r\nConnection: close\r\n\r\n");
+    std::string resp =
+        co_await exchange(s.port, "GET /stream HTTP/1.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(status_of(resp), 200) << resp;
     EXPECT_TRUE(has(resp, "Transfer-Encoding: chunked\r\n")) << resp;
     EXPECT_EQ(body_of(resp), "7\r\npart 0\n\r\n7\r\npart 1\n\r\n7\r\npart 2\n\r\n0\r\n\r\n");
@@ -209,11 +213,10 @@ ASYNCIO_TEST_REALTIME(HttpWeb, PipelinedRequestsAreAnsweredInOrderOnOneConnectio
     TestServer s;
     add_routes(s.app);
     co_await s.start();
-    std::string resp = co_await exchange(
-        s.port,
-        "GET /users/1 HTTP/1.1\r\n\r\n"
-        "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
-        "GET /users/3 HTTP/1.1\r\nConnection: close\r\n\r\n");
+    std::string resp = co_await exchange(s.port,
+                                         "GET /users/1 HTTP/1.1\r\n\r\n"
+                                         "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+                                         "GET /users/3 HTTP/1.1\r\nConnection: close\r\n\r\n");
     auto first = resp.find("\"id\":\"1\"");
     auto second = resp.find("POST:hello");
     auto third = resp.find("\"id\":\"3\"");
@@ -272,7 +275,8 @@ ASYNCIO_TEST_REALTIME(HttpWeb, EachRequestWritesOneAccessLogLine) {
     CO_ASSERT_EQ(s.log.size(), 1u);
     const std::string& line = s.log[0];
     EXPECT_TRUE(line.starts_with("127.0.0.1 [")) << line;
-    EXPECT_TRUE(has(line, "] \"GET /hello?x=1 HTTP/1.1\" 200 13 \"http://r/\" \"tester/1\"")) << line;
+    EXPECT_TRUE(has(line, "] \"GET /hello?x=1 HTTP/1.1\" 200 13 \"http://r/\" \"tester/1\""))
+        << line;
     co_await s.stop();
 }
 
@@ -290,13 +294,14 @@ ASYNCIO_TEST_REALTIME(HttpWebBadInput, AMalformedStartLineIs400AndTheConnectionC
     TestServer s;
     add_routes(s.app);
     co_await s.start();
-    std::string resp = co_await exchange(s.port, "GET /hello HTTP/1.1 extra\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
+    std::string resp =
+        co_await exchange(s.port, "GET /hello HTTP/1.1 extra\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
     EXPECT_EQ(status_of(resp), 400) << resp;
     EXPECT_TRUE(has(resp, "Connection: close\r\n")) << resp;
     EXPECT_TRUE(has(body_of(resp), "Bad HTTP request")) << resp;
-    EXPECT_FALSE(has(resp, "Hello")) << resp;   // nothing after the bad request is served
+    EXPECT_FALSE(has(resp, "Hello")) << resp;  // nothing after the bad request is served
     std::string junk = co_await exchange(s.port, std::string("\x16\x03\x01\x02\x00\x01", 6));
-    EXPECT_EQ(status_of(junk), 400) << junk;   // a TLS hello on the plain port
+    EXPECT_EQ(status_of(junk), 400) << junk;  // a TLS hello on the plain port
     co_await expect_still_serving(s.port);
     co_await s.stop();
 }
@@ -309,10 +314,12 @@ ASYNCIO_TEST_REALTIME(HttpWebBadInput, OversizedHeadersAre431AndALongTargetIs414
         s.port, "GET /hello HTTP/1.1\r\nX-Big: " + std::string(2000, 'x') + "\r\n\r\n");
     EXPECT_EQ(status_of(big), 431) << big.substr(0, 200);
     std::string many = "GET /hello HTTP/1.1\r\n";
-    for (int i = 0; i < 100; ++i) many += "X-H" + std::to_string(i) + ": " + std::string(50, 'v') + "\r\n";
+    for (int i = 0; i < 100; ++i)
+        many += "X-H" + std::to_string(i) + ": " + std::string(50, 'v') + "\r\n";
     std::string total = co_await exchange(s.port, many + "\r\n");
     EXPECT_EQ(status_of(total), 431) << total.substr(0, 200);
-    std::string target = co_await exchange(s.port, "GET /" + std::string(2000, 'a') + " HTTP/1.1\r\n\r\n");
+    std::string target =
+        co_await exchange(s.port, "GET /" + std::string(2000, 'a') + " HTTP/1.1\r\n\r\n");
     EXPECT_EQ(status_of(target), 414) << target.substr(0, 200);
     co_await expect_still_serving(s.port);
     co_await s.stop();
@@ -344,7 +351,7 @@ ASYNCIO_TEST_REALTIME(HttpWebBadInput, ContentLengthWithTransferEncodingIsReject
         "0\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
     EXPECT_EQ(status_of(resp), 400) << resp;
     EXPECT_TRUE(has(resp, "Content-Length together with Transfer-Encoding")) << resp;
-    EXPECT_FALSE(has(resp, "Hello")) << resp;   // the smuggled request is not served
+    EXPECT_FALSE(has(resp, "Hello")) << resp;  // the smuggled request is not served
     co_await expect_still_serving(s.port);
     co_await s.stop();
 }
@@ -372,7 +379,8 @@ ASYNCIO_TEST_REALTIME(HttpWebBadInput, AClientStallingMidHeadersGets408) {
     co_await s.stop();
 }
 
-ASYNCIO_TEST_REALTIME(HttpWebBadInput, AClientDisconnectingMidBodyFailsTheReadAndTheServerServesOn) {
+ASYNCIO_TEST_REALTIME(HttpWebBadInput,
+                      AClientDisconnectingMidBodyFailsTheReadAndTheServerServesOn) {
     TestServer s;
     auto seen = std::make_shared<std::string>();
     auto entered = std::make_shared<Event>();
@@ -445,7 +453,7 @@ ASYNCIO_TEST_REALTIME(HttpWebShutdown, CleanupFinishesRequestsInProgressAndClose
     EXPECT_EQ(status_of(resp), 200) << resp;
     EXPECT_EQ(body_of(resp), "finished");
     EXPECT_TRUE(has(resp, "Connection: close\r\n")) << resp;
-    EXPECT_EQ(co_await wait_for(ir.read(), 10.0), "");   // the idle one was closed
+    EXPECT_EQ(co_await wait_for(ir.read(), 10.0), "");  // the idle one was closed
     iw.close();
     co_await iw.wait_closed();
     // No longer accepting.
@@ -495,9 +503,10 @@ ASYNCIO_TEST_REALTIME(HttpWebPeers, CurlGetsPostsJsonAndReadsAStream) {
     add_routes(s.app);
     co_await s.start();
     std::string base = "http://127.0.0.1:" + std::to_string(s.port);
-    auto peer = co_await run_peer(argv_of("curl", "-sS", "--max-time", "20", base + "/hello", base + "/stream",
-                                        "--next", "-sS", "--max-time", "20", "-X", "POST", "-H", "Content-Type: application/json",
-                                        "--data", "{\"n\": 5}", base + "/json"));
+    auto peer = co_await run_peer(argv_of("curl", "-sS", "--max-time", "20", base + "/hello",
+                                          base + "/stream", "--next", "-sS", "--max-time", "20",
+                                          "-X", "POST", "-H", "Content-Type: application/json",
+                                          "--data", "{\"n\": 5}", base + "/json"));
     const int rc = peer.first;
     const std::string& out = peer.second;
     EXPECT_EQ(rc, 0) << out;
@@ -505,8 +514,9 @@ ASYNCIO_TEST_REALTIME(HttpWebPeers, CurlGetsPostsJsonAndReadsAStream) {
     EXPECT_TRUE(has(out, "part 0\npart 1\npart 2\n")) << out;
     EXPECT_TRUE(has(out, "\"seen\":true")) << out;
     // Over 1 KiB curl asks for 100-continue (and would wait a second without it).
-    auto big = co_await run_peer(argv_of("curl", "-sS", "--max-time", "20", "--expect100-timeout", "15",
-                                         "--data-binary", std::string(4096, 'b'), base + "/echo"));
+    auto big =
+        co_await run_peer(argv_of("curl", "-sS", "--max-time", "20", "--expect100-timeout", "15",
+                                  "--data-binary", std::string(4096, 'b'), base + "/echo"));
     EXPECT_EQ(big.first, 0) << big.second;
     EXPECT_EQ(big.second, "POST:" + std::string(4096, 'b'));
     co_await s.stop();
@@ -519,8 +529,9 @@ ASYNCIO_TEST_REALTIME(HttpWeb, ExpectContinueGets100WhenTheHandlerReadsTheBody) 
     auto conn = co_await open_connection("127.0.0.1", s.port);
     StreamReader& r = conn.first;
     StreamWriter& w = conn.second;
-    w.write("POST /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n"
-            "Connection: close\r\n\r\n");
+    w.write(
+        "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n"
+        "Connection: close\r\n\r\n");
     std::string interim = co_await wait_for(r.readuntil("\r\n\r\n"), 10.0);
     EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
     w.write("body");
@@ -549,7 +560,8 @@ c.request("GET", "/stream"); r = c.getresponse(); print(r.status, repr(r.read().
     const int rc = peer.first;
     const std::string& out = peer.second;
     EXPECT_EQ(rc, 0) << out;
-    EXPECT_TRUE(has(out, "200 Hello, world!\n201 [1, 2] same-connection\n200 'part 0\\npart 1\\npart 2\\n'"))
+    EXPECT_TRUE(has(
+        out, "200 Hello, world!\n201 [1, 2] same-connection\n200 'part 0\\npart 1\\npart 2\\n'"))
         << out;
     co_await s.stop();
 }
@@ -603,7 +615,8 @@ c = http.client.HTTPSConnection("localhost", int(sys.argv[1]), context=ctx, time
 c.request("GET", "/hello"); r = c.getresponse(); print(r.status, r.read().decode())
 c.request("GET", "/users/tls"); r = c.getresponse(); print(r.status, r.read().decode())
 )PY";
-    auto peer = co_await run_peer(argv_of(python(), "-c", script, std::to_string(s.port), certs("ca.pem")));
+    auto peer =
+        co_await run_peer(argv_of(python(), "-c", script, std::to_string(s.port), certs("ca.pem")));
     const int rc = peer.first;
     const std::string& out = peer.second;
     EXPECT_EQ(rc, 0) << out;

@@ -2,9 +2,9 @@
 // and the cancellation sweep of each primitive.
 #include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <stdexcept>
 #include <string>
-#include <numeric>
 #include <vector>
 
 #include "asyncio_test.hpp"
@@ -595,7 +595,9 @@ ASYNCIO_TEST(Condition, NotifyRacingWithCancelOfTheWokenWaiterIsNotLost) {
 }
 
 // parity #87: ConditionTests::test_cancelled_wakeup_relock
-ASYNCIO_TEST(Condition, CancelWhileRelockingAfterNotifyIsNotLost) { co_await cancelled_wakeup(true); }
+ASYNCIO_TEST(Condition, CancelWhileRelockingAfterNotifyIsNotLost) {
+    co_await cancelled_wakeup(true);
+}
 
 // parity #88: SemaphoreTests::test_acquire_cancel_before_awoken
 ASYNCIO_TEST(Semaphore, CancelledWaitersDoNotConsumeTheReleasedPermit) {
@@ -827,7 +829,8 @@ ASYNCIO_TEST(Barrier, AbortBreaksCurrentAndLaterWaiters) {
     Barrier barrier(n);
     int passed = 0, broken = 0;
     std::vector<Task<void>> ts;
-    for (int i = 0; i < n; ++i) ts.push_back(create_task(abort_on_middle(&barrier, n, &passed, &broken)));
+    for (int i = 0; i < n; ++i)
+        ts.push_back(create_task(abort_on_middle(&barrier, n, &passed, &broken)));
     for (auto& t : ts) co_await t;
     EXPECT_TRUE(barrier.broken());
     EXPECT_EQ(passed, 0);
@@ -1011,7 +1014,9 @@ TEST(CancelSweep, SemaphoreNeverLosesOrDuplicatesAPermit) {
 TEST(CancelSweep, BoundedSemaphoreNeverLosesOrDuplicatesAPermit) {
     EXPECT_GT(asyncio::testing::cancel_sweep<SemaphoreSweep<BoundedSemaphore>>(), 5);
 }
-TEST(CancelSweep, EventLeavesNoWaiterBehind) { EXPECT_GT(asyncio::testing::cancel_sweep<EventSweep>(), 2); }
+TEST(CancelSweep, EventLeavesNoWaiterBehind) {
+    EXPECT_GT(asyncio::testing::cancel_sweep<EventSweep>(), 2);
+}
 TEST(CancelSweep, ConditionNeverLosesANotification) {
     EXPECT_GT(asyncio::testing::cancel_sweep<ConditionSweep>(), 5);
 }

@@ -46,7 +46,7 @@ TEST(ReadyQueue, LinkedAndPlainEntriesKeepOneFifoOrder) {
     push_linked(q, fa, i2);  // joins 1's run
     push_linked(q, fb, i3);  // another function: a new slot
     push_linked(q, fb, i4);
-    q.push(fa, &p);          // a plain entry closes the run
+    q.push(fa, &p);  // a plain entry closes the run
     push_linked(q, fb, i5);
     EXPECT_EQ(q.size(), 6u);
     EXPECT_EQ(q.slots(), 4u);

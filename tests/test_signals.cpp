@@ -25,7 +25,8 @@ void (*disposition(int sig))(int) {
 
 ASYNCIO_TEST_REALTIME(Signals, HandlerRunsOnTheLoopWhenTheSignalArrives) {
     auto got = loop().create_future<int>();
-    loop().add_signal_handler(SIGUSR1, [got](int sig) { got.set_result(sig); }, SIGUSR1);
+    loop().add_signal_handler(
+        SIGUSR1, [got](int sig) { got.set_result(sig); }, SIGUSR1);
     ::kill(::getpid(), SIGUSR1);
     int sig = co_await got;
     EXPECT_EQ(sig, SIGUSR1);

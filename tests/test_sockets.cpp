@@ -250,7 +250,8 @@ ASYNCIO_TEST_REALTIME(SockOps, SendfileSendsAFileRangeAndFallsBackForAPipe) {
     int fd = ::mkstemp(path);
     std::string content;
     for (int i = 0; i < 100000; ++i) content += static_cast<char>('a' + i % 26);
-    CO_ASSERT_TRUE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    CO_ASSERT_TRUE(::write(fd, content.data(), content.size()) ==
+                   static_cast<ssize_t>(content.size()));
     ::unlink(path);
     auto [a, b] = tcp_pair();
     auto reader = [](Socket& s, std::size_t n) -> Coro<std::string> {

@@ -8,10 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <asyncio/asyncio.hpp>
-#include <asyncio/detail/sslproto.hpp>
 #include <sys/resource.h>
 #include <algorithm>
+#include <asyncio/asyncio.hpp>
+#include <asyncio/detail/sslproto.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -654,7 +654,6 @@ asyncio::Coro<int> accept_one(int lfd) {
     co_return -1;
 }
 
-
 }  // namespace
 
 // Our client against `openssl s_server -rev` (it answers each line reversed).
@@ -900,9 +899,11 @@ TEST(TLSConnections, TlsOptionsWithoutSslAreRefused) {
         EXPECT_THROW(co_await loop.create_connection(factory, "127.0.0.1", 1, std::move(c)),
                      std::invalid_argument);
         asyncio::ServerOptions d{.ssl_shutdown_timeout = 1.0};
-        EXPECT_THROW(co_await loop.create_server(factory, "127.0.0.1", 0, std::move(d)), std::invalid_argument);
+        EXPECT_THROW(co_await loop.create_server(factory, "127.0.0.1", 0, std::move(d)),
+                     std::invalid_argument);
         asyncio::ServerOptions e{.ssl = client_context()};  // a client context on a server
-        EXPECT_THROW(co_await loop.create_server(factory, "127.0.0.1", 0, std::move(e)), std::invalid_argument);
+        EXPECT_THROW(co_await loop.create_server(factory, "127.0.0.1", 0, std::move(e)),
+                     std::invalid_argument);
     }());
 }
 
@@ -946,12 +947,12 @@ ASYNCIO_TEST_REALTIME(TLSConnections, CancellingDuringTheHandshakeLeavesNothingB
 
 ASYNCIO_TEST(TLSConnections, TheHandshakeTimeoutOfCreateConnection) {
     auto [lfd, port] = listen_loopback();
-    asyncio::ConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost",
-                                     .ssl_handshake_timeout = 2.0};
+    asyncio::ConnectionOptions copts{
+        .ssl = client_context(), .server_hostname = "localhost", .ssl_handshake_timeout = 2.0};
     double start = loop().time();
     try {
-        co_await loop().create_connection([] { return std::make_shared<Recorder>(); },
-                                          "127.0.0.1", port, std::move(copts));
+        co_await loop().create_connection([] { return std::make_shared<Recorder>(); }, "127.0.0.1",
+                                          port, std::move(copts));
         ADD_FAILURE() << "expected a TimeoutError";
     } catch (const asyncio::TimeoutError& e) {
         EXPECT_NE(std::string(e.what()).find("SSL handshake is taking longer than 2.0 seconds"),
@@ -977,8 +978,8 @@ ASYNCIO_TEST_REALTIME(TLSConnections, AThousandConcurrentTlsConnections) {
     auto cctx = client_context();
     auto one = [&](int i) -> asyncio::Coro<bool> {
         asyncio::ConnectionOptions copts{.ssl = cctx, .server_hostname = "localhost"};
-        auto [t, p] = co_await loop().create_connection(
-            [] { return std::make_shared<Recorder>(); }, "127.0.0.1", port, std::move(copts));
+        auto [t, p] = co_await loop().create_connection([] { return std::make_shared<Recorder>(); },
+                                                        "127.0.0.1", port, std::move(copts));
         std::string msg = "message " + std::to_string(i);
         p->want = msg.size();
         t->write(msg);
@@ -1036,8 +1037,8 @@ ASYNCIO_TEST_REALTIME(TLSConnections, StartTlsUpgradesAPlaintextConnection) {
     };
     auto server_proto = std::make_shared<StartTlsServer>();
     server_proto->self = &server_proto;
-    asyncio::Server server = co_await loop().create_server(
-        [&] { return server_proto; }, "127.0.0.1", 0);
+    asyncio::Server server =
+        co_await loop().create_server([&] { return server_proto; }, "127.0.0.1", 0);
     int port = server.sockets()[0].getsockname().port();
     auto [t, p] = co_await loop().create_connection([] { return std::make_shared<Recorder>(); },
                                                     "127.0.0.1", port);
@@ -1085,8 +1086,8 @@ asyncio::Coro<void> echo_lines(asyncio::StreamReader r, asyncio::StreamWriter w)
 ASYNCIO_TEST_REALTIME(TLSStreams, OpenConnectionAndStartServerWithSsl) {
     // Lines longer than the default 64 KiB limit need a larger one on both ends.
     asyncio::StartServerOptions sopts{.limit = 1 << 20, .ssl = server_context()};
-    asyncio::Server server = co_await asyncio::start_server(echo_lines, "127.0.0.1", 0,
-                                                            std::move(sopts));
+    asyncio::Server server =
+        co_await asyncio::start_server(echo_lines, "127.0.0.1", 0, std::move(sopts));
     int port = server.sockets()[0].getsockname().port();
     asyncio::OpenConnectionOptions copts{
         .limit = 1 << 20, .ssl = client_context(), .server_hostname = "localhost"};
@@ -1337,17 +1338,18 @@ ASYNCIO_TEST_REALTIME(TLSPeers, UnixServersAndConnectionsWithSsl) {
     co_await asyncio::wait_for(p->lost.wait(), 20.0);
     EXPECT_FALSE(p->lost_exc);
     asyncio::ConnectionOptions no_name{.ssl = client_context()};
-    EXPECT_THROW(co_await loop().create_unix_connection(
-                     [] { return std::make_shared<Recorder>(); }, path, std::move(no_name)),
+    EXPECT_THROW(co_await loop().create_unix_connection([] { return std::make_shared<Recorder>(); },
+                                                        path, std::move(no_name)),
                  std::invalid_argument);
     server.close();
     co_await server.wait_closed();
 
     asyncio::StartUnixServerOptions sopts{.ssl = server_context()};
-    asyncio::Server streams = co_await asyncio::start_unix_server(echo_chunks, path, std::move(sopts));
+    asyncio::Server streams =
+        co_await asyncio::start_unix_server(echo_chunks, path, std::move(sopts));
     asyncio::OpenConnectionOptions oopts{.ssl = client_context(), .server_hostname = "localhost"};
-    auto [r, w] = co_await asyncio::wait_for(asyncio::open_unix_connection(path, std::move(oopts)),
-                                             20.0);
+    auto [r, w] =
+        co_await asyncio::wait_for(asyncio::open_unix_connection(path, std::move(oopts)), 20.0);
     w.write("streams over unix");
     EXPECT_EQ(co_await asyncio::wait_for(r.readexactly(17), 20.0), "streams over unix");
     w.close();
@@ -1372,7 +1374,8 @@ asyncio.run(main())
 )PY";
     std::string path = "/tmp/asyncio-tls-test-py-" + std::to_string(::getpid()) + ".sock";
     asyncio::StartUnixServerOptions sopts{.ssl = server_context()};
-    asyncio::Server server = co_await asyncio::start_unix_server(echo_chunks, path, std::move(sopts));
+    asyncio::Server server =
+        co_await asyncio::start_unix_server(echo_chunks, path, std::move(sopts));
     auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c",
                                                          script, path, test_certs()("ca.pem"));
     EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 30.0),
@@ -1400,8 +1403,7 @@ ASYNCIO_TEST_REALTIME(TLSPeers, CloseFlushesDataInFlightThenSendsCloseNotify) {
             w.write(std::string(4 << 20, 'd'));  // far more than the socket buffers take
             w.close();
             co_await asyncio::wait_for(w.wait_closed(), 30.0);
-            EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 30.0),
-                      "CLEAN 4194304\n");
+            EXPECT_EQ(co_await asyncio::wait_for(proc.stdout_.readline(), 30.0), "CLEAN 4194304\n");
         } else {
             w.write("short");
             co_await w.drain();
@@ -1501,7 +1503,8 @@ ASYNCIO_TEST_REALTIME(TLSPeers, CancellingOpenConnectionDuringTheHandshakeLeaves
     for (int i = 0; i < 20; ++i) {
         asyncio::OpenConnectionOptions copts{.ssl = client_context(),
                                              .server_hostname = "localhost"};
-        auto task = asyncio::create_task(asyncio::open_connection("127.0.0.1", port, std::move(copts)));
+        auto task =
+            asyncio::create_task(asyncio::open_connection("127.0.0.1", port, std::move(copts)));
         co_await asyncio::sleep(i % 2 ? 0.02 : 0);  // before and after the connect
         task.cancel();
         EXPECT_THROW(co_await task, asyncio::CancelledError);

@@ -1,11 +1,11 @@
 // StreamReader / StreamWriter: the reader's rules on a hand-fed reader (virtual time), and
 // both ends over real pipes (flow control, EOF, errors, closing).
-#include <asyncio/streams.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <asyncio/streams.hpp>
 
 #include <string>
 
@@ -25,8 +25,8 @@ Pipe make_pipe(std::size_t limit = asyncio::default_stream_limit) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
     Pipe p;
-    p.reader = asyncio::detail::make_fd_reader(loop(), fds[0],
-                                               asyncio::detail::FdTransport::Kind::read_pipe, limit);
+    p.reader = asyncio::detail::make_fd_reader(
+        loop(), fds[0], asyncio::detail::FdTransport::Kind::read_pipe, limit);
     p.writer = asyncio::detail::make_fd_writer(loop(), fds[1],
                                                asyncio::detail::FdTransport::Kind::write_pipe);
     return p;
@@ -178,7 +178,9 @@ ASYNCIO_TEST(StreamReader, ReadWaitsForDataAndReadAllWaitsForEof) {
 
 ASYNCIO_TEST(StreamReader, AnExceptionIsRaisedByWaitingAndLaterReads) {
     asyncio::StreamReader stream;
-    loop().call_later(1.0, [stream] { stream.set_exception(std::make_exception_ptr(std::runtime_error("boom"))); });
+    loop().call_later(1.0, [stream] {
+        stream.set_exception(std::make_exception_ptr(std::runtime_error("boom")));
+    });
     EXPECT_TRUE(co_await raises<std::runtime_error>([&] { return stream.read(5); }));
     EXPECT_TRUE(co_await raises<std::runtime_error>([&] { return stream.readline(); }));
     EXPECT_NE(stream.exception(), nullptr);
@@ -424,7 +426,8 @@ ASYNCIO_TEST_REALTIME(SocketStreams, LargeTransfersComeBackWholeAndInOrderWhatev
     int port = server.sockets()[0].getsockname().port();
     auto [reader, writer] = co_await asyncio::open_connection("127.0.0.1", port);
     std::string sent(3 * 1024 * 1024 + 123, '\0');
-    for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>('a' + (i * 7 + i / 4099) % 26);
+    for (std::size_t i = 0; i < sent.size(); ++i)
+        sent[i] = static_cast<char>('a' + (i * 7 + i / 4099) % 26);
     asyncio::Task<void> sender = asyncio::create_task(send_then_eof(writer, sent));
     std::string got = co_await reader.readexactly(100000);
     while (got.size() < 1000000) got += co_await reader.read(777);
@@ -460,7 +463,9 @@ ASYNCIO_TEST_REALTIME(SocketStreams, PeernameIsStillKnownAfterThePeerResetTheCon
         c.connect("127.0.0.1", port);
         client_port = c.getsockname().port();
         co_await got_client;
-        struct linger lg {1, 0};
+        struct linger lg {
+            1, 0
+        };
         ::setsockopt(c.fileno(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }  // reset
     bool reset = false;
@@ -476,7 +481,8 @@ ASYNCIO_TEST_REALTIME(SocketStreams, PeernameIsStillKnownAfterThePeerResetTheCon
     }
     auto peer = std::any_cast<asyncio::SockAddr>(server_writer->get_extra_info("peername"));
     EXPECT_EQ(peer.port(), client_port);
-    EXPECT_EQ(std::any_cast<asyncio::SockAddr>(server_writer->get_extra_info("sockname")).port(), port);
+    EXPECT_EQ(std::any_cast<asyncio::SockAddr>(server_writer->get_extra_info("sockname")).port(),
+              port);
     // The fd is closed: -1, as Python's socket.fileno() after close.
     EXPECT_EQ(std::any_cast<int>(server_writer->get_extra_info("socket")), -1);
     server.close();
@@ -499,7 +505,9 @@ ASYNCIO_TEST_REALTIME(SocketStreams, DrainRaisesForEveryWaiterWhenThePeerGoesAwa
         asyncio::Socket c(AF_INET, SOCK_STREAM);
         c.connect("127.0.0.1", port);
         co_await got_client;
-        struct linger lg {1, 0};
+        struct linger lg {
+            1, 0
+        };
         ::setsockopt(c.fileno(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }  // reset
     auto w = *server_writer;
@@ -611,7 +619,8 @@ pid_t spawn_python(const std::string& script, const std::vector<std::string>& ar
 asyncio::Coro<int> wait_child(pid_t pid) {
     int status = 0;
     for (int i = 0; i < 30000; ++i) {
-        if (::waitpid(pid, &status, WNOHANG) == pid) co_return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+        if (::waitpid(pid, &status, WNOHANG) == pid)
+            co_return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
         co_await asyncio::sleep(0.001);
     }
     ::kill(pid, SIGKILL);
@@ -670,8 +679,10 @@ asyncio.run(main())
         _exit(127);
     }
     ::close(out[1]);
-    auto [port_reader, unused] = std::pair{asyncio::detail::make_fd_reader(
-        asyncio::testing::loop(), out[0], asyncio::detail::FdTransport::Kind::read_pipe, 1024), 0};
+    auto [port_reader, unused] = std::pair{
+        asyncio::detail::make_fd_reader(asyncio::testing::loop(), out[0],
+                                        asyncio::detail::FdTransport::Kind::read_pipe, 1024),
+        0};
     (void)unused;
     std::string port_line = co_await port_reader.readline();
     CO_ASSERT_TRUE(!port_line.empty());

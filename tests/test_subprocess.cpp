@@ -1,11 +1,11 @@
 // Subprocesses (CPython test_subprocess's cases, in our words): pipes, communicate, exit
 // codes and signals, redirections, errors, and no zombie ever left. Real time.
-#include <asyncio/subprocess.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <asyncio/subprocess.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -96,8 +96,8 @@ ASYNCIO_TEST_REALTIME(Subprocess, KilledChildReportsMinusTheSignal) {
 
 // The child gets SIGPIPE back at its default action (the parent ignores it).
 ASYNCIO_TEST_REALTIME(Subprocess, ChildHasDefaultSigpipe) {
-    auto proc = co_await asyncio::create_subprocess_shell(
-        "grep SigIgn /proc/self/status", {.stdout_ = asyncio::PIPE});
+    auto proc = co_await asyncio::create_subprocess_shell("grep SigIgn /proc/self/status",
+                                                          {.stdout_ = asyncio::PIPE});
     auto [out, err] = co_await proc.communicate();
     // SIGPIPE is signal 13: bit 12 of the ignored mask must be clear.
     auto hex = out.substr(out.find(':') + 1);
@@ -128,7 +128,7 @@ ASYNCIO_TEST_REALTIME(Subprocess, StderrToStdoutAndDevnull) {
 
 ASYNCIO_TEST_REALTIME(Subprocess, ReadlineFromStdoutUntilEof) {
     auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, "printf",
-                                                          "a\\nbb\\nccc");
+                                                         "a\\nbb\\nccc");
     std::vector<std::string> lines;
     for (;;) {
         std::string line = co_await proc.stdout_.readline();

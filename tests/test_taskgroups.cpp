@@ -216,10 +216,11 @@ ASYNCIO_TEST(TaskGroup, NestedFailingGroupNests) {
     bool nested = false;
     try {
         co_await asyncio::task_group([](asyncio::TaskGroup& outer) -> asyncio::Coro<void> {
-            outer.create_task(asyncio::task_group([](asyncio::TaskGroup& inner) -> asyncio::Coro<void> {
-                inner.create_task(zde_after(0.1));
-                co_await asyncio::sleep(10);
-            }));
+            outer.create_task(
+                asyncio::task_group([](asyncio::TaskGroup& inner) -> asyncio::Coro<void> {
+                    inner.create_task(zde_after(0.1));
+                    co_await asyncio::sleep(10);
+                }));
             co_await asyncio::sleep(10);
         });
     } catch (const asyncio::ExceptionGroup& eg) {
@@ -259,8 +260,8 @@ ASYNCIO_TEST(TaskGroup, KeyboardInterruptFromTheBodyIsReraisedBare) {
             throw MyBaseExc();
         });
     } catch (const asyncio::ExceptionGroup& eg) {
-        grouped = member_types(eg) ==
-                  std::set<std::string>{kZde, "(anonymous namespace)::MyBaseExc"};
+        grouped =
+            member_types(eg) == std::set<std::string>{kZde, "(anonymous namespace)::MyBaseExc"};
     }
     EXPECT_TRUE(grouped);
     // The body swallowed its cancellation and failed: the group's own cancel request was
@@ -297,7 +298,7 @@ ASYNCIO_TEST(TaskGroup, CreateTaskErrorsNameTheState) {
     }
     EXPECT_EQ(finished, "TaskGroup is finished");
     EXPECT_THROW(co_await tg.join(), asyncio::RuntimeError);  // entered/exited twice
-    EXPECT_TRUE(asyncio::testing::take_reports().empty());  // closed coroutines: no warning
+    EXPECT_TRUE(asyncio::testing::take_reports().empty());    // closed coroutines: no warning
 }
 
 TEST(TaskGroup, MadeOutsideATaskIsNotEntered) {
@@ -413,7 +414,8 @@ ASYNCIO_TEST(TaskGroup, DestroyedWithoutJoinCancelsAndReports) {
     EXPECT_TRUE(t.cancelled());
     auto reports = asyncio::testing::take_reports();
     CO_ASSERT(reports.size() == 1u);
-    EXPECT_EQ(reports[0].message, "TaskGroup destroyed without join(): cancelled its 1 unfinished task");
+    EXPECT_EQ(reports[0].message,
+              "TaskGroup destroyed without join(): cancelled its 1 unfinished task");
 }
 
 ASYNCIO_TEST(TaskGroup, BodyResultComesBack) {

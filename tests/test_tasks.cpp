@@ -561,8 +561,8 @@ asyncio::Coro<std::string> sleep_under_timeout(asyncio::Timeout*& out) {
         });
         seen = "no error";
     } catch (const asyncio::CancelledError& e) {
-        seen = "CancelledError(" + e.message().value_or("<none>") + ") cancelling=" +
-               std::to_string(asyncio::current_task()->cancelling());
+        seen = "CancelledError(" + e.message().value_or("<none>") +
+               ") cancelling=" + std::to_string(asyncio::current_task()->cancelling());
     } catch (const asyncio::TimeoutError&) {
         seen = "TimeoutError";
     }
@@ -664,13 +664,13 @@ ASYNCIO_TEST(Task, TheReprShowsThePhase) {
 // RecursionError); here the second await of the cycle is refused at once.
 ASYNCIO_TEST(Task, AwaitingATaskThatAwaitsYouIsARuntimeError) {
     auto first = std::make_shared<asyncio::Task<void>>();
-    auto second = asyncio::create_task([](std::shared_ptr<asyncio::Task<void>> f) -> asyncio::Coro<void> {
-        co_await asyncio::sleep(0);
-        co_await *f;  // f awaits this task already
-    }(first));
-    *first = asyncio::create_task([](asyncio::Task<void> s) -> asyncio::Coro<void> {
-        co_await s;
-    }(second));
+    auto second =
+        asyncio::create_task([](std::shared_ptr<asyncio::Task<void>> f) -> asyncio::Coro<void> {
+            co_await asyncio::sleep(0);
+            co_await *f;  // f awaits this task already
+        }(first));
+    *first = asyncio::create_task(
+        [](asyncio::Task<void> s) -> asyncio::Coro<void> { co_await s; }(second));
     co_await asyncio::sleep(0);
     co_await asyncio::sleep(0);
     CO_ASSERT_TRUE(second.done());
@@ -690,13 +690,13 @@ ASYNCIO_TEST(Task, AwaitingATaskThatAwaitsYouIsARuntimeError) {
 // must still end (CPython recurses until RecursionError).
 ASYNCIO_TEST(Task, CancellingACycleThroughAGatherTerminates) {
     auto first = std::make_shared<asyncio::Task<void>>();
-    auto second = asyncio::create_task([](std::shared_ptr<asyncio::Task<void>> f) -> asyncio::Coro<void> {
-        co_await asyncio::sleep(0);
-        co_await *f;
-    }(first));
-    *first = asyncio::create_task([](asyncio::Task<void> s) -> asyncio::Coro<void> {
-        co_await asyncio::gather(s);
-    }(second));
+    auto second =
+        asyncio::create_task([](std::shared_ptr<asyncio::Task<void>> f) -> asyncio::Coro<void> {
+            co_await asyncio::sleep(0);
+            co_await *f;
+        }(first));
+    *first = asyncio::create_task(
+        [](asyncio::Task<void> s) -> asyncio::Coro<void> { co_await asyncio::gather(s); }(second));
     co_await asyncio::sleep(0);
     co_await asyncio::sleep(0);
     CO_ASSERT_TRUE(!second.done());
@@ -771,10 +771,11 @@ ASYNCIO_TEST(TaskFactory, SetAndGetFactory) {
 }
 
 ASYNCIO_TEST(TaskFactory, FactoryChoosesTheOptions) {
-    loop().set_task_factory([](asyncio::EventLoop&, asyncio::PendingCoro& coro, asyncio::TaskOptions o) {
-        if (!o.name) o.name = "made-by-factory";
-        return coro.make_task(std::move(o));
-    });
+    loop().set_task_factory(
+        [](asyncio::EventLoop&, asyncio::PendingCoro& coro, asyncio::TaskOptions o) {
+            if (!o.name) o.name = "made-by-factory";
+            return coro.make_task(std::move(o));
+        });
     auto t = asyncio::create_task(eager::hello());
     auto u = asyncio::create_task(eager::hello(), {.name = "mine"});
     EXPECT_EQ(t.get_name(), "made-by-factory");
@@ -787,9 +788,10 @@ ASYNCIO_TEST(TaskFactory, FactoryChoosesTheOptions) {
 ASYNCIO_TEST(TaskFactory, FactoryThatReturnsAnotherTaskIsRefused) {
     auto other = std::make_shared<asyncio::AnyTask>();
     *other = asyncio::create_task(eager::hello());
-    loop().set_task_factory([other](asyncio::EventLoop&, asyncio::PendingCoro&, asyncio::TaskOptions) {
-        return *other;  // never makes the task of the coroutine
-    });
+    loop().set_task_factory(
+        [other](asyncio::EventLoop&, asyncio::PendingCoro&, asyncio::TaskOptions) {
+            return *other;  // never makes the task of the coroutine
+        });
     try {
         auto t = asyncio::create_task(eager::hello());
         ADD_FAILURE();
@@ -851,11 +853,13 @@ ASYNCIO_TEST(EagerTask, CancelAfterTheEagerStepBlocksCancels) {
 ASYNCIO_TEST(EagerTask, CurrentTaskIsTheEagerTaskAndIsRestored) {
     asyncio::AnyTask me = asyncio::current_task();
     auto captured = std::make_shared<std::vector<asyncio::AnyTask>>();
-    auto t = asyncio::create_task([](std::shared_ptr<std::vector<asyncio::AnyTask>> c) -> asyncio::Coro<void> {
-        c->push_back(asyncio::current_task());
-        co_await asyncio::sleep(0.1);
-        c->push_back(asyncio::current_task());
-    }(captured), {.eager_start = true});
+    auto t = asyncio::create_task(
+        [](std::shared_ptr<std::vector<asyncio::AnyTask>> c) -> asyncio::Coro<void> {
+            c->push_back(asyncio::current_task());
+            co_await asyncio::sleep(0.1);
+            c->push_back(asyncio::current_task());
+        }(captured),
+        {.eager_start = true});
     CO_ASSERT_EQ(captured->size(), 1u);
     EXPECT_EQ((*captured)[0].core(), t.core());
     EXPECT_EQ(asyncio::current_task().core(), me.core());
@@ -867,10 +871,12 @@ ASYNCIO_TEST(EagerTask, CurrentTaskIsTheEagerTaskAndIsRestored) {
 // test_all_tasks_with_eager_completion, test_all_tasks_with_blocking
 ASYNCIO_TEST(EagerTask, AllTasksListsItWhilePendingOnly) {
     auto seen = std::make_shared<std::vector<asyncio::AnyTask>>();
-    auto t = asyncio::create_task([](std::shared_ptr<std::vector<asyncio::AnyTask>> s) -> asyncio::Coro<void> {
-        *s = asyncio::all_tasks();
-        co_return;
-    }(seen), {.eager_start = true});
+    auto t = asyncio::create_task(
+        [](std::shared_ptr<std::vector<asyncio::AnyTask>> s) -> asyncio::Coro<void> {
+            *s = asyncio::all_tasks();
+            co_return;
+        }(seen),
+        {.eager_start = true});
     auto has = [](const std::vector<asyncio::AnyTask>& v, const asyncio::AnyTask& x) {
         for (auto& e : v)
             if (e.core() == x.core()) return true;
@@ -879,9 +885,9 @@ ASYNCIO_TEST(EagerTask, AllTasksListsItWhilePendingOnly) {
     EXPECT_TRUE(has(*seen, t));
     EXPECT_FALSE(has(asyncio::all_tasks(), t));
     auto fut1 = loop().create_future<void>();
-    auto u = asyncio::create_task([](asyncio::Future<void> f) -> asyncio::Coro<void> {
-        co_await f;
-    }(fut1), {.eager_start = true});
+    auto u = asyncio::create_task(
+        [](asyncio::Future<void> f) -> asyncio::Coro<void> { co_await f; }(fut1),
+        {.eager_start = true});
     EXPECT_TRUE(has(asyncio::all_tasks(), u));
     fut1.set_result();
     co_await u;
@@ -894,15 +900,17 @@ ASYNCIO_TEST(EagerTask, RunsInItsOwnCopyOfTheContext) {
     static bool first = false, second = false;
     first = second = false;
     cv.set(1);
-    auto t = asyncio::create_task([]() -> asyncio::Coro<void> {
-        EXPECT_EQ(cv.get(), 1);
-        cv.set(2);
-        first = true;
-        co_await asyncio::sleep(0.1);
-        EXPECT_EQ(cv.get(), 2);
-        cv.set(3);
-        second = true;
-    }(), {.eager_start = true});
+    auto t = asyncio::create_task(
+        []() -> asyncio::Coro<void> {
+            EXPECT_EQ(cv.get(), 1);
+            cv.set(2);
+            first = true;
+            co_await asyncio::sleep(0.1);
+            EXPECT_EQ(cv.get(), 2);
+            cv.set(3);
+            second = true;
+        }(),
+        {.eager_start = true});
     EXPECT_TRUE(first);
     EXPECT_FALSE(second);
     EXPECT_EQ(cv.get(), 1);
@@ -912,10 +920,12 @@ ASYNCIO_TEST(EagerTask, RunsInItsOwnCopyOfTheContext) {
 }
 
 ASYNCIO_TEST(EagerTask, RaisingInTheEagerStepFailsTheTask) {
-    auto t = asyncio::create_task([]() -> asyncio::Coro<int> {
-        throw std::invalid_argument("boom");
-        co_return 1;
-    }(), {.eager_start = true});
+    auto t = asyncio::create_task(
+        []() -> asyncio::Coro<int> {
+            throw std::invalid_argument("boom");
+            co_return 1;
+        }(),
+        {.eager_start = true});
     CO_ASSERT_TRUE(t.done());
     CO_ASSERT_TRUE(t.exception() != nullptr);
     try {
@@ -1002,16 +1012,19 @@ ASYNCIO_TEST(TaskStack, GivesTheChainOfSuspendedFramesOldestFirst) {
     const std::string l1 = "stackdemo::level1";
     const std::string l2 = "stackdemo::level2";
     const std::string l3 = "stackdemo::level3";
-    EXPECT_EQ(functions(t.get_stack()), std::vector<std::string>{l1});  // not started: its coroutine
+    EXPECT_EQ(functions(t.get_stack()),
+              std::vector<std::string>{l1});  // not started: its coroutine
     EXPECT_TRUE(t.get_coro());
     co_await asyncio::sleep(0);
     EXPECT_EQ(functions(t.get_stack()), (std::vector<std::string>{l1, l2, l3}));
     EXPECT_EQ(functions(t.get_stack(2)), (std::vector<std::string>{l2, l3}));  // the newest
     EXPECT_EQ(t.get_stack(0).size(), 0u);
     EXPECT_EQ(t.get_stack()[0].frame, t.get_coro().address());
-    EXPECT_EQ(printed_stack(t, std::nullopt),
-              "Stack for <Task pending name='deep' phase=awaiting_future> (most recent call last):\n"
-              "  in " + l1 + "\n  in " + l2 + "\n  in " + l3 + "\n");
+    EXPECT_EQ(
+        printed_stack(t, std::nullopt),
+        "Stack for <Task pending name='deep' phase=awaiting_future> (most recent call last):\n"
+        "  in " +
+            l1 + "\n  in " + l2 + "\n  in " + l3 + "\n");
     fut.set_result();
     co_await t;
     EXPECT_TRUE(t.get_stack().empty());
@@ -1023,5 +1036,6 @@ ASYNCIO_TEST(TaskStack, TheRunningTaskGivesItsOwnCoroutine) {
     auto frames = asyncio::current_task().get_stack();
     CO_ASSERT_EQ(frames.size(), 1u);
     EXPECT_NE(frames[0].function.find("TaskStack_TheRunningTaskGivesItsOwnCoroutine_body"),
-              std::string::npos) << frames[0].function;
+              std::string::npos)
+        << frames[0].function;
 }

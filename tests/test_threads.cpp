@@ -91,9 +91,7 @@ TEST(CallSoonThreadsafe, FloodFromEightThreadsLosesAndDuplicatesNothing) {
 TEST(CallSoonThreadsafe, OnAClosedLoopRaisesRuntimeError) {
     auto l = asyncio::new_event_loop();
     l->close();
-    std::thread t([&] {
-        EXPECT_THROW(l->call_soon_threadsafe([] {}), asyncio::RuntimeError);
-    });
+    std::thread t([&] { EXPECT_THROW(l->call_soon_threadsafe([] {}), asyncio::RuntimeError); });
     t.join();
 }
 

@@ -66,7 +66,8 @@ ASYNCIO_TEST(Timeouts, UnfiredTimeoutIsNotExpiredAndDisabledNeverFires) {
     EXPECT_EQ(v, 5);
 }
 
-// parity #62: test_timeout_zero / test_timeout_zero_sleep_zero / test_timeout_in_the_past_sleep_zero
+// parity #62: test_timeout_zero / test_timeout_zero_sleep_zero /
+// test_timeout_in_the_past_sleep_zero
 ASYNCIO_TEST(Timeouts, ZeroOrPastDeadlineFiresAtTheNextIteration) {
     for (double d : {0.0, -11.0}) {
         bool timed_out = false;

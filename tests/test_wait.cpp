@@ -93,7 +93,8 @@ ASYNCIO_TEST(Wait, FirstExceptionReturnsWhenOneFails) {
         co_await asyncio::sleep(0);
         double t0 = loop().time();
         std::vector<asyncio::AnyTask> in{a, b};
-        auto [done, pending] = co_await asyncio::wait(in, {.return_when = asyncio::FIRST_EXCEPTION});
+        auto [done, pending] =
+            co_await asyncio::wait(in, {.return_when = asyncio::FIRST_EXCEPTION});
         EXPECT_EQ(done, std::vector<asyncio::AnyTask>{b});
         EXPECT_EQ(pending, std::vector<asyncio::AnyTask>{a});
         EXPECT_DOUBLE_EQ(loop().time(), t0);
@@ -106,7 +107,8 @@ ASYNCIO_TEST(Wait, FirstExceptionReturnsWhenOneFails) {
         auto b = asyncio::create_task(fail_after(0.01));
         double t0 = loop().time();
         std::vector<asyncio::AnyTask> in{a, b};
-        auto [done, pending] = co_await asyncio::wait(in, {.return_when = asyncio::FIRST_EXCEPTION});
+        auto [done, pending] =
+            co_await asyncio::wait(in, {.return_when = asyncio::FIRST_EXCEPTION});
         EXPECT_EQ(done, std::vector<asyncio::AnyTask>{b});
         EXPECT_DOUBLE_EQ(loop().time() - t0, 0.01);
         a.cancel();
@@ -117,7 +119,8 @@ ASYNCIO_TEST(Wait, FirstExceptionReturnsWhenOneFails) {
         auto b = asyncio::create_task(fail_after(0.2));
         double t0 = loop().time();
         std::vector<asyncio::AnyTask> in{a, b};
-        auto [done, pending] = co_await asyncio::wait(in, {.return_when = asyncio::FIRST_EXCEPTION});
+        auto [done, pending] =
+            co_await asyncio::wait(in, {.return_when = asyncio::FIRST_EXCEPTION});
         EXPECT_EQ(done.size(), 2u);
         EXPECT_DOUBLE_EQ(loop().time() - t0, 0.2);
         int failed = 0;

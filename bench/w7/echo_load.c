@@ -71,7 +71,8 @@ static struct sockaddr_in parse_addr(const char* host, const char* port) {
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)atoi(port));
     if (inet_pton(AF_INET, host, &a.sin_addr) != 1) fail("HOST must be a numeric IPv4 address");
-    if ((ntohl(a.sin_addr.s_addr) >> 24) != 127) fail("HOST must be a loopback address (127.x.y.z)");
+    if ((ntohl(a.sin_addr.s_addr) >> 24) != 127)
+        fail("HOST must be a loopback address (127.x.y.z)");
     return a;
 }
 
@@ -136,11 +137,11 @@ static double percentile_us(uint64_t total, double p) {
 /* ---------------------------------------------------------------- run mode */
 struct conn {
     int fd;
-    int want_out;   /* EPOLLOUT registered: the message is partly sent */
-    uint32_t sent;  /* bytes of the current message sent */
-    uint32_t got;   /* bytes of its echo received */
-    uint64_t seq;   /* sequence number of the current message */
-    uint64_t t0;    /* when its first byte was sent */
+    int want_out;  /* EPOLLOUT registered: the message is partly sent */
+    uint32_t sent; /* bytes of the current message sent */
+    uint32_t got;  /* bytes of its echo received */
+    uint64_t seq;  /* sequence number of the current message */
+    uint64_t t0;   /* when its first byte was sent */
     unsigned char* sbuf;
     unsigned char* rbuf;
 };
@@ -204,7 +205,8 @@ static int run_mode(int argc, char** argv) {
     }
     if (nconns < 1 || nconns > 10000) fail("CONNS must be in [1, 10000]");
     if (size < 16 || size > (16 << 20)) fail("SIZE must be in [16, 16 MiB]");
-    if (!(secs > 0 && secs <= 600) || !(warm >= 0 && warm <= 60)) fail("SECS in (0, 600], WARMUP_S in [0, 60]");
+    if (!(secs > 0 && secs <= 600) || !(warm >= 0 && warm <= 60))
+        fail("SECS in (0, 600], WARMUP_S in [0, 60]");
     g_size = (size_t)size;
     raise_fd_limit();
 
@@ -218,7 +220,8 @@ static int run_mode(int argc, char** argv) {
         c->sbuf = malloc(g_size);
         c->rbuf = malloc(g_size);
         if (!c->sbuf || !c->rbuf) die("malloc");
-        for (size_t k = 0; k < g_size; ++k) c->sbuf[k] = (unsigned char)('a' + (k + (size_t)i) % 26);
+        for (size_t k = 0; k < g_size; ++k)
+            c->sbuf[k] = (unsigned char)('a' + (k + (size_t)i) % 26);
         struct epoll_event ev;
         ev.events = EPOLLIN;
         ev.data.ptr = c;
@@ -261,9 +264,11 @@ static int run_mode(int argc, char** argv) {
             c->got += (uint32_t)r;
             if (c->got > c->sent) fail("received more than was sent");
             if (c->got < g_size) continue;
-            if (memcmp(c->rbuf, c->sbuf, 8) != 0 || memcmp(c->rbuf + g_size - 8, c->sbuf + g_size - 8, 8) != 0)
+            if (memcmp(c->rbuf, c->sbuf, 8) != 0 ||
+                memcmp(c->rbuf + g_size - 8, c->sbuf + g_size - 8, 8) != 0)
                 fail("echo does not match the message (sequence tag)");
-            if (verify && memcmp(c->rbuf, c->sbuf, g_size) != 0) fail("echo does not match the message");
+            if (verify && memcmp(c->rbuf, c->sbuf, g_size) != 0)
+                fail("echo does not match the message");
             if (measuring) {
                 ++msgs;
                 ++total;
@@ -276,12 +281,13 @@ static int run_mode(int argc, char** argv) {
     double wall = (double)(t - t_meas) / 1e9;
     double cpu = cpu_s() - cpu0;
     if (!measuring || wall <= 0) fail("measurement window never started");
-    printf("LOAD conns=%d size=%ld secs=%.3f msgs=%llu msgs_per_s=%.1f mib_per_s=%.2f "
-           "p50_us=%.1f p99_us=%.1f p999_us=%.1f cpu_pct=%.1f all_msgs=%llu\n",
-           nconns, size, wall, (unsigned long long)msgs, (double)msgs / wall,
-           (double)msgs * (double)size / wall / 1048576.0, percentile_us(total, 0.50),
-           percentile_us(total, 0.99), percentile_us(total, 0.999), 100.0 * cpu / wall,
-           (unsigned long long)all_msgs);
+    printf(
+        "LOAD conns=%d size=%ld secs=%.3f msgs=%llu msgs_per_s=%.1f mib_per_s=%.2f "
+        "p50_us=%.1f p99_us=%.1f p999_us=%.1f cpu_pct=%.1f all_msgs=%llu\n",
+        nconns, size, wall, (unsigned long long)msgs, (double)msgs / wall,
+        (double)msgs * (double)size / wall / 1048576.0, percentile_us(total, 0.50),
+        percentile_us(total, 0.99), percentile_us(total, 0.999), 100.0 * cpu / wall,
+        (unsigned long long)all_msgs);
     fflush(stdout);
     for (int i = 0; i < nconns; ++i) close(conns[i].fd);
     return 0;
@@ -391,7 +397,8 @@ static int hold_mode(int argc, char** argv) {
 int main(int argc, char** argv) {
     if (argc >= 2 && strcmp(argv[1], "run") == 0) return run_mode(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "hold") == 0) return hold_mode(argc, argv);
-    fail("usage: echo_load run HOST PORT CONNS SIZE SECS [WARMUP_S] [--verify]\n"
-         "       echo_load hold HOST PORT N [SERVER_PID]");
+    fail(
+        "usage: echo_load run HOST PORT CONNS SIZE SECS [WARMUP_S] [--verify]\n"
+        "       echo_load hold HOST PORT N [SERVER_PID]");
     return 2;
 }

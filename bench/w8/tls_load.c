@@ -36,9 +36,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,8 @@ static void ssl_fail(const char* what) {
     unsigned long e = ERR_get_error();
     char buf[256];
     ERR_error_string_n(e, buf, sizeof buf);
-    fprintf(stderr, "tls_load: %s: %s\n", what, e ? buf : (errno ? strerror(errno) : "unexpected end"));
+    fprintf(stderr, "tls_load: %s: %s\n", what,
+            e ? buf : (errno ? strerror(errno) : "unexpected end"));
     exit(1);
 }
 
@@ -76,7 +77,8 @@ static uint64_t now_ns(void) {
 static double cpu_s(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* CPU time of every thread of `pid` so far, in ns; -1 when it cannot be read. */
@@ -108,7 +110,8 @@ static struct sockaddr_in parse_addr(const char* host, const char* port) {
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)atoi(port));
     if (inet_pton(AF_INET, host, &a.sin_addr) != 1) fail("HOST must be a numeric IPv4 address");
-    if ((ntohl(a.sin_addr.s_addr) >> 24) != 127) fail("HOST must be a loopback address (127.x.y.z)");
+    if ((ntohl(a.sin_addr.s_addr) >> 24) != 127)
+        fail("HOST must be a loopback address (127.x.y.z)");
     return a;
 }
 
@@ -185,9 +188,11 @@ static uint64_t g_all_done; /* including the warm-up */
 static SSL_CTX* make_ctx(void) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) ssl_fail("SSL_CTX_new");
-    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) || !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION))
+    if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+        !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION))
         ssl_fail("TLS 1.3 only");
-    if (!SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256")) ssl_fail("SSL_CTX_set_ciphersuites");
+    if (!SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256"))
+        ssl_fail("SSL_CTX_set_ciphersuites");
     if (!SSL_CTX_set1_groups_list(ctx, "X25519")) ssl_fail("SSL_CTX_set1_groups_list");
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* every handshake is a full one */
@@ -201,7 +206,8 @@ static void watch(struct conn* c, uint32_t events) {
     struct epoll_event ev;
     ev.events = events;
     ev.data.ptr = c;
-    if (epoll_ctl(g_ep, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) < 0) die("epoll_ctl");
+    if (epoll_ctl(g_ep, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) < 0)
+        die("epoll_ctl");
     c->registered = 1;
     c->events = events;
 }
@@ -261,7 +267,8 @@ static int message_done(struct conn* c) {
     /* The clock is read here, not taken from the epoll batch: on a busy machine this thread
      * may have been descheduled since, and the echo waited for it. */
     uint64_t t = now_ns();
-    if (memcmp(c->rbuf, c->sbuf, 8) != 0 || memcmp(c->rbuf + g_size - 8, c->sbuf + g_size - 8, 8) != 0)
+    if (memcmp(c->rbuf, c->sbuf, 8) != 0 ||
+        memcmp(c->rbuf + g_size - 8, c->sbuf + g_size - 8, 8) != 0)
         fail("echo does not match the message (sequence tag)");
     if (g_measuring) {
         ++g_done;
@@ -350,7 +357,8 @@ static void drive(struct conn* c) {
 
 /* ---------------------------------------------------------------- both modes */
 static int main_mode(int hs, int argc, char** argv) {
-    if (argc < 7) fail("usage: tls_load run|hs HOST PORT CONNS SIZE SECS [WARMUP_S] [--server-pid PID]");
+    if (argc < 7)
+        fail("usage: tls_load run|hs HOST PORT CONNS SIZE SECS [WARMUP_S] [--server-pid PID]");
     g_hs_mode = hs;
     g_addr = parse_addr(argv[2], argv[3]);
     int nconns = atoi(argv[4]);
@@ -366,7 +374,8 @@ static int main_mode(int hs, int argc, char** argv) {
     }
     if (nconns < 1 || nconns > 10000) fail("CONNS must be in [1, 10000]");
     if (size < 16 || size > (16 << 20)) fail("SIZE must be in [16, 16 MiB]");
-    if (!(secs > 0 && secs <= 600) || !(warm >= 0 && warm <= 60)) fail("SECS in (0, 600], WARMUP_S in [0, 60]");
+    if (!(secs > 0 && secs <= 600) || !(warm >= 0 && warm <= 60))
+        fail("SECS in (0, 600], WARMUP_S in [0, 60]");
     g_size = (size_t)size;
     raise_fd_limit();
     signal(SIGPIPE, SIG_IGN); /* OpenSSL write()s: a server gone is an error, not a signal */
@@ -382,7 +391,8 @@ static int main_mode(int hs, int argc, char** argv) {
         c->sbuf = malloc(g_size);
         c->rbuf = malloc(g_size);
         if (!c->sbuf || !c->rbuf) die("malloc");
-        for (size_t k = 0; k < g_size; ++k) c->sbuf[k] = (unsigned char)('a' + (k + (size_t)i) % 26);
+        for (size_t k = 0; k < g_size; ++k)
+            c->sbuf[k] = (unsigned char)('a' + (k + (size_t)i) % 26);
     }
 
     enum { MAXEV = 512 };
@@ -440,19 +450,23 @@ static int main_mode(int hs, int argc, char** argv) {
     double wall = (double)(t - t_meas) / 1e9;
     double cpu = cpu_s() - cpu0;
     if (!g_measuring || wall <= 0) fail("measurement window never started");
-    double srv_us = (srv0 >= 0 && srv1 >= srv0 && g_done) ? (double)(srv1 - srv0) / 1e3 / (double)g_done : -1;
+    double srv_us =
+        (srv0 >= 0 && srv1 >= srv0 && g_done) ? (double)(srv1 - srv0) / 1e3 / (double)g_done : -1;
     if (hs)
-        printf("HS conns=%d size=%ld secs=%.3f handshakes=%llu hs_per_s=%.1f p50_us=%.1f p99_us=%.1f "
-               "p999_us=%.1f cpu_pct=%.1f all_hs=%llu srv_cpu_us=%.2f\n",
-               nconns, size, wall, (unsigned long long)g_done, (double)g_done / wall, percentile_us(0.50),
-               percentile_us(0.99), percentile_us(0.999), 100.0 * cpu / wall, (unsigned long long)g_all_done,
-               srv_us);
+        printf(
+            "HS conns=%d size=%ld secs=%.3f handshakes=%llu hs_per_s=%.1f p50_us=%.1f p99_us=%.1f "
+            "p999_us=%.1f cpu_pct=%.1f all_hs=%llu srv_cpu_us=%.2f\n",
+            nconns, size, wall, (unsigned long long)g_done, (double)g_done / wall,
+            percentile_us(0.50), percentile_us(0.99), percentile_us(0.999), 100.0 * cpu / wall,
+            (unsigned long long)g_all_done, srv_us);
     else
-        printf("LOAD conns=%d size=%ld secs=%.3f msgs=%llu msgs_per_s=%.1f mib_per_s=%.2f p50_us=%.1f "
-               "p99_us=%.1f p999_us=%.1f cpu_pct=%.1f all_msgs=%llu srv_cpu_us=%.2f\n",
-               nconns, size, wall, (unsigned long long)g_done, (double)g_done / wall,
-               (double)g_done * (double)size / wall / 1048576.0, percentile_us(0.50), percentile_us(0.99),
-               percentile_us(0.999), 100.0 * cpu / wall, (unsigned long long)g_all_done, srv_us);
+        printf(
+            "LOAD conns=%d size=%ld secs=%.3f msgs=%llu msgs_per_s=%.1f mib_per_s=%.2f p50_us=%.1f "
+            "p99_us=%.1f p999_us=%.1f cpu_pct=%.1f all_msgs=%llu srv_cpu_us=%.2f\n",
+            nconns, size, wall, (unsigned long long)g_done, (double)g_done / wall,
+            (double)g_done * (double)size / wall / 1048576.0, percentile_us(0.50),
+            percentile_us(0.99), percentile_us(0.999), 100.0 * cpu / wall,
+            (unsigned long long)g_all_done, srv_us);
     fflush(stdout);
     for (int i = 0; i < nconns; ++i) {
         if (conns[i].ssl) SSL_free(conns[i].ssl);

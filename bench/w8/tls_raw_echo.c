@@ -23,9 +23,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +206,8 @@ int main(int argc, char** argv) {
                 int s = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (s < 0) break; /* EAGAIN, or EMFILE & co: try again on the next event */
                 struct conn* c = calloc(1, sizeof *c);
-                if ((size_t)s >= conns_cap || !c || !(c->ssl = SSL_new(ctx)) || !SSL_set_fd(c->ssl, s)) {
+                if ((size_t)s >= conns_cap || !c || !(c->ssl = SSL_new(ctx)) ||
+                    !SSL_set_fd(c->ssl, s)) {
                     if (c) SSL_free(c->ssl);
                     free(c);
                     ERR_clear_error();

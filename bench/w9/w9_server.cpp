@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
                        .print = [](std::string_view line) {
                            auto p = line.rfind(':');
                            if (line.starts_with("======== Running on")) {
-                               std::printf("PORT %d\n", std::atoi(std::string(line.substr(p + 1)).c_str()));
+                               std::printf("PORT %d\n",
+                                           std::atoi(std::string(line.substr(p + 1)).c_str()));
                                std::fflush(stdout);
                            }
                        }});

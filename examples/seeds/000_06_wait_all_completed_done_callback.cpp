@@ -19,7 +19,9 @@ asyncio::Coro<double> coroutine(int i) {
     co_return t;
 }
 
-void get_result(asyncio::Task<double>& future) { seed::print("result in callback", future.result()); }
+void get_result(asyncio::Task<double>& future) {
+    seed::print("result in callback", future.result());
+}
 
 int main() {
     auto loop = asyncio::new_event_loop();  // seed: asyncio.get_event_loop()

@@ -12,7 +12,8 @@ asyncio::Task<int> task;
 
 void callback(asyncio::Task<int>& future) {
     seed::print(future.result());
-    seed::print(std::string("the callback's future is the task: ") + (future == task ? "True" : "False"));
+    seed::print(std::string("the callback's future is the task: ") +
+                (future == task ? "True" : "False"));
 }
 
 int main() {

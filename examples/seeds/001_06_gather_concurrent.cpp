@@ -19,7 +19,7 @@ asyncio::Coro<int> hello3(int a, int b) {
     seed::print("Hello world 03 begin");
     co_await asyncio::sleep(0.4);
     seed::print("Hello again 03 end");
-    co_return a * b;
+    co_return a* b;
 }
 
 asyncio::Coro<void> amain() {

@@ -18,10 +18,12 @@ constexpr bool iscoroutinefunction(F*) {
 }
 
 asyncio::Coro<void> amain() {
-    seed::print(std::string("iscoroutinefunction(nested): ") + (iscoroutinefunction(&nested) ? "True" : "False"));
+    seed::print(std::string("iscoroutinefunction(nested): ") +
+                (iscoroutinefunction(&nested) ? "True" : "False"));
     {
         auto coro = nested();  // nothing runs
-        seed::print(std::string("iscoroutine(nested()): ") + (iscoroutine(coro) ? "True" : "False"));
+        seed::print(std::string("iscoroutine(nested()): ") +
+                    (iscoroutine(coro) ? "True" : "False"));
     }  // never awaited: destroyed here (reported as "never awaited" in debug mode)
     seed::print(co_await nested());
     auto task = asyncio::create_task(nested());

@@ -13,8 +13,8 @@ asyncio::Coro<void> wait(double times) {
 }
 
 asyncio::Coro<void> amain() {
-    asyncio::create_task(wait(0.1));  // never awaited: runs anyway
-    asyncio::create_task(wait(0.5));  // never awaited, outlives main()
+    asyncio::create_task(wait(0.1));           // never awaited: runs anyway
+    asyncio::create_task(wait(0.5));           // never awaited, outlives main()
     co_await asyncio::create_task(wait(0.2));  // awaited: main blocks on it
     seed::print("main returns");
 }

@@ -31,8 +31,8 @@ asyncio::Coro<int> factorial(std::string name, std::optional<int> number) {
 
 asyncio::Coro<void> amain() {
     seed::print("async start!");
-    auto [e, a, b, c] = co_await asyncio::gather(factorial("error", std::nullopt), factorial("A", 2),
-                                                 factorial("B", 3), factorial("C", 4));
+    auto [e, a, b, c] = co_await asyncio::gather(
+        factorial("error", std::nullopt), factorial("A", 2), factorial("B", 3), factorial("C", 4));
     seed::print("async result:[" + std::to_string(e) + ", " + std::to_string(a) + ", " +
                 std::to_string(b) + ", " + std::to_string(c) + "]");
     seed::print("async end....");

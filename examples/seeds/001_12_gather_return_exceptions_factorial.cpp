@@ -30,7 +30,8 @@ asyncio::Coro<void> amain() {
         co_await asyncio::gather(asyncio::return_exceptions, factorial("error", std::nullopt),
                                  factorial("A", 2), factorial("B", 3), factorial("C", 4));
     // exceptions are kept as elements (printed as their type name here)
-    seed::print("async result:[" + show(e) + ", " + show(a) + ", " + show(b) + ", " + show(c) + "]");
+    seed::print("async result:[" + show(e) + ", " + show(a) + ", " + show(b) + ", " + show(c) +
+                "]");
     seed::print("async end....");
 }
 

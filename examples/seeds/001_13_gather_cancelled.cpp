@@ -30,7 +30,8 @@ asyncio::Coro<void> amain() {
     gather_waiting_object = gather;
     try {
         auto results = co_await gather;
-        seed::print("async result: " + std::to_string(std::tuple_size_v<decltype(results)>) + " results");
+        seed::print("async result: " + std::to_string(std::tuple_size_v<decltype(results)>) +
+                    " results");
     } catch (const asyncio::CancelledError&) {
         seed::print("await gather raised", seed::fmt(std::current_exception()));
     }

@@ -19,7 +19,8 @@ int main() {
     auto first = asyncio::ensure_future(do_some_work(loop.get(), 0.1));
     auto second = asyncio::ensure_future(do_some_work(loop.get(), 0.3));
     loop->run_forever();
-    seed::print(std::string("run_forever returned: first done: ") + (first.done() ? "True" : "False") +
+    seed::print(std::string("run_forever returned: first done: ") +
+                (first.done() ? "True" : "False") +
                 " second done: " + (second.done() ? "True" : "False"));
     // `second` is still pending when the program ends (as in the seed).
 }

@@ -27,6 +27,7 @@ int main() {
         seed::print(seed::fmt(std::current_exception()));
     }
     loop->close();
-    seed::print(std::string("second close() is fine, closed: ") + (loop->is_closed() ? "True" : "False"));
+    seed::print(std::string("second close() is fine, closed: ") +
+                (loop->is_closed() ? "True" : "False"));
     asyncio::set_event_loop(nullptr);
 }

@@ -22,7 +22,8 @@ asyncio::Coro<void> amain() {
     std::vector<asyncio::Task<std::string>> tasks{t1, t2};
     auto [done, pending] = co_await asyncio::wait(tasks, {.return_when = asyncio::FIRST_COMPLETED});
     for (auto& t : done)  // sorted by name
-        seed::print("done:", t.get_name(), "->", t.exception() ? seed::fmt(t.exception()) : t.result());
+        seed::print("done:", t.get_name(), "->",
+                    t.exception() ? seed::fmt(t.exception()) : t.result());
     for (auto& t : pending) seed::print("pending:", t.get_name());
     seed::print("awaiting the pending task ->", co_await t2);
 }

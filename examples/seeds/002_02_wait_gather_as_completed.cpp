@@ -49,7 +49,8 @@ int main() {
     auto start = std::chrono::steady_clock::now();
     auto loop = asyncio::new_event_loop();
     asyncio::set_event_loop(loop);
-    loop->run_until_complete(amain(loop.get()));  // registers the coroutine with the loop and runs it
+    loop->run_until_complete(
+        amain(loop.get()));  // registers the coroutine with the loop and runs it
     loop->close();
     seed::print("total run time: " + seed::elapsed(start) + "s");
 }

@@ -12,8 +12,8 @@ asyncio::Coro<double> division(int divisor, int dividend) {
 
 asyncio::Coro<void> amain() {
     // Schedule three calls *concurrently*:
-    auto t = asyncio::gather(asyncio::return_exceptions, division(0, 2), division(1, 5),
-                             division(3, 6));
+    auto t =
+        asyncio::gather(asyncio::return_exceptions, division(0, 2), division(1, 5), division(3, 6));
     co_await asyncio::sleep(0.2);
     t.cancel();
     try {

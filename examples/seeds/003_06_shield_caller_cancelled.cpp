@@ -37,7 +37,8 @@ asyncio::Coro<void> amain() {
         try {
             co_await t;
         } catch (const asyncio::CancelledError&) {
-            seed::print(std::string(label) + ": caller task cancelled: " + (t.cancelled() ? "True" : "False"));
+            seed::print(std::string(label) +
+                        ": caller task cancelled: " + (t.cancelled() ? "True" : "False"));
         }
         co_await asyncio::sleep(0.2);  // time for a shielded something() to finish
     }

@@ -21,7 +21,8 @@ asyncio::Coro<void> amain() {
             seed::print(e.what());
         }
     }
-    seed::print(std::string("the 3 s task: cancelled: ") + (tasks[0].cancelled() ? "True" : "False") +
+    seed::print(std::string("the 3 s task: cancelled: ") +
+                (tasks[0].cancelled() ? "True" : "False") +
                 " done: " + (tasks[0].done() ? "True" : "False"));
     seed::print("awaiting it ->", co_await tasks[0]);
 }

@@ -35,7 +35,8 @@ asyncio::Coro<void> amain() {
     seed::print("pending counts " + std::to_string(r3.pending.size()));  // 1 not done
     // timeout
     tasks = make_tasks();
-    auto r4 = co_await asyncio::wait(tasks, {.timeout = 0.25, .return_when = asyncio::ALL_COMPLETED});
+    auto r4 =
+        co_await asyncio::wait(tasks, {.timeout = 0.25, .return_when = asyncio::ALL_COMPLETED});
     seed::print("-- ALL_COMPLETED, timeout");
     seed::print("done counts " + std::to_string(r4.done.size()));        // 2 done, one failed
     seed::print("pending counts " + std::to_string(r4.pending.size()));  // 1 not done

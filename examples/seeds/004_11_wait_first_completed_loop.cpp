@@ -26,7 +26,8 @@ asyncio::Coro<void> amain() {
         round_ += 1;
         if (round_ == 1) {
             bool in = std::find(pending.begin(), pending.end(), tasks[0]) != pending.end();
-            seed::print(std::string("tasks[0] in pending: ") + (in ? "True" : "False"));  // the same object
+            seed::print(std::string("tasks[0] in pending: ") +
+                        (in ? "True" : "False"));  // the same object
         }
         std::string prefix = "round " + std::to_string(round_) + ": ";
         for (auto& task : done) {
@@ -43,7 +44,8 @@ asyncio::Coro<void> amain() {
         for (auto& t : pending) left.push_back(index(t));
         std::sort(left.begin(), left.end());
         std::string still;
-        for (long i : left) still += (still.empty() ? "" : " ") + ("tasks[" + std::to_string(i) + "]");
+        for (long i : left)
+            still += (still.empty() ? "" : " ") + ("tasks[" + std::to_string(i) + "]");
         seed::print(prefix + "still pending:", still.empty() ? "none" : still);
     }
 }

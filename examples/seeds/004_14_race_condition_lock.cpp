@@ -25,13 +25,15 @@ asyncio::Coro<void> amain() {
     data = 0;
     auto start = std::chrono::steady_clock::now();
     co_await asyncio::gather(add_one(), add_one(), add_one());
-    seed::print("without a lock: data = " + std::to_string(data) + " after " + seed::elapsed(start) + "s");
+    seed::print("without a lock: data = " + std::to_string(data) + " after " +
+                seed::elapsed(start) + "s");
 
     data = 0;
     start = std::chrono::steady_clock::now();
     asyncio::Lock lock;
     co_await asyncio::gather(add_one_locked(lock), add_one_locked(lock), add_one_locked(lock));
-    seed::print("with a lock: data = " + std::to_string(data) + " after " + seed::elapsed(start) + "s");
+    seed::print("with a lock: data = " + std::to_string(data) + " after " + seed::elapsed(start) +
+                "s");
 }
 
 int main() { asyncio::run(amain()); }

@@ -3,7 +3,7 @@
 #include "seed_common.hpp"
 
 class AsyncResource {
-public:
+  public:
     explicit AsyncResource(std::string name) : name(std::move(name)) {}
 
     asyncio::Coro<AsyncResource*> aenter() {

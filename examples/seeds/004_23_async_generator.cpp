@@ -9,7 +9,8 @@ asyncio::AsyncGenerator<int> generate() {
 }
 
 asyncio::Coro<void> amain() {
-    co_await asyncio::for_each(generate(), [](int i) { seed::print(i); });  // async for i in generate()
+    co_await asyncio::for_each(generate(),
+                               [](int i) { seed::print(i); });  // async for i in generate()
 }
 
 int main() { asyncio::run(amain()); }

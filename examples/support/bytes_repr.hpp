@@ -9,7 +9,10 @@
 namespace example {
 
 inline std::string bytes_repr(std::string_view data) {
-    char quote = (data.find('\'') != std::string_view::npos && data.find('"') == std::string_view::npos) ? '"' : '\'';
+    char quote =
+        (data.find('\'') != std::string_view::npos && data.find('"') == std::string_view::npos)
+            ? '"'
+            : '\'';
     std::string out = "b";
     out += quote;
     for (unsigned char c : data) {

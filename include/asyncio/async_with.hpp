@@ -33,7 +33,9 @@ namespace asyncio {
 namespace detail {
 
 template <class L>
-concept lock_like = requires(L& l) { l.acquire_scoped(); };
+concept lock_like = requires(L& l) {
+    l.acquire_scoped();
+};
 
 template <class M>
 concept async_context_manager = requires(M& m, std::exception_ptr e) {
@@ -85,8 +87,8 @@ using body_result_t = typename std::remove_cvref_t<decltype(body_coro(
 
 /// The value async_with(m, body) gives.
 template <class M, class Body>
-using with_result_t =
-    body_result_t<Body, std::remove_reference_t<entered_context_t<decltype(std::declval<M&>().aenter())>>>;
+using with_result_t = body_result_t<
+    Body, std::remove_reference_t<entered_context_t<decltype(std::declval<M&>().aenter())>>>;
 
 /// A plain value, or the value of awaiting a Coro: the one step that may or may not suspend.
 template <class R>
@@ -105,8 +107,7 @@ struct call_result<Coro<T>> {
 /// Cancellation: while waiting for the lock, as lock.acquire(); in the body, the lock is
 /// released and CancelledError propagates.
 template <detail::lock_like L, class F>
-auto async_with(L& lock, F body)
-    -> Coro<detail::body_result_t<F, detail::no_context>> {
+auto async_with(L& lock, F body) -> Coro<detail::body_result_t<F, detail::no_context>> {
     using R = detail::body_result_t<F, detail::no_context>;
     detail::no_context none;
     auto guard = co_await lock.acquire_scoped();
@@ -126,8 +127,8 @@ auto async_with(L& lock, F body)
 /// written: the exit runs outside the catch block, because a coroutine cannot co_await
 /// inside a handler.
 template <detail::async_context_manager M, class F>
-    requires(!detail::lock_like<M>)
-auto async_with(M& manager, F body) -> Coro<detail::with_result_t<M, F>> {
+requires(!detail::lock_like<M>) auto async_with(M& manager, F body)
+    -> Coro<detail::with_result_t<M, F>> {
     using E = decltype(manager.aenter());
     using R = detail::with_result_t<M, F>;
     using X = typename detail::call_result<decltype(manager.aexit(std::exception_ptr{}))>::type;

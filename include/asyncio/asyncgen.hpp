@@ -31,7 +31,7 @@ namespace asyncio {
 /// Thrown into a generator at its paused co_yield by aclose(). Not a std::exception (Python:
 /// a BaseException): let it propagate; catching it and yielding again is an error.
 class GeneratorExit {
-public:
+  public:
     const char* what() const noexcept { return "GeneratorExit"; }
 };
 
@@ -93,8 +93,7 @@ struct asyncgen_promise : asyncgen_state {
     };
     final_awaiter final_suspend() const noexcept { return {}; }
     template <class U = T>
-        requires std::is_constructible_v<T, U&&>
-    asyncgen_yield_awaiter yield_value(U&& v) {
+    requires std::is_constructible_v<T, U&&> asyncgen_yield_awaiter yield_value(U&& v) {
         value_.emplace(std::forward<U>(v));
         return {this};
     }
@@ -114,7 +113,7 @@ struct asyncgen_promise : asyncgen_state {
 /// yields again instead of ending throws RuntimeError("async generator ignored GeneratorExit").
 template <class T>
 class [[nodiscard]] AsyncGenerator {
-public:
+  public:
     using promise_type = detail::asyncgen_promise<T>;
     using handle_type = std::coroutine_handle<promise_type>;
     using value_type = T;
@@ -194,8 +193,8 @@ public:
     }
     /// athrow() with an exception object: `co_await gen.athrow(ValueError("x"))`.
     template <class E>
-        requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
-    athrow_awaiter athrow(E&& error) {
+    requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) athrow_awaiter
+        athrow(E&& error) {
         return athrow(std::make_exception_ptr(std::forward<E>(error)));
     }
 
@@ -210,7 +209,7 @@ public:
     /// True once the generator has ended, raised, or been closed.
     bool done() const noexcept { return !h_ || h_.promise().finished_; }
 
-private:
+  private:
     static Coro<void> noop() { co_return; }
     void destroy() noexcept {
         if (!h_) return;

@@ -37,7 +37,7 @@ class ServerCore;
 /// Cancellation: cancelling serve_forever() closes the server; cancelling wait_closed() only
 /// stops that wait.
 class Server {
-public:
+  public:
     Server() noexcept = default;
     explicit Server(std::shared_ptr<detail::ServerCore> core) noexcept : core_(std::move(core)) {}
 
@@ -64,7 +64,7 @@ public:
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
     const std::shared_ptr<detail::ServerCore>& core() const noexcept { return core_; }
 
-private:
+  private:
     detail::ServerCore& get() const;
     std::shared_ptr<detail::ServerCore> core_;
 };
@@ -79,15 +79,13 @@ using TransportAndProtocol = std::pair<std::shared_ptr<Transport>, std::shared_p
 std::vector<AddrInfo> interleave_addrinfos(const std::vector<AddrInfo>& infos, int first_count);
 
 Coro<TransportAndProtocol> create_connection(EventLoop& loop, ProtocolFactory factory,
-                                             std::string host, int port,
-                                             ConnectionOptions options);
+                                             std::string host, int port, ConnectionOptions options);
 Coro<TransportAndProtocol> create_unix_connection(EventLoop& loop, ProtocolFactory factory,
                                                   std::string path, ConnectionOptions options);
 Coro<TransportAndProtocol> connect_accepted_socket(EventLoop& loop, ProtocolFactory factory,
                                                    Socket sock);
 Coro<std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<DatagramProtocol>>>
-create_datagram_endpoint(EventLoop& loop, DatagramProtocolFactory factory,
-                         DatagramOptions options);
+create_datagram_endpoint(EventLoop& loop, DatagramProtocolFactory factory, DatagramOptions options);
 Coro<TransportAndProtocol> connect_pipe(EventLoop& loop, ProtocolFactory factory, int fd,
                                         bool read);
 
@@ -108,8 +106,8 @@ EventLoop::create_connection(Factory factory, std::string host, int port,
     using P = detail::factory_protocol_t<Factory>;
     check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
-    auto op = detail::create_connection(*this, ProtocolFactory(std::move(factory)),
-                                                std::move(host), port, std::move(options));
+    auto op = detail::create_connection(*this, ProtocolFactory(std::move(factory)), std::move(host),
+                                        port, std::move(options));
     auto r = co_await op;
     co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<P>>(
         std::move(r.first), detail::protocol_cast<P>(std::move(r.second)));
@@ -128,7 +126,7 @@ EventLoop::create_unix_connection(Factory factory, std::string path, ConnectionO
     check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
     auto op = detail::create_unix_connection(*this, ProtocolFactory(std::move(factory)),
-                                                     std::move(path), std::move(options));
+                                             std::move(path), std::move(options));
     auto r = co_await op;
     co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<P>>(
         std::move(r.first), detail::protocol_cast<P>(std::move(r.second)));
@@ -141,7 +139,7 @@ EventLoop::connect_accepted_socket(Factory factory, Socket sock) {
     check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
     auto op = detail::connect_accepted_socket(*this, ProtocolFactory(std::move(factory)),
-                                                      std::move(sock));
+                                              std::move(sock));
     auto r = co_await op;
     co_return std::pair<std::shared_ptr<Transport>, std::shared_ptr<P>>(
         std::move(r.first), detail::protocol_cast<P>(std::move(r.second)));
@@ -153,8 +151,8 @@ EventLoop::create_datagram_endpoint(Factory factory, DatagramOptions options) {
     using P = detail::factory_protocol_t<Factory>;
     check_debug_thread();
     // WORKAROUND(gcc-12): no temporaries with destructors inside a co_await expression
-    auto op = detail::create_datagram_endpoint(
-        *this, DatagramProtocolFactory(std::move(factory)), std::move(options));
+    auto op = detail::create_datagram_endpoint(*this, DatagramProtocolFactory(std::move(factory)),
+                                               std::move(options));
     auto r = co_await op;
     co_return std::pair<std::shared_ptr<DatagramTransport>, std::shared_ptr<P>>(
         std::move(r.first), std::static_pointer_cast<P>(std::move(r.second)));

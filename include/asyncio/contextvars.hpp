@@ -21,7 +21,7 @@ namespace asyncio {
 
 /// A variable that has no value in the current context (and no default). Python: LookupError.
 class LookupError : public std::out_of_range {
-public:
+  public:
     using std::out_of_range::out_of_range;
 };
 
@@ -45,7 +45,7 @@ class ContextVar;
 /// What ContextVar::set() returns, to undo that set() with reset(). Python: contextvars.Token.
 template <class T>
 class Token {
-public:
+  public:
     /// The variable this token belongs to.
     const ContextVar<T>& var() const noexcept { return *var_; }
     /// The value before set(), or nullopt if it had none (Python: Token.MISSING).
@@ -54,7 +54,7 @@ public:
         return *static_cast<const T*>(old_.get());
     }
 
-private:
+  private:
     friend class ContextVar<T>;
     Token(const ContextVar<T>* var, std::shared_ptr<const void> old)
         : var_(var), owner_(detail::context_owner()), old_(std::move(old)) {}
@@ -73,7 +73,7 @@ private:
 /// another context throws std::invalid_argument (Python: ValueError).
 template <class T>
 class ContextVar {
-public:
+  public:
     explicit ContextVar(std::string name) : name_(std::move(name)) {}
     ContextVar(std::string name, T default_value)
         : name_(std::move(name)), default_(std::move(default_value)) {}
@@ -119,7 +119,7 @@ public:
             detail::context_with(detail::current_context(), this, token.old_));
     }
 
-private:
+  private:
     std::string name_;
     std::optional<T> default_;
 };

@@ -96,10 +96,8 @@ template <class T>
 struct coro_promise : promise_base {
     Coro<T> get_return_object() noexcept;
     template <class U>
-        requires std::is_convertible_v<U&&, T>
-    void return_value(U&& v) {
-        value_.emplace(std::forward<U>(v));
-    }
+    requires std::is_convertible_v<U&&, T>
+    void return_value(U&& v) { value_.emplace(std::forward<U>(v)); }
     T take() {
         if (!value_) std::rethrow_exception(take_coro_exception());
         return std::move(*value_);
@@ -133,7 +131,7 @@ inline void leaf_sleep(std::int64_t ns, std::coroutine_handle<> caller) {
 /// Errors: awaiting twice throws RuntimeError("cannot reuse already awaited coroutine").
 template <class T>
 class [[nodiscard]] Coro {
-public:
+  public:
     using promise_type = detail::coro_promise<T>;
     using value_type = T;
     using handle_type = std::coroutine_handle<promise_type>;
@@ -195,15 +193,13 @@ public:
         h.promise().continuation_ = std::noop_coroutine();
         return h;
     }
-    static Coro leaf(std::int64_t ns) noexcept
-        requires std::is_void_v<T>
-    {
+    static Coro leaf(std::int64_t ns) noexcept requires std::is_void_v<T> {
         Coro c;
         c.bits_ = (static_cast<std::uintptr_t>(ns) << 1) | 1u;
         return c;
     }
 
-private:
+  private:
     static bool is_leaf(std::uintptr_t b) noexcept { return (b & 1u) != 0; }
     static Coro materialize_leaf(std::int64_t ns);
     [[noreturn]] void throw_awaited_twice_or_empty() const {

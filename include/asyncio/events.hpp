@@ -33,12 +33,12 @@
 #include "asyncio/detail/context.hpp"
 #include "asyncio/detail/frame_allocator.hpp"
 #include "asyncio/detail/future_base.hpp"
+#include "asyncio/detail/net_options.hpp"
 #include "asyncio/detail/ready_queue.hpp"
 #include "asyncio/detail/task_core.hpp"
 #include "asyncio/detail/time.hpp"
 #include "asyncio/detail/timer_heap.hpp"
 #include "asyncio/exceptions.hpp"
-#include "asyncio/detail/net_options.hpp"
 #include "asyncio/sockets.hpp"
 
 namespace asyncio {
@@ -72,7 +72,7 @@ struct IoEvent {
 /// atomically because call_soon_threadsafe creates it on another thread. It runs in the
 /// context current when it was made (a copy, as CPython's Handle), or in the one given.
 class HandleImpl : public pooled {
-public:
+  public:
     explicit HandleImpl(EventLoop* loop) noexcept : loop_(loop), ctx_(current_context()) {
         timer_.kind = TimerNode::handle;
         if (ctx_) ctx_->add_ref();
@@ -111,14 +111,14 @@ public:
     }
     TimerNode timer_;
 
-private:
+  private:
     static std::size_t offsetof_timer() noexcept;
     std::atomic<std::uint32_t> refs_{1};
     std::atomic<bool> cancelled_{false};
     EventLoop* loop_;
     ContextData* ctx_;  // one reference; nullptr: the empty context
 
-public:
+  public:
     HandleImpl* ts_next_ = nullptr;  // the loop's call_soon_threadsafe stack
 };
 
@@ -131,7 +131,7 @@ std::string handle_repr(const HandleImpl& h, const std::string& name);
 
 template <class F, class... A>
 class HandleFn final : public HandleImpl {
-public:
+  public:
     template <class G, class... B>
     HandleFn(EventLoop* loop, G&& g, B&&... b)
         : HandleImpl(loop), fn_(std::forward<G>(g)), args_(std::forward<B>(b)...) {}
@@ -149,7 +149,7 @@ public:
 #endif
     }
 
-private:
+  private:
     F fn_;
     std::tuple<A...> args_;
 };
@@ -172,7 +172,7 @@ HandleImpl* make_handle(EventLoop* loop, F&& f, A&&... a) {
 /// its last job returns). The other thread holds `m` while it posts back: close() waits for
 /// that post to be accepted or refused.
 class LoopLink {
-public:
+  public:
     LoopLink() = default;
     LoopLink(const LoopLink&) = delete;
     LoopLink& operator=(const LoopLink&) = delete;
@@ -182,7 +182,7 @@ public:
 
     std::mutex m;
 
-private:
+  private:
     friend class asyncio::EventLoop;
     LoopLink* prev_ = nullptr;
     LoopLink* next_ = nullptr;
@@ -192,7 +192,7 @@ private:
 struct ThreadState {
     EventLoop* running_loop = nullptr;
     TaskCore* current_task = nullptr;
-    EventLoop* event_loop = nullptr;  // set_event_loop()
+    EventLoop* event_loop = nullptr;           // set_event_loop()
     ContextData** context_override = nullptr;  // set by ContextScope (Context.run)
     // The exception a Coro just ended with, from its unhandled_exception() until its awaiter
     // (or task) takes it: the two run back to back on this thread, so one slot serves every
@@ -206,7 +206,7 @@ inline thread_local ThreadState tls;
 /// The value call_soon() returns: lets the caller cancel the callback before it runs.
 /// Python: asyncio.Handle.
 class Handle {
-public:
+  public:
     Handle() noexcept = default;
     explicit Handle(detail::HandleImpl* h) noexcept : h_(h) {}  // adopts one reference
     Handle(const Handle& o) noexcept : h_(o.h_) {
@@ -229,13 +229,13 @@ public:
     explicit operator bool() const noexcept { return h_ != nullptr; }
     detail::HandleImpl* impl() const noexcept { return h_; }
 
-private:
+  private:
     detail::HandleImpl* h_ = nullptr;
 };
 
 /// What call_later() / call_at() return. Python: asyncio.TimerHandle.
 class TimerHandle : public Handle {
-public:
+  public:
     using Handle::Handle;
     /// The absolute time (loop.time() scale) at which the callback is due.
     double when() const noexcept { return impl() ? impl()->when() : 0.0; }
@@ -243,12 +243,12 @@ public:
 
 /// What the exception handler receives. Python: the `context` dict.
 struct ExceptionContext {
-    std::string message;          ///< always set
-    std::exception_ptr exception; ///< may be null
-    AnyFuture future;             ///< the future concerned, if any
-    AnyTask task;                 ///< the task concerned, if any
-    Handle handle;                ///< the callback concerned, if any
-    std::string details;          ///< more lines for the log ("future: <Task ...>")
+    std::string message;           ///< always set
+    std::exception_ptr exception;  ///< may be null
+    AnyFuture future;              ///< the future concerned, if any
+    AnyTask task;                  ///< the task concerned, if any
+    Handle handle;                 ///< the callback concerned, if any
+    std::string details;           ///< more lines for the log ("future: <Task ...>")
     /// Debug mode: where the task concerned was created (CPython's "source_traceback").
     std::optional<std::source_location> source_traceback;
 };
@@ -285,7 +285,7 @@ struct CallGraphOptions {
 /// the factory makes the task with make_task() (Python's `Task(coro, loop=loop, **kwargs)`),
 /// exactly once, and returns it.
 class PendingCoro {
-public:
+  public:
     /// Makes the task from the coroutine with `options`.
     /// Errors: RuntimeError when called a second time.
     AnyTask make_task(TaskOptions options);
@@ -297,7 +297,7 @@ public:
         : loop_(&loop), coro_(coro), make_(make) {}
     const AnyTask& made() const noexcept { return made_; }
 
-private:
+  private:
     EventLoop* loop_;
     void* coro_;  // the Coro<T> being created from (create_task's parameter)
     MakeFn make_;
@@ -331,7 +331,7 @@ struct LoopOptions {
 /// Made by new_event_loop() (an owning EventLoopPtr) or by run(); never copied or moved.
 /// Thread safety: only call_soon_threadsafe() may be called from another thread.
 class EventLoop {
-public:
+  public:
     explicit EventLoop(LoopOptions options = {});
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
@@ -345,8 +345,7 @@ public:
     /// call from another thread while the loop runs throws RuntimeError (CPython's
     /// _check_thread); otherwise it is not checked, and is a data race.
     template <class F, class... A>
-        requires(!detail::is_context_v<F>)
-    Handle call_soon(F&& fn, A&&... args) {
+    requires(!detail::is_context_v<F>) Handle call_soon(F&& fn, A&&... args) {
         check_closed();
         if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
@@ -358,8 +357,7 @@ public:
     /// Schedules `fn(args...)` to run `delay` from now (a delay ≤ 0 is due at once).
     /// Errors: std::invalid_argument for a NaN delay; RuntimeError on a closed loop.
     template <class F, class... A>
-        requires(!detail::is_context_v<F>)
-    TimerHandle call_later(Seconds delay, F&& fn, A&&... args) {
+    requires(!detail::is_context_v<F>) TimerHandle call_later(Seconds delay, F&& fn, A&&... args) {
         std::int64_t ns = signed_delay_ns(delay);
         check_closed();
         if (debug_) check_thread();
@@ -370,8 +368,7 @@ public:
 
     /// Schedules `fn(args...)` at absolute loop time `when` (seconds, the time() scale).
     template <class F, class... A>
-        requires(!detail::is_context_v<F>)
-    TimerHandle call_at(double when, F&& fn, A&&... args) {
+    requires(!detail::is_context_v<F>) TimerHandle call_at(double when, F&& fn, A&&... args) {
         std::int64_t at = when_to_ns(when);
         check_closed();
         if (debug_) check_thread();
@@ -386,8 +383,7 @@ public:
     /// the callback silently (it is either queued before the close, or refused with
     /// RuntimeError).
     template <class F, class... A>
-        requires(!detail::is_context_v<F>)
-    Handle call_soon_threadsafe(F&& fn, A&&... args) {
+    requires(!detail::is_context_v<F>) Handle call_soon_threadsafe(F&& fn, A&&... args) {
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
         h->add_ref();
         push_threadsafe(h);
@@ -399,29 +395,28 @@ public:
     // `loop.call_soon(fn, context=ctx)`). What the callback sets stays in that run: `ctx`
     // itself is a snapshot and does not change (CPython's Context object would).
     template <class C, class F, class... A>
-        requires detail::is_context_v<C>
-    Handle call_soon(const C& context, F&& fn, A&&... args) {
+    requires detail::is_context_v<C> Handle call_soon(const C& context, F&& fn, A&&... args) {
         Handle h = call_soon(std::forward<F>(fn), std::forward<A>(args)...);
         h.impl()->set_context(context.data());
         return h;
     }
     template <class C, class F, class... A>
-        requires detail::is_context_v<C>
-    TimerHandle call_later(const C& context, Seconds delay, F&& fn, A&&... args) {
+    requires detail::is_context_v<C> TimerHandle call_later(const C& context, Seconds delay, F&& fn,
+                                                            A&&... args) {
         TimerHandle h = call_later(delay, std::forward<F>(fn), std::forward<A>(args)...);
         h.impl()->set_context(context.data());
         return h;
     }
     template <class C, class F, class... A>
-        requires detail::is_context_v<C>
-    TimerHandle call_at(const C& context, double when, F&& fn, A&&... args) {
+    requires detail::is_context_v<C> TimerHandle call_at(const C& context, double when, F&& fn,
+                                                         A&&... args) {
         TimerHandle h = call_at(when, std::forward<F>(fn), std::forward<A>(args)...);
         h.impl()->set_context(context.data());
         return h;
     }
     template <class C, class F, class... A>
-        requires detail::is_context_v<C>
-    Handle call_soon_threadsafe(const C& context, F&& fn, A&&... args) {
+    requires detail::is_context_v<C> Handle call_soon_threadsafe(const C& context, F&& fn,
+                                                                 A&&... args) {
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
         h->set_context(context.data());
         h->add_ref();
@@ -556,8 +551,8 @@ public:
     void add_signal_handler(int sig, F&& fn, A&&... args) {
         check_closed();
         if (debug_) check_thread();
-        set_signal_handler(sig,
-                           detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
+        set_signal_handler(
+            sig, detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...));
     }
     /// Restores the action `sig` had before add_signal_handler(); returns whether a handler
     /// was installed. close() removes every handler of the loop.
@@ -765,7 +760,7 @@ public:
     /// seeded with `seed` (deterministic for a given seed and program).
     void shuffle_ready(std::uint64_t seed) noexcept { shuffle_state_ = seed | 1; }
 
-private:
+  private:
     struct FdHandlers {
         detail::HandleImpl* reader = nullptr;
         detail::HandleImpl* writer = nullptr;
@@ -810,11 +805,11 @@ private:
     std::vector<detail::TimerNode*> deferred_timers_;  // run_once(): due, but for next time
     mutable std::int64_t now_ns_ = 0;
     mutable bool clock_stale_ = false;  // now_ns_ is to be read again before use
-    std::int64_t epoch_ns_ = 0;  // virtual clock base
-    std::uint32_t refs_ = 1;     // the owner's, then one per future
+    std::int64_t epoch_ns_ = 0;         // virtual clock base
+    std::uint32_t refs_ = 1;            // the owner's, then one per future
     std::uint32_t task_counter_ = 0;
     std::size_t cancelled_timers_ = 0;
-    std::size_t expected_posts_ = 0;  // see expect_threadsafe_post()
+    std::size_t expected_posts_ = 0;   // see expect_threadsafe_post()
     std::uint64_t shuffle_state_ = 0;  // 0: FIFO; else see shuffle_ready()
     bool running_ = false;
     bool stopping_ = false;
@@ -855,7 +850,7 @@ private:
     std::atomic<int> ts_posting_{0};
     std::atomic<bool> wake_armed_{false};
 
-public:
+  public:
     std::atomic<std::uint64_t> pending_signals_{0};  // written by the signal handler
     int wake_fd() const noexcept { return wake_fd_; }
 };
@@ -863,7 +858,7 @@ public:
 /// The owning handle new_event_loop() returns: closes the loop when it goes away (unless
 /// it is running). Move-only; `loop->run_until_complete(...)`, `*loop`, `loop.get()`.
 class EventLoopPtr {
-public:
+  public:
     EventLoopPtr() noexcept = default;
     explicit EventLoopPtr(EventLoop* l) noexcept : l_(l) {}
     EventLoopPtr(EventLoopPtr&& o) noexcept : l_(std::exchange(o.l_, nullptr)) {}
@@ -883,7 +878,7 @@ public:
     EventLoop& operator*() const noexcept { return *l_; }
     explicit operator bool() const noexcept { return l_ != nullptr; }
 
-private:
+  private:
     EventLoop* l_ = nullptr;
 };
 

@@ -23,7 +23,7 @@ namespace asyncio {
 /// given to cancel(msg).
 /// Python: asyncio.CancelledError; `args` is `()` or `(msg,)`, here `message()`.
 class CancelledError {
-public:
+  public:
     CancelledError() = default;
     explicit CancelledError(std::optional<std::string> msg) : msg_(std::move(msg)) {}
 
@@ -32,37 +32,37 @@ public:
     /// The message, or "" when there is none (for printing).
     const char* what() const noexcept { return msg_ ? msg_->c_str() : ""; }
 
-private:
+  private:
     std::optional<std::string> msg_;
 };
 
 /// Python's KeyboardInterrupt: a BaseException that escapes the loop. `run()` raises it when
 /// SIGINT cancelled the main task.
 class KeyboardInterrupt {
-public:
+  public:
     const char* what() const noexcept { return "KeyboardInterrupt"; }
 };
 
 /// Python's SystemExit: a BaseException that a task stores and that also escapes the loop.
 class SystemExit {
-public:
+  public:
     explicit SystemExit(int code = 0) : code_(code) {}
     int code() const noexcept { return code_; }
     const char* what() const noexcept { return "SystemExit"; }
 
-private:
+  private:
     int code_;
 };
 
 /// Python's RuntimeError: misuse (no running loop, loop closed, wrong loop, ...).
 class RuntimeError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 /// The operation exceeded its deadline. Python: TimeoutError (builtin since 3.11).
 class TimeoutError : public std::runtime_error {
-public:
+  public:
     TimeoutError() : std::runtime_error("") {}
     using std::runtime_error::runtime_error;
 };
@@ -70,41 +70,41 @@ public:
 /// The future is in the wrong state for the operation (result() of a pending future,
 /// set_result() twice). Python: asyncio.InvalidStateError.
 class InvalidStateError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 /// get_nowait() on an empty queue. Python: asyncio.QueueEmpty.
 class QueueEmpty : public std::runtime_error {
-public:
+  public:
     QueueEmpty() : std::runtime_error("") {}
     using std::runtime_error::runtime_error;
 };
 
 /// put_nowait() on a full queue. Python: asyncio.QueueFull.
 class QueueFull : public std::runtime_error {
-public:
+  public:
     QueueFull() : std::runtime_error("") {}
     using std::runtime_error::runtime_error;
 };
 
 /// Put or get on a queue that was shut down. Python: asyncio.QueueShutDown (3.13).
 class QueueShutDown : public std::runtime_error {
-public:
+  public:
     QueueShutDown() : std::runtime_error("Queue is shut down") {}
     using std::runtime_error::runtime_error;
 };
 
 /// Waiting on a barrier that was reset or aborted. Python: asyncio.BrokenBarrierError.
 class BrokenBarrierError : public std::runtime_error {
-public:
+  public:
     BrokenBarrierError() : std::runtime_error("Barrier aborted") {}
     using std::runtime_error::runtime_error;
 };
 
 /// EOF reached before the requested bytes. Python: asyncio.IncompleteReadError.
 class IncompleteReadError : public std::runtime_error {
-public:
+  public:
     IncompleteReadError(std::string partial, std::optional<std::size_t> expected)
         : std::runtime_error(make_message(partial.size(), expected)),
           partial(std::move(partial)),
@@ -113,7 +113,7 @@ public:
     std::string partial;                  ///< the bytes read before EOF
     std::optional<std::size_t> expected;  ///< total expected, or nullopt (readuntil)
 
-private:
+  private:
     static std::string make_message(std::size_t got, std::optional<std::size_t> expected) {
         return std::to_string(got) + " bytes read on a total of " +
                (expected ? std::to_string(*expected) : std::string("undefined")) +
@@ -123,7 +123,7 @@ private:
 
 /// The separator was not found within the stream's limit. Python: asyncio.LimitOverrunError.
 class LimitOverrunError : public std::runtime_error {
-public:
+  public:
     LimitOverrunError(const std::string& msg, std::size_t consumed)
         : std::runtime_error(msg), consumed(consumed) {}
     std::size_t consumed;  ///< bytes to consume to get past the overrun
@@ -133,7 +133,7 @@ public:
 ///
 /// Holds every std::exception_ptr in the order they were collected; what() lists them.
 class ExceptionGroup : public std::runtime_error {
-public:
+  public:
     ExceptionGroup(const std::string& message, std::vector<std::exception_ptr> exceptions);
 
     /// The message given at construction (Python: eg.message).
@@ -147,7 +147,7 @@ public:
     template <class E>
     std::pair<std::optional<ExceptionGroup>, std::optional<ExceptionGroup>> split() const;
 
-private:
+  private:
     std::string message_;
     std::vector<std::exception_ptr> exceptions_;
 };
@@ -166,12 +166,14 @@ std::pair<std::optional<ExceptionGroup>, std::optional<ExceptionGroup>> Exceptio
             std::rethrow_exception(e);
         } catch (const ExceptionGroup& g) {
             auto [m, r] = g.template split<E>();
-            if (m) match.push_back(m->exceptions_.size() == g.exceptions_.size() && !r
-                                       ? e
-                                       : std::make_exception_ptr(std::move(*m)));
-            if (r) rest.push_back(r->exceptions_.size() == g.exceptions_.size() && !m
-                                      ? e
-                                      : std::make_exception_ptr(std::move(*r)));
+            if (m)
+                match.push_back(m->exceptions_.size() == g.exceptions_.size() && !r
+                                    ? e
+                                    : std::make_exception_ptr(std::move(*m)));
+            if (r)
+                rest.push_back(r->exceptions_.size() == g.exceptions_.size() && !m
+                                   ? e
+                                   : std::make_exception_ptr(std::move(*r)));
         } catch (const E&) {
             match.push_back(e);
         } catch (...) {

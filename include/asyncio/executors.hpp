@@ -38,7 +38,7 @@ namespace detail {
 /// so that whoever the result wakes finds an idle worker); cancel() cancels the future when
 /// the executor drops the work.
 class WorkItem {
-public:
+  public:
     virtual ~WorkItem() = default;
     virtual void run() noexcept = 0;
     virtual void finish() noexcept = 0;
@@ -47,7 +47,7 @@ public:
 
 template <class R, class F, class... A>
 class CallItem final : public WorkItem {
-public:
+  public:
     template <class G, class... B>
     CallItem(std::shared_ptr<ConcurrentState<R>> s, G&& g, B&&... b)
         : s_(std::move(s)), fn_(std::forward<G>(g)), args_(std::forward<B>(b)...) {}
@@ -85,7 +85,7 @@ public:
     }
     void cancel() noexcept override { s_->cancel(); }
 
-private:
+  private:
     std::shared_ptr<ConcurrentState<R>> s_;
     F fn_;
     std::tuple<A...> args_;
@@ -106,7 +106,7 @@ struct ThreadPoolShared;
 ///
 /// Thread safety: submit(), map() and shutdown() may be called from any thread.
 class Executor {
-public:
+  public:
     Executor() = default;
     Executor(const Executor&) = delete;
     Executor& operator=(const Executor&) = delete;
@@ -145,8 +145,8 @@ public:
             for (auto& f : futures) {
                 std::optional<Seconds> left;
                 if (deadline)
-                    left = std::chrono::duration<double>(*deadline -
-                                                         std::chrono::steady_clock::now());
+                    left =
+                        std::chrono::duration<double>(*deadline - std::chrono::steady_clock::now());
                 out.push_back(f.result(left));
             }
         } catch (...) {
@@ -161,7 +161,7 @@ public:
     /// Python: Executor.shutdown(wait=True, cancel_futures=False).
     virtual void shutdown(bool wait = true, bool cancel_futures = false) = 0;
 
-protected:
+  protected:
     /// Queues one unit of work. Errors: RuntimeError after shutdown().
     virtual void schedule(std::unique_ptr<detail::WorkItem> item) = 0;
 };
@@ -175,7 +175,7 @@ protected:
 /// Destruction never waits: it shuts the pool down without waiting; the workers finish the
 /// queued work, then exit on their own (call shutdown() first to wait for them).
 class ThreadPoolExecutor : public Executor {
-public:
+  public:
     explicit ThreadPoolExecutor(std::optional<int> max_workers = std::nullopt,
                                 std::string thread_name_prefix = "");
     ~ThreadPoolExecutor() override;
@@ -186,10 +186,10 @@ public:
     /// Worker threads started so far (for tests and diagnostics).
     std::size_t thread_count() const;
 
-protected:
+  protected:
     void schedule(std::unique_ptr<detail::WorkItem> item) override;
 
-private:
+  private:
     std::shared_ptr<detail::ThreadPoolShared> s_;
 };
 
@@ -243,7 +243,8 @@ Coro<detail::call_result_t<F, A...>> to_thread(F fn, A... args) {
     detail::ContextData* ctx = detail::current_context();
     if (ctx) ctx->add_ref();
     co_return co_await loop.run_in_executor(
-        nullptr, detail::ContextCall<F, A...>(ctx, std::move(fn), std::tuple<A...>(std::move(args)...)));
+        nullptr,
+        detail::ContextCall<F, A...>(ctx, std::move(fn), std::tuple<A...>(std::move(args)...)));
 }
 
 }  // namespace asyncio

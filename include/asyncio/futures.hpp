@@ -31,7 +31,7 @@ namespace asyncio {
 /// Thread safety: none; use it on its loop's thread.
 template <class T = void>
 class Future : public AnyFuture {
-public:
+  public:
     using value_type = T;
 
     Future() noexcept = default;
@@ -45,23 +45,20 @@ public:
 
     /// Completes the future with `value`. Errors: InvalidStateError if already done.
     template <class U = T>
-        requires(!std::is_void_v<T> && std::is_constructible_v<T, U &&>)
-    void set_result(U&& value) const {
+    requires(!std::is_void_v<T> &&
+             std::is_constructible_v<T, U&&>) void set_result(U&& value) const {
         check_settable("set_result");
         static_cast<detail::FutureState<T>*>(s_.get())->emplace(std::forward<U>(value));
         s_->finish_with_value();
     }
-    void set_result() const
-        requires std::is_void_v<T>
-    {
+    void set_result() const requires std::is_void_v<T> {
         check_settable("set_result");
         s_->finish_with_value();
     }
     /// Completes the future with an exception. Errors: InvalidStateError if already done.
     void set_exception(std::exception_ptr e) const { st().set_exception(std::move(e)); }
     template <class E>
-        requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
-    void set_exception(E&& e) const {
+    requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>) void set_exception(E&& e) const {
         set_exception(std::make_exception_ptr(std::forward<E>(e)));
     }
 
@@ -83,9 +80,10 @@ public:
 
     detail::future_awaiter<T> operator co_await() const { return {&st()}; }
 
-private:
+  private:
     void check_settable(const char* op) const {
-        if (st().done()) throw InvalidStateError(std::string(op) + ": " + s_->repr() + " is already done");
+        if (st().done())
+            throw InvalidStateError(std::string(op) + ": " + s_->repr() + " is already done");
     }
 };
 

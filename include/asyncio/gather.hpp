@@ -29,7 +29,7 @@ inline constexpr return_exceptions_t return_exceptions{};
 /// (`co_await gather(...)`) moves the results out instead of copying them.
 template <class R>
 class GatherFuture : public Future<R> {
-public:
+  public:
     GatherFuture() noexcept = default;
     explicit GatherFuture(detail::GatherState<R>* s) noexcept : Future<R>(s) {}
 
@@ -51,7 +51,8 @@ auto gather_variadic(A&&... aws) {
     auto builder = [](GatherState<R>& st) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             st.value_.emplace(R{gather_element<RetExc, awaitable_value_t<A>>(st, I)...});
-        }(std::index_sequence_for<A...>{});
+        }
+        (std::index_sequence_for<A...>{});
     };
     auto* st = new GatherState<R>(loop, RetExc, +builder);
     GatherFuture<R> outer(st);
@@ -105,8 +106,8 @@ auto gather_range_impl(Rng&& aws) {
 /// Errors: std::invalid_argument when the futures belong to different loops.
 /// Python: asyncio.gather(*aws).
 template <class... A>
-    requires(detail::awaitable_arg<A> && ...)
-GatherFuture<std::tuple<detail::slot_t<detail::awaitable_value_t<A>>...>> gather(A&&... aws) {
+requires(detail::awaitable_arg<A>&&...)
+    GatherFuture<std::tuple<detail::slot_t<detail::awaitable_value_t<A>>...>> gather(A&&... aws) {
     return detail::gather_variadic<false>(std::forward<A>(aws)...);
 }
 
@@ -115,9 +116,9 @@ GatherFuture<std::tuple<detail::slot_t<detail::awaitable_value_t<A>>...>> gather
 /// Cancellation: as gather(); the outer's own cancellation is never turned into a Result.
 /// Python: asyncio.gather(*aws, return_exceptions=True).
 template <class... A>
-    requires(detail::awaitable_arg<A> && ...)
-GatherFuture<std::tuple<Result<detail::slot_t<detail::awaitable_value_t<A>>>...>> gather(
-    return_exceptions_t, A&&... aws) {
+requires(detail::awaitable_arg<A>&&...)
+    GatherFuture<std::tuple<Result<detail::slot_t<detail::awaitable_value_t<A>>>...>> gather(
+        return_exceptions_t, A&&... aws) {
     return detail::gather_variadic<true>(std::forward<A>(aws)...);
 }
 
@@ -125,14 +126,16 @@ GatherFuture<std::tuple<Result<detail::slot_t<detail::awaitable_value_t<A>>>...>
 /// from): the Future of a std::vector of the results, in range order.
 /// Python: asyncio.gather(*aws).
 template <detail::gather_range Rng>
-GatherFuture<std::vector<detail::slot_t<detail::awaitable_value_t<std::ranges::range_value_t<Rng>>>>>
+GatherFuture<
+    std::vector<detail::slot_t<detail::awaitable_value_t<std::ranges::range_value_t<Rng>>>>>
 gather(Rng&& aws) {
     return detail::gather_range_impl<false>(std::forward<Rng>(aws));
 }
 
 /// gather(return_exceptions, range): a std::vector of Result<T>.
 template <detail::gather_range Rng>
-GatherFuture<std::vector<Result<detail::slot_t<detail::awaitable_value_t<std::ranges::range_value_t<Rng>>>>>>
+GatherFuture<
+    std::vector<Result<detail::slot_t<detail::awaitable_value_t<std::ranges::range_value_t<Rng>>>>>>
 gather(return_exceptions_t, Rng&& aws) {
     return detail::gather_range_impl<true>(std::forward<Rng>(aws));
 }

@@ -44,7 +44,7 @@ bool truthy(const V& v) {
 /// of Python's `async with`. Move-only; release() lets go early. The destructor never waits.
 template <class L>
 class [[nodiscard]] LockGuard {
-public:
+  public:
     LockGuard() noexcept = default;
     explicit LockGuard(L& lock) noexcept : lock_(&lock) {}
     LockGuard(LockGuard&& o) noexcept : lock_(std::exchange(o.lock_, nullptr)) {}
@@ -64,7 +64,7 @@ public:
     /// True while the guard still has to release.
     bool owns_lock() const noexcept { return lock_ != nullptr; }
 
-private:
+  private:
     void reset() noexcept {
         if (!lock_) return;
         try {
@@ -84,7 +84,7 @@ private:
 /// to it, it hands it to the next waiter before CancelledError propagates.
 /// Errors: release() of an unlocked lock throws RuntimeError("Lock is not acquired.").
 class Lock {
-public:
+  public:
     Lock() = default;
     Lock(const Lock&) = delete;
     Lock& operator=(const Lock&) = delete;
@@ -100,7 +100,7 @@ public:
     /// waiters queued (the first of them is woken and takes the lock when it runs).
     bool locked() const noexcept { return locked_; }
 
-private:
+  private:
     void wake_first() noexcept;
     // Invariant: when !locked_ and waiters are queued, one waiter is woken (handed_) and
     // about to take the lock; handed_ also stops a new acquire() from barging in.
@@ -116,7 +116,7 @@ private:
 /// true even if clear() came before it resumed.
 /// Cancellation: a cancelled wait() leaves nothing behind.
 class Event {
-public:
+  public:
     Event() = default;
     Event(const Event&) = delete;
     Event& operator=(const Event&) = delete;
@@ -129,7 +129,7 @@ public:
     /// Tasks currently waiting (Python: len(event._waiters)).
     std::size_t waiters() const noexcept { return waiters_.size(); }
 
-private:
+  private:
     detail::WaiterList waiters_;
     bool value_ = false;
 };
@@ -142,7 +142,7 @@ private:
 /// notified but cancelled before it resumed passes the notification to the next waiter.
 /// Errors: wait(), notify() and notify_all() without holding the lock throw RuntimeError.
 class Condition {
-public:
+  public:
     Condition() noexcept : lock_(&own_lock_) {}
     /// A condition that uses `lock` (which must outlive it).
     explicit Condition(Lock& lock) noexcept : lock_(&lock) {}
@@ -172,7 +172,7 @@ public:
     void notify(std::ptrdiff_t n = 1);
     void notify_all();
 
-private:
+  private:
     Lock own_lock_;
     Lock* lock_;
     detail::WaiterList waiters_;
@@ -185,7 +185,7 @@ private:
 /// Cancellation: as Lock: a permit handed to a waiter that is then cancelled passes on.
 /// Errors: a negative initial value throws std::invalid_argument.
 class Semaphore {
-public:
+  public:
     explicit Semaphore(std::ptrdiff_t value = 1);
     Semaphore(const Semaphore&) = delete;
     Semaphore& operator=(const Semaphore&) = delete;
@@ -198,7 +198,7 @@ public:
     /// Permits available now (Python: sem._value).
     std::ptrdiff_t value() const noexcept { return value_; }
 
-protected:
+  protected:
     /// Errors: std::overflow_error when the value would exceed PTRDIFF_MAX.
     void give_permit();
     void give_permit_noexcept() noexcept;
@@ -212,12 +212,12 @@ protected:
 /// Errors: release() beyond the initial value throws std::invalid_argument
 /// ("BoundedSemaphore released too many times").
 class BoundedSemaphore : public Semaphore {
-public:
+  public:
     explicit BoundedSemaphore(std::ptrdiff_t value = 1) : Semaphore(value), bound_(value) {}
     Coro<LockGuard<BoundedSemaphore>> acquire_scoped();
     void release();
 
-private:
+  private:
     std::ptrdiff_t bound_;
 };
 
@@ -229,7 +229,7 @@ private:
 /// Errors: parties < 1 throws std::invalid_argument; waiting on a barrier that is reset or
 /// aborted throws BrokenBarrierError.
 class Barrier {
-public:
+  public:
     explicit Barrier(std::ptrdiff_t parties);
     Barrier(const Barrier&) = delete;
     Barrier& operator=(const Barrier&) = delete;
@@ -246,7 +246,7 @@ public:
     std::size_t n_waiting() const noexcept { return state_ == State::filling ? count_ : 0; }
     bool broken() const noexcept { return state_ == State::broken; }
 
-private:
+  private:
     enum class State { filling, draining, resetting, broken };
     Coro<void> block();
     Coro<void> wait_released();

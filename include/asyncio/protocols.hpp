@@ -26,7 +26,7 @@ class DatagramTransport;
 
 /// What every protocol has. Python: asyncio.BaseProtocol.
 class BaseProtocol {
-public:
+  public:
     virtual ~BaseProtocol() = default;
     /// The connection is gone: `exc` is null after a clean close or EOF, else the error
     /// (std::system_error ECONNRESET for a reset, ...). The transport is closed on return.
@@ -39,7 +39,7 @@ public:
 
 /// A stream protocol (TCP, Unix sockets, pipes). Python: asyncio.Protocol.
 class Protocol : public BaseProtocol {
-public:
+  public:
     /// Called once when the connection is up; `transport` stays valid until connection_lost()
     /// has returned.
     virtual void connection_made(Transport& transport) { (void)transport; }
@@ -56,19 +56,19 @@ public:
 /// The transport asks get_buffer(sizehint) for room, reads into it, then reports the count with
 /// buffer_updated(nbytes). data_received is not called.
 class BufferedProtocol : public Protocol {
-public:
+  public:
     /// A non-empty buffer to read into (sizehint: the recommended size, may be ignored).
     virtual std::span<char> get_buffer(std::size_t sizehint) = 0;
     /// `nbytes` were written at the start of the last buffer returned by get_buffer().
     virtual void buffer_updated(std::size_t nbytes) = 0;
 
-private:
+  private:
     void data_received(std::string_view) final {}
 };
 
 /// A datagram (UDP, Unix datagram) protocol. Python: asyncio.DatagramProtocol.
 class DatagramProtocol : public BaseProtocol {
-public:
+  public:
     /// Called once when the endpoint is ready; `transport` is valid until connection_lost().
     virtual void connection_made(DatagramTransport& transport) { (void)transport; }
     /// One datagram (`data` valid only during the call) and its sender.

@@ -23,14 +23,14 @@ namespace asyncio {
 /// A first-in, first-out queue. Python: asyncio.Queue. `Queue<int> q(2);` bounds it to 2.
 template <class T>
 class Queue : public detail::BasicQueue<T, detail::FifoStore<T>> {
-public:
+  public:
     using detail::BasicQueue<T, detail::FifoStore<T>>::BasicQueue;
 };
 
 /// A last-in, first-out queue. Python: asyncio.LifoQueue.
 template <class T>
 class LifoQueue : public detail::BasicQueue<T, detail::LifoStore<T>> {
-public:
+  public:
     using detail::BasicQueue<T, detail::LifoStore<T>>::BasicQueue;
 };
 
@@ -39,7 +39,7 @@ public:
 /// attach data. Equal items come out in no particular order.
 template <class T, class Compare = std::less<T>>
 class PriorityQueue : public detail::BasicQueue<T, detail::HeapStore<T, Compare>> {
-public:
+  public:
     using detail::BasicQueue<T, detail::HeapStore<T, Compare>>::BasicQueue;
 };
 

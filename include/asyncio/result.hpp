@@ -19,8 +19,8 @@ namespace asyncio {
 /// Python: an element of `gather(..., return_exceptions=True)`'s list.
 template <class T>
 class Result {
-public:
-    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  public:
+    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}           // NOLINT: implicit
     Result(std::exception_ptr e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
 
     bool has_value() const noexcept { return v_.index() == 0; }
@@ -44,14 +44,14 @@ public:
         return has_value() ? std::exception_ptr() : std::get<1>(v_);
     }
 
-private:
+  private:
     std::variant<T, std::exception_ptr> v_;
 };
 
 /// Result of a void operation: success or an exception.
 template <>
 class Result<void> {
-public:
+  public:
     Result() = default;
     Result(std::exception_ptr e) : e_(std::move(e)) {}  // NOLINT: implicit
     bool has_value() const noexcept { return !e_; }
@@ -61,7 +61,7 @@ public:
     }
     std::exception_ptr exception() const noexcept { return e_; }
 
-private:
+  private:
     std::exception_ptr e_;
 };
 

@@ -38,7 +38,7 @@ struct RunOptions {
 /// Errors: RuntimeError("Runner is closed") from run() and get_loop() after close();
 /// RuntimeError when run() is called from a running loop.
 class Runner {
-public:
+  public:
     explicit Runner(RunOptions options = {}) : options_(options) {}
     Runner(const Runner&) = delete;
     Runner& operator=(const Runner&) = delete;
@@ -71,7 +71,7 @@ public:
     /// The runner's loop (made on first use).
     EventLoop& get_loop();
 
-private:
+  private:
     void prepare_run();
     void lazy_init();
     void run_main(AnyTask main);

@@ -25,7 +25,7 @@ namespace asyncio {
 /// A socket address of any family. Python: the address tuples ('host', port),
 /// ('host', port, flowinfo, scope_id) and the path string of a Unix socket.
 class SockAddr {
-public:
+  public:
     SockAddr() noexcept = default;
     /// From a numeric host ("127.0.0.1", "::1", "fe80::1%lo") and a port.
     /// Errors: std::invalid_argument when `host` is not a numeric address.
@@ -54,7 +54,7 @@ public:
 
     friend bool operator==(const SockAddr& a, const SockAddr& b) noexcept;
 
-private:
+  private:
     sockaddr_storage storage_{};
     socklen_t len_ = 0;
 };
@@ -67,7 +67,7 @@ private:
 /// its subclasses: ECONNREFUSED is ConnectionRefusedError, EADDRINUSE ...).
 /// Thread safety: like any object, one thread at a time.
 class Socket {
-public:
+  public:
     /// Opens a new socket. Python: socket.socket(family, type, proto).
     explicit Socket(int family = AF_INET, int type = SOCK_STREAM, int proto = 0);
     /// Adopts `fd` (an open socket); its family and type are read from the kernel.
@@ -83,7 +83,10 @@ public:
     static Socket closed() noexcept { return Socket(adopt, -1, 0, 0, 0); }
     ~Socket() { close(); }
     Socket(Socket&& o) noexcept
-        : fd_(std::exchange(o.fd_, -1)), family_(o.family_), type_(o.type_), proto_(o.proto_),
+        : fd_(std::exchange(o.fd_, -1)),
+          family_(o.family_),
+          type_(o.type_),
+          proto_(o.proto_),
           blocking_(o.blocking_) {}
     Socket& operator=(Socket&& o) noexcept {
         if (this != &o) {
@@ -129,7 +132,7 @@ public:
     void shutdown(int how);
     explicit operator bool() const noexcept { return fd_ >= 0; }
 
-private:
+  private:
     struct adopt_t {};
     static constexpr adopt_t adopt{};
     Socket(adopt_t, int fd, int family, int type, int proto) noexcept
@@ -164,11 +167,11 @@ struct AddrInfoOptions {
 /// A name that does not resolve. Python: socket.gaierror; what() carries getaddrinfo's text
 /// ("[Errno -2] Name or service not known"), code() the EAI_* value.
 class GaiError : public std::runtime_error {
-public:
+  public:
     GaiError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
     int code() const noexcept { return code_; }
 
-private:
+  private:
     int code_;
 };
 
@@ -176,19 +179,19 @@ private:
 /// is the errno) whose what() reads as Python's str(OSError), "[Errno 111] Connect call
 /// failed ('127.0.0.1', 1)". errno 0 stands for Python's OSError without an errno.
 class OSError : public std::system_error {
-public:
+  public:
     OSError(int err, std::string message)
         : std::system_error(err, std::generic_category()), message_(std::move(message)) {}
     const char* what() const noexcept override { return message_.c_str(); }
 
-private:
+  private:
     std::string message_;
 };
 
 /// loop.sock_sendfile(..., fallback=false) where sendfile(2) cannot serve the file.
 /// Python: asyncio.SendfileNotAvailableError (a RuntimeError).
 class SendfileNotAvailableError : public RuntimeError {
-public:
+  public:
     using RuntimeError::RuntimeError;
 };
 

@@ -10,8 +10,8 @@
 #pragma once
 
 #include <any>
-#include <functional>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +44,7 @@ struct StreamReaderOptions {
 /// Errors: RuntimeError when two coroutines wait for data at once; the error the transport
 /// hit (set_exception) is rethrown by every later read.
 class StreamReader {
-public:
+  public:
     explicit StreamReader(StreamReaderOptions options = {});
     /// An empty handle (no stream).
     explicit StreamReader(std::nullptr_t) noexcept {}
@@ -82,7 +82,7 @@ public:
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
     const std::shared_ptr<detail::StreamReaderImpl>& impl() const noexcept { return s_; }
 
-private:
+  private:
     detail::StreamReaderImpl& get() const;
     std::shared_ptr<detail::StreamReaderImpl> s_;
 };
@@ -98,7 +98,7 @@ private:
 /// connection's error (ConnectionResetError as std::system_error ECONNRESET when the peer
 /// went away, EPIPE for a pipe whose reader closed).
 class StreamWriter {
-public:
+  public:
     StreamWriter() noexcept = default;  // empty
     explicit StreamWriter(std::shared_ptr<detail::StreamWriterImpl> impl) noexcept
         : s_(std::move(impl)) {}
@@ -135,7 +135,7 @@ public:
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
     const std::shared_ptr<detail::StreamWriterImpl>& impl() const noexcept { return s_; }
 
-private:
+  private:
     detail::StreamWriterImpl& get() const;
     std::shared_ptr<detail::StreamWriterImpl> s_;
 };
@@ -200,8 +200,8 @@ Coro<std::pair<StreamReader, StreamWriter>> open_connection(std::string host, in
 /// Python: asyncio.open_connection(sock=sock).
 Coro<std::pair<StreamReader, StreamWriter>> open_connection(OpenConnectionOptions options);
 /// Python: asyncio.open_unix_connection(path).
-Coro<std::pair<StreamReader, StreamWriter>> open_unix_connection(std::string path,
-                                                                 OpenConnectionOptions options = {});
+Coro<std::pair<StreamReader, StreamWriter>> open_unix_connection(
+    std::string path, OpenConnectionOptions options = {});
 /// Serves host:port: `client_connected_cb(reader, writer)` runs as a task per connection.
 /// Python: asyncio.start_server.
 Coro<Server> start_server(ClientConnectedCallback client_connected_cb, std::string host, int port,

@@ -43,9 +43,9 @@ using asyncio::STDOUT;
 /// a co_await expression is destroyed twice by GCC 12: declare such options as a variable
 /// first (`SubprocessOptions opts{.cwd = "/tmp"}; co_await create_subprocess_exec(opts, ...)`).
 struct SubprocessOptions {
-    std::optional<int> stdin_{};   ///< PIPE, DEVNULL or an fd; empty: inherit
-    std::optional<int> stdout_{};  ///< PIPE, DEVNULL or an fd; empty: inherit
-    std::optional<int> stderr_{};  ///< PIPE, DEVNULL, STDOUT or an fd; empty: inherit
+    std::optional<int> stdin_{};               ///< PIPE, DEVNULL or an fd; empty: inherit
+    std::optional<int> stdout_{};              ///< PIPE, DEVNULL or an fd; empty: inherit
+    std::optional<int> stderr_{};              ///< PIPE, DEVNULL, STDOUT or an fd; empty: inherit
     std::size_t limit = default_stream_limit;  ///< the StreamReaders' limit
     std::optional<std::string> cwd{};          ///< the child's working directory
     /// The child's environment as "NAME=value" strings; empty: the parent's.
@@ -65,7 +65,7 @@ struct ProcessState;
 /// Cancellation: cancelling wait() or communicate() leaves the child running (and watched:
 /// it is reaped when it exits); communicate() cancels its own reading and writing.
 class Process {
-public:
+  public:
     Process() = default;
 
     /// The child's process id.
@@ -94,7 +94,7 @@ public:
 
     explicit Process(std::shared_ptr<detail::ProcessState> s) noexcept : s_(std::move(s)) {}
 
-private:
+  private:
     std::shared_ptr<detail::ProcessState> s_;
 };
 
@@ -113,15 +113,15 @@ inline constexpr bool all_strings_v = (std::is_convertible_v<const A&, std::stri
 /// Errors: std::system_error (ENOENT: "No such file or directory", EACCES, ...) naming the
 /// program when it cannot be started; RuntimeError outside a running loop.
 template <class... A>
-    requires detail::all_strings_v<A...>
-Coro<Process> create_subprocess_exec(SubprocessOptions options, std::string_view program,
-                                     const A&... args) {
+requires detail::all_strings_v<A...> Coro<Process> create_subprocess_exec(SubprocessOptions options,
+                                                                          std::string_view program,
+                                                                          const A&... args) {
     return detail::spawn_process({std::string(program), std::string(std::string_view(args))...},
                                  std::move(options), "create_subprocess_exec");
 }
 template <class... A>
-    requires detail::all_strings_v<A...>
-Coro<Process> create_subprocess_exec(std::string_view program, const A&... args) {
+requires detail::all_strings_v<A...> Coro<Process> create_subprocess_exec(std::string_view program,
+                                                                          const A&... args) {
     return create_subprocess_exec(SubprocessOptions{}, program, args...);
 }
 /// The argv form: argv[0] is the program.

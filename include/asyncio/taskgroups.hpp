@@ -32,7 +32,7 @@ namespace asyncio {
 /// A TaskGroup destroyed without join() cancels the tasks it still holds and reports it
 /// through the loop's exception handler (a destructor cannot wait).
 class TaskGroup {
-public:
+  public:
     TaskGroup();
     TaskGroup(const TaskGroup&) = delete;
     TaskGroup& operator=(const TaskGroup&) = delete;
@@ -56,7 +56,9 @@ public:
     /// raised, if any (it cancels the children and joins the group's errors). If join()
     /// returns normally while `body_error` is set, rethrow `body_error` yourself (Python
     /// re-raises it after __aexit__); task_group() does so.
-    Coro<void> join(std::exception_ptr body_error = nullptr) { return core_->exit(std::move(body_error)); }
+    Coro<void> join(std::exception_ptr body_error = nullptr) {
+        return core_->exit(std::move(body_error));
+    }
 
     /// The async-with protocol, for async_with(tg, body) and task_group(): aenter() checks the
     /// group was made in a task and not entered before (the group itself is entered at
@@ -66,7 +68,7 @@ public:
     TaskGroup& aenter();
     Coro<void> aexit(std::exception_ptr body_error) { return join(std::move(body_error)); }
 
-private:
+  private:
     detail::StatePtr<detail::TaskGroupCore> core_;
 };
 

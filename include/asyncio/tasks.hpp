@@ -27,13 +27,13 @@ namespace detail {
 
 template <class T>
 class TaskState final : public TaskCore {
-public:
+  public:
     TaskState(EventLoop& loop, typename Coro<T>::handle_type h, bool named, bool eager)
         : TaskCore(loop, h, named, eager) {}
     ASYNCIO_POOLED_AT(TaskState)
     void* value_ptr() noexcept override { return slot_.ptr(); }
 
-protected:
+  protected:
     bool take_root_result(std::exception_ptr& out) override {
         auto h = Coro<T>::handle_type::from_address(root_address());
         auto& p = h.promise();
@@ -47,7 +47,7 @@ protected:
         return !out;
     }
 
-private:
+  private:
     [[no_unique_address]] value_slot<T> slot_;
 };
 
@@ -63,7 +63,7 @@ private:
 /// retrieved") when its last handle goes.
 template <class T = void>
 class Task : public Future<T> {
-public:
+  public:
     Task() noexcept = default;
     explicit Task(detail::TaskCore* t) noexcept : Future<T>(t) {}
     /// (internal) A handle to a state known to be a TaskState<T>.
@@ -87,7 +87,8 @@ public:
         return checked_core()->get_stack(limit);
     }
     /// Python: Task.print_stack(limit=, file=); see AnyTask::print_stack.
-    void print_stack(std::optional<std::size_t> limit = std::nullopt, std::FILE* file = stderr) const {
+    void print_stack(std::optional<std::size_t> limit = std::nullopt,
+                     std::FILE* file = stderr) const {
         AnyTask(core()).print_stack(limit, file);
     }
 
@@ -107,9 +108,11 @@ public:
     }
 
     operator AnyTask() const noexcept { return AnyTask(core()); }  // NOLINT
-    detail::TaskCore* core() const noexcept { return static_cast<detail::TaskCore*>(this->state()); }
+    detail::TaskCore* core() const noexcept {
+        return static_cast<detail::TaskCore*>(this->state());
+    }
 
-private:
+  private:
     detail::TaskCore* checked_core() const { return static_cast<detail::TaskCore*>(&this->st()); }
 };
 
@@ -117,8 +120,7 @@ namespace detail {
 /// The task of `coro` with `options` (the default task factory).
 template <class T>
 Task<T> make_task(EventLoop& loop, Coro<T>& coro, TaskOptions& options) {
-    auto* t = new TaskState<T>(loop, coro.release(), options.name.has_value(),
-                               options.eager_start);
+    auto* t = new TaskState<T>(loop, coro.release(), options.name.has_value(), options.eager_start);
     Task<T> task(t);
     if (options.name) t->set_name(std::move(*options.name));
     if (options.context) t->use_context(options.context->data());

@@ -52,7 +52,7 @@ struct TestLoopOptions {
 /// Errors: run_until_idle() and advance() throw RuntimeError when the loop is still busy
 /// after `max_iterations` iterations without the clock moving (a task that yields forever).
 class TestLoop {
-public:
+  public:
     explicit TestLoop(TestLoopOptions options = {});
     TestLoop(const TestLoop&) = delete;
     TestLoop& operator=(const TestLoop&) = delete;
@@ -89,7 +89,7 @@ public:
     /// instants on the way); default 100,000.
     std::size_t max_iterations = 100'000;
 
-private:
+  private:
     /// One iteration at the current instant.
     void run_one();
     bool idle() const noexcept;

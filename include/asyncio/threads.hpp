@@ -35,7 +35,7 @@ namespace asyncio {
 /// Thread safety: every member may be called from any thread.
 template <class T = void>
 class ConcurrentFuture {
-public:
+  public:
     using value_type = T;
 
     /// A new pending future (for code that completes it with set_result / set_exception, as
@@ -92,7 +92,7 @@ public:
 
     const std::shared_ptr<detail::ConcurrentState<T>>& state() const noexcept { return s_; }
 
-private:
+  private:
     std::shared_ptr<detail::ConcurrentState<T>> s_;
 };
 
@@ -190,12 +190,12 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, EventLoop& loop) {
     detail::link_cancel_to_task(*state, link);
     // If this callback never runs (the loop closes first), destroying it destroys the guard
     // in `body`'s frame, which cancels the future.
-    loop.call_soon_threadsafe(
-        [body = detail::threadsafe_body<T>(std::move(coro), detail::ThreadsafeGuard<T>(state, link)),
-         link]() mutable {
-            Task<void> task = link->loop->create_task(std::move(body));
-            link->task = task.core();
-        });
+    loop.call_soon_threadsafe([body = detail::threadsafe_body<T>(
+                                   std::move(coro), detail::ThreadsafeGuard<T>(state, link)),
+                               link]() mutable {
+        Task<void> task = link->loop->create_task(std::move(body));
+        link->task = task.core();
+    });
     return ConcurrentFuture<T>(std::move(state));
 }
 

@@ -25,7 +25,7 @@ namespace asyncio {
 ///
 /// States (also in error messages): created → active → expiring → expired, or → finished.
 class Timeout {
-public:
+  public:
     enum class State : std::uint8_t { CREATED, ENTERED, EXPIRING, EXPIRED, EXITED };
 
     /// A timeout due at loop time `when` (nullopt: never) that is not entered yet.
@@ -65,7 +65,7 @@ public:
     /// The state's name as Python prints it ("created", "active", "expiring", ...).
     static const char* state_name(State s) noexcept;
 
-private:
+  private:
     void on_timeout();
 
     State state_ = State::CREATED;

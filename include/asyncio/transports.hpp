@@ -34,7 +34,7 @@ class EventLoop;
 /// Transports are made with std::make_shared (shared_from_this() gives the owning pointer:
 /// StreamWriter and TLS keep the transport they were given in connection_made()).
 class BaseTransport : public std::enable_shared_from_this<BaseTransport> {
-public:
+  public:
     virtual ~BaseTransport() = default;
     BaseTransport() = default;
     BaseTransport(const BaseTransport&) = delete;
@@ -57,7 +57,7 @@ public:
 
 /// The reading side. Python: asyncio.ReadTransport.
 class ReadTransport : public virtual BaseTransport {
-public:
+  public:
     /// Whether data_received is being called (not paused, not closing).
     virtual bool is_reading() const noexcept = 0;
     /// Stops data_received until resume_reading(); idempotent. Data that arrives meanwhile
@@ -68,7 +68,7 @@ public:
 
 /// The writing side. Python: asyncio.WriteTransport.
 class WriteTransport : public virtual BaseTransport {
-public:
+  public:
     /// Sends what the kernel takes now and buffers the rest (never blocks). After the
     /// connection is lost the data is dropped (a warning is logged from the fifth such write).
     /// Errors: RuntimeError after write_eof().
@@ -97,7 +97,7 @@ class Transport : public ReadTransport, public WriteTransport {};
 
 /// A datagram endpoint. Python: asyncio.DatagramTransport.
 class DatagramTransport : public virtual BaseTransport {
-public:
+  public:
     /// Sends one datagram to `addr` (empty: the connected remote address). Buffered when the
     /// kernel cannot take it now. Errors: std::invalid_argument for an address other than
     /// the remote one on a connected endpoint.

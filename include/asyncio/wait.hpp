@@ -120,7 +120,7 @@ struct AsCompletedOptions {
 /// the elements in any order gives the completions in order (CPython's _wait_for_one).
 template <class T>
 class AsCompletedFuture : public Future<T> {
-public:
+  public:
     AsCompletedFuture(detail::StatePtr<detail::AsCompletedState<T>> core, std::size_t index)
         : Future<T>(core->slots_[index].state()), core_(std::move(core)), index_(index) {}
 
@@ -130,7 +130,7 @@ public:
         return {this->state()};
     }
 
-private:
+  private:
     detail::StatePtr<detail::AsCompletedState<T>> core_;
     std::size_t index_;
 };
@@ -148,7 +148,7 @@ private:
 /// when the element form was used on the same object.
 template <class T, class H = Future<T>>
 class AsCompleted {
-public:
+  public:
     AsCompleted(std::vector<AsCompletedFuture<T>> items, std::vector<H> inputs,
                 detail::StatePtr<detail::AsCompletedState<T>> core)
         : items_(std::move(items)), inputs_(std::move(inputs)), core_(std::move(core)) {}
@@ -170,7 +170,7 @@ public:
         }
     }
 
-private:
+  private:
     std::vector<AsCompletedFuture<T>> items_;
     std::vector<H> inputs_;
     detail::StatePtr<detail::AsCompletedState<T>> core_;
@@ -198,7 +198,8 @@ auto as_completed(Rng&& aws, AsCompletedOptions options = {}) {
     for (auto&& a : aws) {
         if constexpr (detail::coro_arg<A>) {
             Task<T> t = loop.create_task(std::move(a));
-            children.push_back(detail::Child{detail::StatePtr<detail::FutureBase>(t.state()), true});
+            children.push_back(
+                detail::Child{detail::StatePtr<detail::FutureBase>(t.state()), true});
             inputs.push_back(std::move(t));
         } else {
             detail::Child c = detail::to_child(a, loop, "as_completed");

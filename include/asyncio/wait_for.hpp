@@ -62,8 +62,8 @@ Coro<detail::awaitable_value_t<A>> wait_for(A&& aw, std::optional<Seconds> timeo
 /// wait_for() on a type-erased handle (AnyTask, AnyFuture): waits the same way and gives
 /// nothing; the result stays in the task.
 template <class A>
-    requires(std::derived_from<std::remove_cvref_t<A>, AnyFuture> && !detail::future_arg<A>)
-Coro<void> wait_for(A&& aw, std::optional<Seconds> timeout_s) {
+requires(std::derived_from<std::remove_cvref_t<A>, AnyFuture> &&
+         !detail::future_arg<A>) Coro<void> wait_for(A&& aw, std::optional<Seconds> timeout_s) {
     // A void view of the state: awaiting it reads only done/exception, never the value.
     return wait_for(Future<void>(aw.state()), timeout_s);
 }

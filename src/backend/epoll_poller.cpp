@@ -14,7 +14,7 @@ namespace asyncio::detail {
 namespace {
 
 class EpollPoller final : public Poller {
-public:
+  public:
     EpollPoller() : ep_(::epoll_create1(EPOLL_CLOEXEC)) {
         if (ep_ < 0) throw std::system_error(errno, std::system_category(), "epoll_create1");
         events_.resize(256);
@@ -52,8 +52,8 @@ public:
         else if (timeout_ns == 0)
             ms = 0;
         else  // round up: waking early would only spin
-            ms = static_cast<int>(std::min<std::int64_t>((timeout_ns + 999'999) / 1'000'000,
-                                                         24 * 3600 * 1000));
+            ms = static_cast<int>(
+                std::min<std::int64_t>((timeout_ns + 999'999) / 1'000'000, 24 * 3600 * 1000));
         if (grow_) {
             events_.resize(events_.size() * 2);
             out_.resize(events_.size());
@@ -78,7 +78,7 @@ public:
 
     const char* name() const noexcept override { return "epoll"; }
 
-private:
+  private:
     int ep_;
     std::vector<epoll_event> events_;
     std::vector<Event> out_;  // what poll() returns, same size as events_

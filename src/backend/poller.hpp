@@ -17,7 +17,7 @@
 namespace asyncio::detail {
 
 class Poller {
-public:
+  public:
     using Event = IoEvent;
 
     virtual ~Poller() = default;

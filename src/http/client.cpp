@@ -34,24 +34,31 @@ using detail::ParserEvent;
 constexpr std::string_view user_agent = "asyncio-cpp/0.1";
 
 bool is_token_char(unsigned char c) {
-    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    return std::isalnum(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 void check_method(const std::string& method) {
-    if (method.empty() || !std::all_of(method.begin(), method.end(), [](char c) { return is_token_char(static_cast<unsigned char>(c)); }))
+    if (method.empty() || !std::all_of(method.begin(), method.end(), [](char c) {
+            return is_token_char(static_cast<unsigned char>(c));
+        }))
         throw std::invalid_argument("invalid HTTP method '" + method + "'");
 }
 
 void check_header(const std::string& name, const std::string& value) {
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return is_token_char(static_cast<unsigned char>(c)); }))
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+            return is_token_char(static_cast<unsigned char>(c));
+        }))
         throw std::invalid_argument("invalid header name '" + name + "'");
     for (char c : value)
         if (c == '\r' || c == '\n' || c == '\0')
-            throw std::invalid_argument("the value of header '" + name + "' contains a CR, LF or NUL character");
+            throw std::invalid_argument("the value of header '" + name +
+                                        "' contains a CR, LF or NUL character");
 }
 
 bool idempotent(const std::string& m) {
-    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
+    return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
+           m == "DELETE";
 }
 
 bool is_redirect(int status) {
@@ -116,7 +123,8 @@ Coro<MessageHead> read_head(detail::Connection& c, const Deadlines& d, const std
 
 }  // namespace
 
-ClientSession::ClientSession(ClientSessionOptions options) : s_(std::make_unique<State>(std::move(options))) {}
+ClientSession::ClientSession(ClientSessionOptions options)
+    : s_(std::make_unique<State>(std::move(options))) {}
 
 ClientSession::~ClientSession() {
     if (!s_ || s_->closed) return;
@@ -194,7 +202,8 @@ struct Exchange {
 static Coro<ClientResponse> send_one(Exchange& x) {
     const std::string what = x.method + " " + x.url.human_repr();
     if (x.url.scheme() != "http" && x.url.scheme() != "https")
-        throw InvalidURL(x.url.human_repr(), "the scheme '" + x.url.scheme() + "' is not http or https");
+        throw InvalidURL(x.url.human_repr(),
+                         "the scheme '" + x.url.scheme() + "' is not http or https");
     detail::ConnectionKey key{x.url.scheme(), x.url.host(), *x.url.port(), nullptr, {}};
     detail::ConnectParams params{x.url.host(), *x.url.port(), std::nullopt, x.server_hostname,
                                  x.timeout.sock_connect};
@@ -228,19 +237,20 @@ static Coro<ClientResponse> send_one(Exchange& x) {
             c.writer.write(request_bytes);
             // The socket usually takes a request at once: drain only what it did not take.
             if (c.writer.get_write_buffer_size() > 0)
-                co_await detail::timed(c.writer.drain(), x.deadlines, x.timeout.sock_read, "sock_read", what);
+                co_await detail::timed(c.writer.drain(), x.deadlines, x.timeout.sock_read,
+                                       "sock_read", what);
             head = co_await read_head(c, x.deadlines, what);
         } catch (const ServerDisconnectedError&) {
             failure = std::current_exception();
             disconnected = true;
         } catch (const std::system_error& e) {
-            failure = std::make_exception_ptr(
-                ServerDisconnectedError(what + ": server disconnected (" + e.code().message() + ")"));
+            failure = std::make_exception_ptr(ServerDisconnectedError(
+                what + ": server disconnected (" + e.code().message() + ")"));
             disconnected = true;
         }
         if (failure) {
-            const bool retry = disconnected && attempt == 0 && lease.reused() && idempotent(x.method) &&
-                               c.parser.bytes_fed() == fed_before;
+            const bool retry = disconnected && attempt == 0 && lease.reused() &&
+                               idempotent(x.method) && c.parser.bytes_fed() == fed_before;
             lease.release(false);
             if (retry) continue;
             std::rethrow_exception(failure);
@@ -255,7 +265,8 @@ static Coro<ClientResponse> send_one(Exchange& x) {
             if (auto enc = head.headers.get("Content-Encoding")) {
                 try {
                     auto e = detail::parse_content_encoding(*enc);
-                    if (e != detail::Encoding::identity) body->decoder = std::make_unique<detail::Decompressor>(e);
+                    if (e != detail::Encoding::identity)
+                        body->decoder = std::make_unique<detail::Decompressor>(e);
                 } catch (const ContentEncodingError&) {
                     // An unknown coding: the body is handed out as received.
                 }
@@ -296,7 +307,8 @@ Coro<ClientResponse> ClientSession::request(std::string method, URL url, Request
     headers.add("Host", url.host_port());
     headers.add("User-Agent", std::string(user_agent));
     headers.add("Accept", "*/*");
-    if (s_->options.auto_decompress) headers.add("Accept-Encoding", std::string(detail::accept_encoding()));
+    if (s_->options.auto_decompress)
+        headers.add("Accept-Encoding", std::string(detail::accept_encoding()));
     auto overlay = [&](const CIMultiDict& extra) {
         for (auto name : extra.keys()) {
             std::string n(name);
@@ -306,25 +318,32 @@ Coro<ClientResponse> ClientSession::request(std::string method, URL url, Request
     };
     overlay(s_->options.headers);
     overlay(o.headers);
-    if (s_->options.connector.force_close && !headers.contains("Connection")) headers.add("Connection", "close");
+    if (s_->options.connector.force_close && !headers.contains("Connection"))
+        headers.add("Connection", "close");
 
     int bodies = (o.data ? 1 : 0) + (o.form ? 1 : 0) + (o.json ? 1 : 0);
-    if (bodies > 1) throw std::invalid_argument("request(): give at most one of data, form and json");
+    if (bodies > 1)
+        throw std::invalid_argument("request(): give at most one of data, form and json");
     std::optional<std::string> body;
     if (o.json) {
         body = o.json->dump();
         if (!headers.contains("Content-Type")) headers.add("Content-Type", "application/json");
     } else if (o.form) {
         body = urlencode(*o.form);
-        if (!headers.contains("Content-Type")) headers.add("Content-Type", "application/x-www-form-urlencoded");
+        if (!headers.contains("Content-Type"))
+            headers.add("Content-Type", "application/x-www-form-urlencoded");
     } else if (o.data) {
         body = std::move(*o.data);
-        if (!headers.contains("Content-Type")) headers.add("Content-Type", "application/octet-stream");
+        if (!headers.contains("Content-Type"))
+            headers.add("Content-Type", "application/octet-stream");
     }
     headers.popall("Transfer-Encoding");
-    if (body) headers.set("Content-Length", std::to_string(body->size()));
-    else if (method == "POST" || method == "PUT" || method == "PATCH") headers.set("Content-Length", "0");
-    else headers.popall("Content-Length");
+    if (body)
+        headers.set("Content-Length", std::to_string(body->size()));
+    else if (method == "POST" || method == "PUT" || method == "PATCH")
+        headers.set("Content-Length", "0");
+    else
+        headers.popall("Content-Length");
     x.headers = std::move(headers);
     x.body = std::move(body);
 
@@ -343,12 +362,14 @@ Coro<ClientResponse> ClientSession::request(std::string method, URL url, Request
         }
         if (static_cast<int>(history.size()) >= o.max_redirects) {
             resp.close();
-            throw TooManyRedirects(resp.status, "Too many redirects (" + std::to_string(o.max_redirects) + ")",
+            throw TooManyRedirects(resp.status,
+                                   "Too many redirects (" + std::to_string(o.max_redirects) + ")",
                                    resp.url.human_repr());
         }
         URL next = x.url.join(*location);
         if (next.scheme() != "http" && next.scheme() != "https")
-            throw InvalidURL(std::string(*location), "a redirect to a scheme that is not http or https");
+            throw InvalidURL(std::string(*location),
+                             "a redirect to a scheme that is not http or https");
         // The redirect's own body: read when short (the connection can then be reused).
         if (!resp.at_eof()) {
             auto len = resp.content_length();

@@ -11,6 +11,7 @@ ClientResponseError::ClientResponseError(int status, std::string message, std::s
 
 ClientConnectorError::ClientConnectorError(std::string host_port, std::error_code code,
                                            const std::string& why)
-    : ClientConnectionError("Cannot connect to host " + host_port + " [" + why + "]"), code_(code) {}
+    : ClientConnectionError("Cannot connect to host " + host_port + " [" + why + "]"),
+      code_(code) {}
 
 }  // namespace asyncio::http

@@ -41,8 +41,8 @@ Coro<T> timed(Coro<T> op, const Deadlines& d, std::optional<double> per_op, cons
         co_return co_await asyncio::timeout_at(when, std::move(op));
     } catch (const TimeoutError&) {
         if (per_op_first)
-            throw TimeoutError(what + ": timed out after " + format_seconds(*per_op) + " (ClientTimeout " +
-                               per_op_name + ")");
+            throw TimeoutError(what + ": timed out after " + format_seconds(*per_op) +
+                               " (ClientTimeout " + per_op_name + ")");
         throw TimeoutError(what + ": timed out after " + format_seconds(d.total.value_or(0)) +
                            " (ClientTimeout total)");
     }
@@ -59,14 +59,14 @@ struct ResponseBody {
     Lease lease;
     std::unique_ptr<Decompressor> decoder;
     std::string buffer;
-    std::size_t buffer_pos = 0;     // bytes of `buffer` already handed out
-    bool eof = false;               // the body was read to its end
-    bool eof_fed = false;           // the server closed; the parser was told
-    bool reuse = true;              // we asked for keep-alive
+    std::size_t buffer_pos = 0;         // bytes of `buffer` already handed out
+    bool eof = false;                   // the body was read to its end
+    bool eof_fed = false;               // the server closed; the parser was told
+    bool reuse = true;                  // we asked for keep-alive
     std::optional<std::string> cached;  // read()'s result
-    std::exception_ptr error;       // a failure; every later read raises it
+    std::exception_ptr error;           // a failure; every later read raises it
     Deadlines deadlines;
-    std::string what;               // "GET http://..." for messages
+    std::string what;  // "GET http://..." for messages
 
     std::size_t available() const noexcept { return buffer.size() - buffer_pos; }
     /// Takes up to `n` buffered bytes.
@@ -77,7 +77,7 @@ struct ResponseBody {
     /// Reads until more decoded bytes are buffered or the body ends (false then).
     Coro<bool> fill();
 
-private:
+  private:
     /// One parser event for this body; false when none is queued.
     bool handle_next_event();
     [[noreturn]] void fail(std::exception_ptr e);

@@ -58,9 +58,12 @@ bool ResponseBody::handle_next_event() {
     if (!ev) return false;
     if (auto* chunk = std::get_if<BodyChunk>(&*ev)) {
         try {
-            if (decoder) buffer += decoder->feed(chunk->data);
-            else if (buffer.empty()) buffer = std::move(chunk->data);
-            else buffer += chunk->data;
+            if (decoder)
+                buffer += decoder->feed(chunk->data);
+            else if (buffer.empty())
+                buffer = std::move(chunk->data);
+            else
+                buffer += chunk->data;
         } catch (const ContentEncodingError& e) {
             fail(std::make_exception_ptr(ContentEncodingError(what + ": " + e.what())));
         }
@@ -73,7 +76,8 @@ bool ResponseBody::handle_next_event() {
         eof = true;
         lease.release(reuse && end->keep_alive && !eof_fed);
     } else {
-        fail(std::make_exception_ptr(RemoteProtocolError(what + ": a second response head inside the body")));
+        fail(std::make_exception_ptr(
+            RemoteProtocolError(what + ": a second response head inside the body")));
     }
     return true;
 }
@@ -94,18 +98,21 @@ Coro<bool> ResponseBody::fill() {
     for (;;) {
         if (eof) co_return available() > before;
         if (!lease)
-            throw ClientPayloadError(what + ": the connection was released before the body was read");
+            throw ClientPayloadError(what +
+                                     ": the connection was released before the body was read");
         while (!eof && handle_next_event()) {
         }
         if (available() > before || eof) co_return available() > before;
         if (eof_fed) {
-            fail(std::make_exception_ptr(ClientPayloadError(what + ": Response payload is not completed")));
+            fail(std::make_exception_ptr(
+                ClientPayloadError(what + ": Response payload is not completed")));
         }
         std::string data;
         try {
             data = co_await read_some(*lease.get(), deadlines, what);
         } catch (const ServerDisconnectedError& e) {
-            error = std::make_exception_ptr(ClientPayloadError(std::string(e.what()) + " in the body"));
+            error =
+                std::make_exception_ptr(ClientPayloadError(std::string(e.what()) + " in the body"));
         }
         if (error) fail(error);
         if (data.empty()) {
@@ -143,9 +150,9 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
     for (std::size_t k = 1; k < n; ++k)
         if ((b(i + k) & 0xC0) != 0x80) return 0;
-    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;  // overlong
+    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
     if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogates
-    if (c == 0xF0 && b(i + 1) < 0x90) return 0;  // overlong
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
     if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // above U+10FFFF
     return n;
 }
@@ -159,7 +166,8 @@ std::string check_utf8(std::string body, const std::string& errors) {
         }
         if (errors != "replace") {
             char buf[120];
-            std::snprintf(buf, sizeof buf, "text(): 'utf-8' codec can't decode byte 0x%02x in position %zu",
+            std::snprintf(buf, sizeof buf,
+                          "text(): 'utf-8' codec can't decode byte 0x%02x in position %zu",
                           static_cast<unsigned char>(body[i]), i);
             throw std::invalid_argument(buf);
         }
@@ -169,9 +177,11 @@ std::string check_utf8(std::string body, const std::string& errors) {
     return body;
 }
 
-std::string convert(const std::string& body, const std::string& charset, const std::string& errors) {
+std::string convert(const std::string& body, const std::string& charset,
+                    const std::string& errors) {
     iconv_t cd = ::iconv_open("UTF-8", charset.c_str());
-    if (cd == reinterpret_cast<iconv_t>(-1)) throw std::invalid_argument("text(): unknown encoding: " + charset);
+    if (cd == reinterpret_cast<iconv_t>(-1))
+        throw std::invalid_argument("text(): unknown encoding: " + charset);
     std::string out;
     out.reserve(body.size() + body.size() / 2);
     char* in = const_cast<char*>(body.data());
@@ -192,8 +202,10 @@ std::string convert(const std::string& body, const std::string& charset, const s
             std::size_t pos = static_cast<std::size_t>(in - body.data());
             ::iconv_close(cd);
             char msg[160];
-            std::snprintf(msg, sizeof msg, "text(): '%s' codec can't decode byte 0x%02x in position %zu",
-                          charset.c_str(), pos < body.size() ? static_cast<unsigned char>(body[pos]) : 0u, pos);
+            std::snprintf(msg, sizeof msg,
+                          "text(): '%s' codec can't decode byte 0x%02x in position %zu",
+                          charset.c_str(),
+                          pos < body.size() ? static_cast<unsigned char>(body[pos]) : 0u, pos);
             throw std::invalid_argument(msg);
         }
     }
@@ -204,7 +216,8 @@ std::string convert(const std::string& body, const std::string& charset, const s
 }  // namespace
 
 ClientResponse::ClientResponse() = default;
-ClientResponse::ClientResponse(std::shared_ptr<detail::ResponseBody> body) noexcept : body_(std::move(body)) {}
+ClientResponse::ClientResponse(std::shared_ptr<detail::ResponseBody> body) noexcept
+    : body_(std::move(body)) {}
 ClientResponse::ClientResponse(ClientResponse&&) noexcept = default;
 ClientResponse& ClientResponse::operator=(ClientResponse&&) noexcept = default;
 ClientResponse::~ClientResponse() = default;  // the body's Lease closes an unfinished connection
@@ -231,7 +244,8 @@ std::optional<std::string> ClientResponse::charset() const {
         auto eq = param.find('=');
         if (eq != std::string_view::npos && lower(trim(param.substr(0, eq))) == "charset") {
             std::string_view value = trim(param.substr(eq + 1));
-            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+                value = value.substr(1, value.size() - 2);
             return lower(value);
         }
     }
@@ -247,7 +261,9 @@ std::optional<std::uint64_t> ClientResponse::content_length() const {
     }
 }
 
-bool ClientResponse::at_eof() const noexcept { return !body_ || (body_->eof && body_->available() == 0); }
+bool ClientResponse::at_eof() const noexcept {
+    return !body_ || (body_->eof && body_->available() == 0);
+}
 
 Coro<std::string> ClientResponse::read() {
     if (!body_) co_return std::string();
@@ -269,7 +285,8 @@ Coro<std::string> ClientResponse::text(std::optional<std::string> encoding, std:
         for (std::size_t i = 0; i < raw.size(); ++i)
             if (static_cast<unsigned char>(raw[i]) >= 0x80 && errors != "replace") {
                 char buf[120];
-                std::snprintf(buf, sizeof buf, "text(): 'ascii' codec can't decode byte 0x%02x in position %zu",
+                std::snprintf(buf, sizeof buf,
+                              "text(): 'ascii' codec can't decode byte 0x%02x in position %zu",
                               static_cast<unsigned char>(raw[i]), i);
                 throw std::invalid_argument(buf);
             }
@@ -283,7 +300,8 @@ Coro<nlohmann::json> ClientResponse::json(std::optional<std::string> content_typ
         bool ok = ct == lower(*content_type_expected) || (ct.size() > 5 && ct.ends_with("+json"));
         if (!ok) {
             release();
-            throw ContentTypeError(status, "Attempt to decode JSON with unexpected mimetype: " + ct, url.human_repr());
+            throw ContentTypeError(status, "Attempt to decode JSON with unexpected mimetype: " + ct,
+                                   url.human_repr());
         }
     }
     std::string text_body = co_await text();

@@ -32,8 +32,10 @@ void Connection::abort() noexcept {
     if (closed) return;
     closed = true;
     try {
-        if (auto t = writer.transport()) t->abort();
-        else writer.close();
+        if (auto t = writer.transport())
+            t->abort();
+        else
+            writer.close();
     } catch (...) {
     }
 }
@@ -50,8 +52,9 @@ void Connection::close() noexcept {
 bool Connection::reusable() const noexcept {
     if (closed) return false;
     try {
-        return !reader.at_eof() && reader.buffered() == 0 && !reader.exception() && !writer.is_closing() &&
-               parser.state() == HttpParser::State::idle && !parser.has_event();
+        return !reader.at_eof() && reader.buffered() == 0 && !reader.exception() &&
+               !writer.is_closing() && parser.state() == HttpParser::State::idle &&
+               !parser.has_event();
     } catch (...) {
         return false;
     }
@@ -63,9 +66,12 @@ void Lease::release(bool reuse) noexcept {
     auto state = std::move(state_);
     conn_.reset();
     state_.reset();
-    if (state) state->give_back(std::move(conn), reuse);
-    else if (reuse) conn->close();
-    else conn->abort();
+    if (state)
+        state->give_back(std::move(conn), reuse);
+    else if (reuse)
+        conn->close();
+    else
+        conn->abort();
 }
 
 ConnectorState::~ConnectorState() {
@@ -96,7 +102,8 @@ void ConnectorState::wake_next() {
 void ConnectorState::give_back(std::shared_ptr<Connection> conn, bool reuse) noexcept {
     leased.erase(conn.get());
     --acquired;
-    if (auto it = acquired_per_key.find(conn->key); it != acquired_per_key.end() && --it->second == 0)
+    if (auto it = acquired_per_key.find(conn->key);
+        it != acquired_per_key.end() && --it->second == 0)
         acquired_per_key.erase(it);
     if (reuse && !closed && !options.force_close && conn->reusable()) {
         try {
@@ -152,8 +159,8 @@ Coro<std::pair<StreamReader, StreamWriter>> connect_mapped(ConnectParams p, std:
         if (limit) co_return co_await asyncio::timeout(Seconds(*limit), connect(std::move(p)));
         co_return co_await connect(std::move(p));
     } catch (const TimeoutError&) {
-        throw TimeoutError("Connection timeout to host " + where + " (ClientTimeout sock_connect, " +
-                           format_seconds(*limit) + ")");
+        throw TimeoutError("Connection timeout to host " + where +
+                           " (ClientTimeout sock_connect, " + format_seconds(*limit) + ")");
     } catch (const std::system_error& e) {
         throw ClientConnectorError(where, e.code(), e.code().message());
     } catch (const GaiError& e) {
@@ -163,7 +170,8 @@ Coro<std::pair<StreamReader, StreamWriter>> connect_mapped(ConnectParams p, std:
 
 }  // namespace
 
-Coro<Lease> acquire(std::shared_ptr<ConnectorState> s, ConnectionKey key, ConnectParams params, bool fresh) {
+Coro<Lease> acquire(std::shared_ptr<ConnectorState> s, ConnectionKey key, ConnectParams params,
+                    bool fresh) {
     EventLoop& loop = get_running_loop();
     for (;;) {
         if (s->closed) throw RuntimeError("Session is closed");
@@ -177,7 +185,8 @@ Coro<Lease> acquire(std::shared_ptr<ConnectorState> s, ConnectionKey key, Connec
                         s->idle.erase(it);
                         it = s->idle.end();
                     }
-                    if (conn->reusable() && loop.time() - conn->idle_since < s->options.keepalive_timeout) {
+                    if (conn->reusable() &&
+                        loop.time() - conn->idle_since < s->options.keepalive_timeout) {
                         take_slot(*s, key);
                         s->leased.insert(conn.get());
                         co_return Lease(s, std::move(conn), true);
@@ -240,8 +249,10 @@ Coro<void> TCPConnector::close() const {
         for (auto& c : conns) {
             closing.push_back(c->writer);
             // A TLS close would wait for the peer's close_notify: an idle one is aborted.
-            if (c->key.scheme == "https") c->abort();
-            else c->close();
+            if (c->key.scheme == "https")
+                c->abort();
+            else
+                c->close();
         }
     s->idle.clear();
     for (detail::Connection* c : s->leased) c->abort();

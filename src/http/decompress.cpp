@@ -46,7 +46,8 @@ struct Decompressor::State {
 Encoding parse_content_encoding(std::string_view value) {
     std::string v;
     for (char c : value)
-        if (c != ' ' && c != '\t') v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        if (c != ' ' && c != '\t')
+            v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (v.empty() || v == "identity") return Encoding::identity;
     if (v == "gzip" || v == "x-gzip") return Encoding::gzip;
     if (v == "deflate") return Encoding::deflate;
@@ -81,11 +82,13 @@ std::string Decompressor::feed(std::string_view data) {
             uint8_t buf[16384];
             uint8_t* next_out = buf;
             std::size_t avail_out = sizeof buf;
-            auto r = BrotliDecoderDecompressStream(s_->br, &avail_in, &in, &avail_out, &next_out, nullptr);
+            auto r = BrotliDecoderDecompressStream(s_->br, &avail_in, &in, &avail_out, &next_out,
+                                                   nullptr);
             out.append(reinterpret_cast<char*>(buf), sizeof buf - avail_out);
             if (r == BROTLI_DECODER_RESULT_ERROR)
                 fail(encoding_, std::string("invalid brotli data (") +
-                                    BrotliDecoderErrorString(BrotliDecoderGetErrorCode(s_->br)) + ")");
+                                    BrotliDecoderErrorString(BrotliDecoderGetErrorCode(s_->br)) +
+                                    ")");
             if (r == BROTLI_DECODER_RESULT_SUCCESS) {
                 s_->ended = true;
                 if (avail_in > 0) fail(encoding_, "data after the end of the compressed stream");

@@ -33,7 +33,8 @@ std::optional<std::string_view> BasicMultiDict<K>::get(std::string_view key) con
 }
 
 template <class K>
-std::string_view BasicMultiDict<K>::get(std::string_view key, std::string_view fallback) const noexcept {
+std::string_view BasicMultiDict<K>::get(std::string_view key,
+                                        std::string_view fallback) const noexcept {
     auto v = get(key);
     return v ? *v : fallback;
 }
@@ -56,7 +57,9 @@ std::vector<std::string_view> BasicMultiDict<K>::getall(std::string_view key) co
 }
 
 template <class K>
-bool BasicMultiDict<K>::contains(std::string_view key) const noexcept { return get(key).has_value(); }
+bool BasicMultiDict<K>::contains(std::string_view key) const noexcept {
+    return get(key).has_value();
+}
 
 template <class K>
 std::size_t BasicMultiDict<K>::count(std::string_view key) const noexcept {

@@ -16,13 +16,13 @@ std::string excerpt(const char* pos, const char* end);
 
 struct HttpParser::Impl {
     llhttp_t parser{};
-    HttpParser* owner = nullptr;   // set at each feed: the HttpParser may have moved
-    MessageHead head;              // the head being read (moved out at headers complete)
-    std::string field;             // the header name being read
-    std::string value;             // the header value being read
-    std::size_t head_size = 0;     // bytes of start line and fields so far
-    std::uint64_t body_size = 0;   // body bytes of the current message
-    std::exception_ptr user_error; // a limit the callbacks found (llhttp only sees HPE_USER)
+    HttpParser* owner = nullptr;    // set at each feed: the HttpParser may have moved
+    MessageHead head;               // the head being read (moved out at headers complete)
+    std::string field;              // the header name being read
+    std::string value;              // the header value being read
+    std::size_t head_size = 0;      // bytes of start line and fields so far
+    std::uint64_t body_size = 0;    // body bytes of the current message
+    std::exception_ptr user_error;  // a limit the callbacks found (llhttp only sees HPE_USER)
 
     static Impl& of(llhttp_t* p) { return *static_cast<Impl*>(p->data); }
 
@@ -98,11 +98,10 @@ struct HttpParser::Impl {
         Impl& s = of(p);
         s.value.append(at, n);
         if (s.value.size() > s.owner->limits_.max_field_size) {
-            return s.refuse<LineTooLong>(std::string(s.side()) + ": value of header '" + s.field +
-                                             "' longer than " +
-                                             std::to_string(s.owner->limits_.max_field_size) +
-                                             " bytes",
-                                         431);
+            return s.refuse<LineTooLong>(
+                std::string(s.side()) + ": value of header '" + s.field + "' longer than " +
+                    std::to_string(s.owner->limits_.max_field_size) + " bytes",
+                431);
         }
         return s.grow_head(n);
     }
@@ -124,10 +123,10 @@ struct HttpParser::Impl {
     static int on_header_value_complete(llhttp_t* p) {
         Impl& s = of(p);
         if (!is_token(s.field)) {
-            s.user_error = std::make_exception_ptr(InvalidHeader(
-                std::string(s.side()) + ": invalid header field name '" +
-                excerpt(s.field.data(), s.field.data() + s.field.size()) +
-                "' (not an RFC 9110 token)"));
+            s.user_error = std::make_exception_ptr(
+                InvalidHeader(std::string(s.side()) + ": invalid header field name '" +
+                              excerpt(s.field.data(), s.field.data() + s.field.size()) +
+                              "' (not an RFC 9110 token)"));
             return -1;
         }
         if (s.head.headers.size() >= s.owner->limits_.max_headers) {
@@ -139,7 +138,7 @@ struct HttpParser::Impl {
         s.head.headers.add(std::move(s.field), std::move(s.value));
         s.field.clear();
         s.value.clear();
-        return s.grow_head(4);   // ": " and CRLF
+        return s.grow_head(4);  // ": " and CRLF
     }
 
     static int on_headers_complete(llhttp_t* p) {
@@ -286,8 +285,7 @@ std::exception_ptr llhttp_error(llhttp_errno_t err, const char* side, const char
         case HPE_INVALID_CONTENT_LENGTH:
             return std::make_exception_ptr(ContentLengthError(msg("invalid Content-Length")));
         case HPE_INVALID_TRANSFER_ENCODING:
-            return std::make_exception_ptr(
-                TransferEncodingError(msg("invalid Transfer-Encoding")));
+            return std::make_exception_ptr(TransferEncodingError(msg("invalid Transfer-Encoding")));
         case HPE_INVALID_CHUNK_SIZE:
             return std::make_exception_ptr(TransferEncodingError(msg("invalid chunk size")));
         case HPE_INVALID_EOF_STATE:
@@ -301,8 +299,7 @@ std::exception_ptr llhttp_error(llhttp_errno_t err, const char* side, const char
         case HPE_STRICT:
         case HPE_UNEXPECTED_SPACE:
             return std::make_exception_ptr(BadHttpMessage(msg("malformed line ending or spacing")));
-        default:
-            return std::make_exception_ptr(BadHttpMessage(msg("malformed message")));
+        default: return std::make_exception_ptr(BadHttpMessage(msg("malformed message")));
     }
 }
 

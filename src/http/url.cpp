@@ -44,7 +44,8 @@ std::string normalise(std::string_view s, std::string_view extra) {
             out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(s[i + 1]))));
             out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(s[i + 2]))));
             i += 2;
-        } else if (is_unreserved(c) || sub_delims.find(static_cast<char>(c)) != std::string_view::npos ||
+        } else if (is_unreserved(c) ||
+                   sub_delims.find(static_cast<char>(c)) != std::string_view::npos ||
                    extra.find(static_cast<char>(c)) != std::string_view::npos) {
             out.push_back(static_cast<char>(c));
         } else {
@@ -118,7 +119,8 @@ URL URL::parse(std::string_view text, bool relative_ok) {
     // scheme ":" — letters, digits, + - . after a first letter, before any / ? #.
     auto colon = rest.find(':');
     auto first_delim = rest.find_first_of("/?#");
-    if (colon != std::string_view::npos && colon > 0 && (first_delim == std::string_view::npos || colon < first_delim) &&
+    if (colon != std::string_view::npos && colon > 0 &&
+        (first_delim == std::string_view::npos || colon < first_delim) &&
         std::isalpha(static_cast<unsigned char>(rest[0]))) {
         std::string_view scheme = rest.substr(0, colon);
         bool ok = std::all_of(scheme.begin(), scheme.end(), [](char c) {
@@ -156,7 +158,8 @@ URL URL::parse(std::string_view text, bool relative_ok) {
         std::string_view port;
         if (authority.starts_with("[")) {
             auto close = authority.find(']');
-            if (close == std::string_view::npos) throw fail("an IPv6 literal without its closing ']'");
+            if (close == std::string_view::npos)
+                throw fail("an IPv6 literal without its closing ']'");
             host = authority.substr(1, close - 1);
             std::string_view after = authority.substr(close + 1);
             if (!after.empty()) {
@@ -176,9 +179,11 @@ URL URL::parse(std::string_view text, bool relative_ok) {
             for (char ch : host) {
                 auto uc = static_cast<unsigned char>(ch);
                 if (uc >= 0x80) throw fail("a non-ASCII host name (IDNA is not supported)");
-                if (!(is_unreserved(uc) || sub_delims.find(ch) != std::string_view::npos || ch == '%'))
+                if (!(is_unreserved(uc) || sub_delims.find(ch) != std::string_view::npos ||
+                      ch == '%'))
                     throw fail(std::string("the character ") +
-                               (uc < 0x20 || uc == 0x7f ? "0x" + std::to_string(uc) : "'" + std::string(1, ch) + "'") +
+                               (uc < 0x20 || uc == 0x7f ? "0x" + std::to_string(uc)
+                                                        : "'" + std::string(1, ch) + "'") +
                                " in the host");
             }
         }
@@ -194,7 +199,8 @@ URL URL::parse(std::string_view text, bool relative_ok) {
     }
     u.path_ = normalise(rest, ":@/");
     if (!relative_ok) {
-        if (u.scheme_.empty()) throw fail("no scheme (an absolute URL starts with http:// or https://)");
+        if (u.scheme_.empty())
+            throw fail("no scheme (an absolute URL starts with http:// or https://)");
         if (!u.has_authority_ || u.host_.empty()) throw fail("no host");
     }
     if (u.has_authority_ && !u.host_.empty() && u.path_.empty()) u.path_ = "/";
@@ -206,9 +212,7 @@ std::optional<int> URL::port() const noexcept {
     return default_port(scheme_);
 }
 
-bool URL::is_default_port() const noexcept {
-    return !port_ || port_ == default_port(scheme_);
-}
+bool URL::is_default_port() const noexcept { return !port_ || port_ == default_port(scheme_); }
 
 Params URL::query() const {
     Params out;
@@ -219,8 +223,9 @@ Params URL::query() const {
         q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
         if (part.empty()) continue;
         auto eq = part.find('=');
-        out.emplace_back(unquote(part.substr(0, eq), true),
-                         eq == std::string_view::npos ? std::string() : unquote(part.substr(eq + 1), true));
+        out.emplace_back(
+            unquote(part.substr(0, eq), true),
+            eq == std::string_view::npos ? std::string() : unquote(part.substr(eq + 1), true));
     }
     return out;
 }
@@ -287,8 +292,9 @@ URL URL::join(std::string_view reference) const {
                 t.query_ = r.has_query_ ? r.query_ : query_;
                 t.has_query_ = r.has_query_ || has_query_;
             } else {
-                t.path_ = r.path_.starts_with("/") ? remove_dot_segments(r.path_)
-                                                   : remove_dot_segments(merge_paths(*this, r.path_));
+                t.path_ = r.path_.starts_with("/")
+                              ? remove_dot_segments(r.path_)
+                              : remove_dot_segments(merge_paths(*this, r.path_));
                 t.query_ = r.query_;
                 t.has_query_ = r.has_query_;
             }
@@ -304,7 +310,8 @@ URL URL::join(std::string_view reference) const {
     t.has_fragment_ = r.has_fragment_;
     if (t.has_authority_ && !t.host_.empty() && t.path_.empty()) t.path_ = "/";
     if (t.scheme_.empty() || t.host_.empty())
-        throw InvalidURL(std::string(reference), "does not resolve to an absolute URL against " + human_repr());
+        throw InvalidURL(std::string(reference),
+                         "does not resolve to an absolute URL against " + human_repr());
     return t;
 }
 

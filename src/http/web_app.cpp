@@ -21,8 +21,10 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 void UrlDispatcher::add_route(std::string method, std::string_view path, Handler handler) {
     if (path.empty() || path.front() != '/')
-        throw std::invalid_argument("add_route: path '" + std::string(path) + "' must start with '/'");
-    if (!handler) throw std::invalid_argument("add_route: empty handler for '" + std::string(path) + "'");
+        throw std::invalid_argument("add_route: path '" + std::string(path) +
+                                    "' must start with '/'");
+    if (!handler)
+        throw std::invalid_argument("add_route: empty handler for '" + std::string(path) + "'");
     Route r;
     r.method = std::move(method);
     for (char& c : r.method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -30,8 +32,9 @@ void UrlDispatcher::add_route(std::string method, std::string_view path, Handler
     for (auto seg : split_path(path)) {
         if (!seg.empty() && seg.front() == '{') {
             if (seg.back() != '}' || seg.size() < 3)
-                throw std::invalid_argument("add_route: bad parameter segment '" + std::string(seg) +
-                                            "' in '" + std::string(path) + "' (expected {name})");
+                throw std::invalid_argument("add_route: bad parameter segment '" +
+                                            std::string(seg) + "' in '" + std::string(path) +
+                                            "' (expected {name})");
             r.segments.push_back({std::string(seg.substr(1, seg.size() - 2)), true});
         } else {
             if (seg.find_first_of("{}") != std::string_view::npos)

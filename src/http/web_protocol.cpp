@@ -22,10 +22,10 @@ namespace asyncio::http::web::detail {
 
 namespace {
 
-struct HeadTimeout {};   // a request head stalled: 408
-struct IdleTimeout {};   // a keep-alive connection stayed idle: close
+struct HeadTimeout {};  // a request head stalled: 408
+struct IdleTimeout {};  // a keep-alive connection stayed idle: close
 
-constexpr std::size_t pause_reading_above = 256 * 1024;   // parser-queued body bytes
+constexpr std::size_t pause_reading_above = 256 * 1024;  // parser-queued body bytes
 
 // "Wed, 02 Dec 2026 14:00:00 GMT", recomputed once a second.
 const std::string& http_date() {
@@ -49,12 +49,11 @@ bool has_crlf(std::string_view s) { return s.find_first_of("\r\n") != std::strin
 
 HttpParser RequestHandler::make_parser(const Application& app) {
     const auto& o = app.options();
-    return HttpParser(http::detail::MessageType::request,
-                      {.max_line_size = o.max_line_size,
-                       .max_field_size = o.max_field_size,
-                       .max_headers = o.max_headers,
-                       .max_head_size = o.max_head_size,
-                       .max_body_size = o.client_max_size});
+    return HttpParser(http::detail::MessageType::request, {.max_line_size = o.max_line_size,
+                                                           .max_field_size = o.max_field_size,
+                                                           .max_headers = o.max_headers,
+                                                           .max_head_size = o.max_head_size,
+                                                           .max_body_size = o.client_max_size});
 }
 
 void RequestHandler::connection_made(Transport& transport) {
@@ -71,7 +70,7 @@ void RequestHandler::data_received(std::string_view data) {
     bool head_began = false;
     if (was_idle && parser_.state() == HttpParser::State::head) {
         head_started_ = transport_->get_loop().time();
-        head_began = true;   // serve() moves from the idle timeout to the head deadline
+        head_began = true;  // serve() moves from the idle timeout to the head deadline
     }
     update_reading();
     if (parser_.has_event() || head_began) wake();
@@ -136,7 +135,7 @@ Coro<std::optional<ParserEvent>> RequestHandler::next_event(Wait wait) {
     EventLoop& loop = transport_->get_loop();
     for (;;) {
         if (parser_.has_event()) {
-            std::optional<ParserEvent> ev = parser_.next();   // throws a parse error
+            std::optional<ParserEvent> ev = parser_.next();  // throws a parse error
             update_reading();
             co_return ev;
         }
@@ -180,7 +179,7 @@ Coro<std::optional<ParserEvent>> RequestHandler::next_event(Wait wait) {
 }
 
 Coro<void> RequestHandler::serve() {
-    auto self = shared_from_this();   // the connection lives while it is served
+    auto self = shared_from_this();  // the connection lives while it is served
     try {
         while (!lost_) {
             std::optional<ParserEvent> ev;
@@ -197,7 +196,7 @@ Coro<void> RequestHandler::serve() {
             }
             if (!ev) break;
             auto* head = std::get_if<MessageHead>(&*ev);
-            if (head == nullptr) continue;   // cannot happen: bodies are consumed below
+            if (head == nullptr) continue;  // cannot happen: bodies are consumed below
             head_started_ = -1;
 
             Request req;
@@ -228,7 +227,7 @@ Coro<void> RequestHandler::serve() {
             http10_ = req.version_ == std::pair{1, 0};
             stream_started_ = stream_chunked_ = stream_ended_ = false;
             bytes_sent_ = 0;
-            bool broken = false;   // the request's framing cannot be trusted any more
+            bool broken = false;  // the request's framing cannot be trusted any more
             Response resp;
             try {
                 resp = co_await dispatch(req);
@@ -350,7 +349,7 @@ std::string RequestHandler::head_block(int status, std::string_view reason,
     if (close_after_) {
         out += "Connection: close\r\n";
     } else if (http10_) {
-        out += "Connection: keep-alive\r\n";   // HTTP/1.0 keep-alive is opt-in: confirm it
+        out += "Connection: keep-alive\r\n";  // HTTP/1.0 keep-alive is opt-in: confirm it
     }
     out += "\r\n";
     return out;
@@ -367,9 +366,9 @@ void RequestHandler::send_response(const Request& req, const Response& r) {
     }
     (void)req;
     const bool no_body = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
-    std::string out = head_block(r.status, r.reason, r.headers, ctype,
-                                 no_body ? std::nullopt : std::optional<std::uint64_t>(payload.size()),
-                                 false);
+    std::string out =
+        head_block(r.status, r.reason, r.headers, ctype,
+                   no_body ? std::nullopt : std::optional<std::uint64_t>(payload.size()), false);
     if (!head_request_ && !no_body) {
         out += payload;
         bytes_sent_ = payload.size();
@@ -385,8 +384,8 @@ void RequestHandler::send_error(int status, std::string_view text) {
     write(head_block(status, {}, {}, "text/plain; charset=utf-8", body.size(), false) + body);
     if (state_->options.access_log) {
         state_->options.access_log(remote_ + " - \"-\" " + std::to_string(status) + " " +
-                                   std::to_string(body.size()) + " (bad request: " +
-                                   std::string(text.substr(0, 200)) + ")");
+                                   std::to_string(body.size()) +
+                                   " (bad request: " + std::string(text.substr(0, 200)) + ")");
     }
 }
 
@@ -430,8 +429,9 @@ Coro<std::string> RequestHandler::read_body_piece(Request& req) {
         auto ev = co_await next_event(Wait::body);
         if (!ev) {
             req.body_done_ = true;
-            throw PayloadEncodingError("Bad HTTP request: the client closed the connection "
-                                       "before the body was complete");
+            throw PayloadEncodingError(
+                "Bad HTTP request: the client closed the connection "
+                "before the body was complete");
         }
         if (auto* chunk = std::get_if<BodyChunk>(&*ev)) {
             if (!chunk->data.empty()) co_return std::move(chunk->data);
@@ -449,7 +449,7 @@ Coro<void> RequestHandler::start_stream(Request& req, StreamResponse& r) {
     stream_started_ = true;
     stream_status_ = r.status;
     stream_chunked_ = !r.content_length.has_value() && req.version_ != std::pair{1, 0};
-    if (!r.content_length && !stream_chunked_) close_after_ = true;   // HTTP/1.0: ends at close
+    if (!r.content_length && !stream_chunked_) close_after_ = true;  // HTTP/1.0: ends at close
     if (state_->closing || !req.keep_alive_) close_after_ = true;
     std::string_view ctype = r.content_type.empty() ? std::string_view("application/octet-stream")
                                                     : std::string_view(r.content_type);
@@ -496,7 +496,8 @@ void RequestHandler::log_access(const Request& req, int status, std::uint64_t by
     line += req.method_;
     line += ' ';
     line += req.raw_path_;
-    line += " HTTP/" + std::to_string(req.version_.first) + "." + std::to_string(req.version_.second);
+    line +=
+        " HTTP/" + std::to_string(req.version_.first) + "." + std::to_string(req.version_.second);
     line += "\" " + std::to_string(status) + " " + std::to_string(bytes) + " \"";
     line += req.headers_.get("Referer", "-");
     line += "\" \"";

@@ -30,17 +30,17 @@ class RequestHandler;
 struct ServerState {
     Application* app = nullptr;
     AppRunnerOptions options;
-    std::unordered_set<RequestHandler*> handlers;   // live connections
-    std::vector<Server> servers;                    // the sites' listening servers
+    std::unordered_set<RequestHandler*> handlers;  // live connections
+    std::vector<Server> servers;                   // the sites' listening servers
     bool set_up = false;
-    bool closing = false;                           // graceful shutdown under way
-    std::optional<Future<void>> all_gone;           // set when handlers empties while closing
+    bool closing = false;                  // graceful shutdown under way
+    std::optional<Future<void>> all_gone;  // set when handlers empties while closing
 };
 
 /// One connection. Invariant: `task_` runs serve() from connection_made until the connection
 /// ends; it alone reads events off `parser_` (waiting on `waiter_` when none is queued).
 class RequestHandler : public Protocol, public std::enable_shared_from_this<RequestHandler> {
-public:
+  public:
     RequestHandler(std::shared_ptr<ServerState> state, bool secure)
         : state_(std::move(state)), secure_(secure), parser_(make_parser(*state_->app)) {}
 
@@ -57,12 +57,12 @@ public:
     void abort();
 
     // For Request and StreamResponse.
-    Coro<std::string> read_body_piece(Request& request);   // "" at the end of the body
+    Coro<std::string> read_body_piece(Request& request);  // "" at the end of the body
     Coro<void> start_stream(Request& request, StreamResponse& response);
     Coro<void> write_stream(std::string_view data);
     Coro<void> end_stream();
 
-private:
+  private:
     enum class Wait { head, body };
     static HttpParser make_parser(const Application& app);
     Coro<void> serve();
@@ -85,14 +85,14 @@ private:
     HttpParser parser_;
     Transport* transport_ = nullptr;
     Task<void> task_;
-    std::optional<Future<void>> waiter_;   // serve() waiting for parser events
-    std::optional<Future<void>> drain_;    // a writer waiting for resume_writing
+    std::optional<Future<void>> waiter_;  // serve() waiting for parser events
+    std::optional<Future<void>> drain_;   // a writer waiting for resume_writing
     std::string remote_;
-    double head_started_ = -1;             // loop time the current head began, or -1
+    double head_started_ = -1;  // loop time the current head began, or -1
     bool eof_ = false;
     bool lost_ = false;
-    bool busy_ = false;                    // a request is being handled
-    bool close_after_ = false;             // close once the current response is sent
+    bool busy_ = false;         // a request is being handled
+    bool close_after_ = false;  // close once the current response is sent
     bool write_paused_ = false;
     bool read_paused_ = false;
     // The response in progress.

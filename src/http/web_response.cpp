@@ -71,8 +71,8 @@ std::string_view reason_phrase(int status) noexcept {
 }
 
 HTTPException::HTTPException(int status, std::string text, CIMultiDict headers)
-    : std::runtime_error(text.empty() ? std::to_string(status) + ": " + std::string(reason_phrase(status))
-                                      : text),
+    : std::runtime_error(
+          text.empty() ? std::to_string(status) + ": " + std::string(reason_phrase(status)) : text),
       status_(status),
       text_(what()),
       headers_(std::move(headers)) {}

@@ -48,7 +48,7 @@ Coro<void> AppRunner::cleanup() {
     state->closing = true;
     if (!state->handlers.empty()) {
         state->all_gone = get_running_loop().create_future<void>();
-        auto handlers = state->handlers;   // close_when_idle may end a handler later, not now
+        auto handlers = state->handlers;  // close_when_idle may end a handler later, not now
         for (auto* h : handlers) h->close_when_idle();
         try {
             co_await wait_for(*state->all_gone, state->options.shutdown_timeout);
@@ -75,8 +75,8 @@ Coro<void> TCPSite::start() {
     ProtocolFactory factory = [state, secure] {
         return std::make_shared<detail::RequestHandler>(state, secure);
     };
-    ServerOptions server_options{.backlog = options_.backlog, .reuse_port = options_.reuse_port,
-                                 .ssl = options_.ssl};
+    ServerOptions server_options{
+        .backlog = options_.backlog, .reuse_port = options_.reuse_port, .ssl = options_.ssl};
     server_ = co_await get_running_loop().create_server(std::move(factory), host_, port_,
                                                         std::move(server_options));
     state->servers.push_back(server_);
@@ -100,8 +100,8 @@ std::string TCPSite::name() const {
 namespace detail {
 
 Coro<void> run_app(Application& app, RunAppOptions options) {
-    AppRunner runner(app, {.access_log = options.access_log,
-                           .shutdown_timeout = options.shutdown_timeout});
+    AppRunner runner(
+        app, {.access_log = options.access_log, .shutdown_timeout = options.shutdown_timeout});
     co_await runner.setup();
     TCPSite site(runner, options.host, options.port, {.ssl = options.ssl});
     co_await site.start();
@@ -116,7 +116,7 @@ Coro<void> run_app(Application& app, RunAppOptions options) {
         options.print("======== Running on " + site.name() + " ========");
         options.print("(Press CTRL+C to quit)");
     }
-    std::exception_ptr error;   // a cancellation of run_app: still shut down first
+    std::exception_ptr error;  // a cancellation of run_app: still shut down first
     try {
         co_await stop;
     } catch (...) {

@@ -1,7 +1,8 @@
 #include "corpus.hpp"
 using corpus::print;
 
-asyncio::Coro<void> waiter(asyncio::Condition& cond, std::string name, std::vector<std::string>& log) {
+asyncio::Coro<void> waiter(asyncio::Condition& cond, std::string name,
+                           std::vector<std::string>& log) {
     auto guard = co_await cond.acquire_scoped();
     try {
         co_await cond.wait();

@@ -7,8 +7,8 @@ asyncio::ContextVar<std::string> var("var", "unset");
 asyncio::AnyTask outer_task;
 
 asyncio::Coro<int> immediate(int x) {
-    print("immediate runs", x, "inside a new task:",
-          asyncio::current_task().core() != outer_task.core());
+    print("immediate runs", x,
+          "inside a new task:", asyncio::current_task().core() != outer_task.core());
     co_return x * 2;
 }
 

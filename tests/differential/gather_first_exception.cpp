@@ -3,7 +3,6 @@
 #include "corpus.hpp"
 using corpus::print;
 
-
 asyncio::Coro<std::string> after(double d, std::string v) {
     co_await asyncio::sleep(d);
     co_return v;

@@ -1,13 +1,15 @@
 #include "corpus.hpp"
 using corpus::print;
 
-asyncio::Coro<void> acquirer(asyncio::Semaphore& sem, std::string name, std::vector<std::string>& log) {
+asyncio::Coro<void> acquirer(asyncio::Semaphore& sem, std::string name,
+                             std::vector<std::string>& log) {
     auto guard = co_await sem.acquire_scoped();
     log.push_back(name);
     co_await asyncio::sleep(0);
 }
 
-asyncio::Coro<void> getter(asyncio::Queue<std::string>& q, std::string name, std::vector<std::string>& log) {
+asyncio::Coro<void> getter(asyncio::Queue<std::string>& q, std::string name,
+                           std::vector<std::string>& log) {
     std::string v = co_await q.get();
     log.push_back("('" + name + "', '" + v + "')");
 }
@@ -22,7 +24,8 @@ asyncio::Coro<void> amain() {
     asyncio::Semaphore sem(0);
     std::vector<std::string> log;
     std::vector<asyncio::Task<void>> ts;
-    for (const char* n : {"s1", "s2", "s3", "s4"}) ts.push_back(asyncio::create_task(acquirer(sem, n, log)));
+    for (const char* n : {"s1", "s2", "s3", "s4"})
+        ts.push_back(asyncio::create_task(acquirer(sem, n, log)));
     co_await asyncio::sleep(0);
     ts[0].cancel();
     ts[1].cancel();

@@ -39,7 +39,8 @@ asyncio::Coro<void> amain() {
         print("timeout after", buf, corpus::list(log), t.cancelled());
     }
     print("swallowed:", co_await asyncio::wait_for(swallow(), 0.1));
-    print("zero, done future:", co_await asyncio::wait_for(asyncio::sleep(0, std::string("ok")), 1));
+    print("zero, done future:",
+          co_await asyncio::wait_for(asyncio::sleep(0, std::string("ok")), 1));
 }
 
 int main() { asyncio::run(amain()); }

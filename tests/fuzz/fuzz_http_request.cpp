@@ -23,8 +23,12 @@ namespace {
 // A flat description of the events and the error, to compare two runs.
 std::string run(std::string_view data, std::size_t step, bool limits) {
     ParserLimits lim;
-    if (limits) lim = {.max_line_size = 64, .max_field_size = 64, .max_headers = 8,
-                       .max_head_size = 256, .max_body_size = 128};
+    if (limits)
+        lim = {.max_line_size = 64,
+               .max_field_size = 64,
+               .max_headers = 8,
+               .max_head_size = 256,
+               .max_body_size = 128};
     HttpParser p(MessageType::request, lim);
     std::string trace;
     auto drain = [&] {
@@ -41,7 +45,7 @@ std::string run(std::string_view data, std::size_t step, bool limits) {
                     }
                     (void)path;
                 } else if (auto* b = std::get_if<BodyChunk>(&*ev)) {
-                    trace += "B" + b->data;   // pieces may be merged differently: compare bytes
+                    trace += "B" + b->data;  // pieces may be merged differently: compare bytes
                 } else {
                     trace += std::get<MessageEnd>(*ev).keep_alive ? "|E1|" : "|E0|";
                 }

@@ -117,8 +117,8 @@ asyncio::Coro<void> one_round(Totals& t, std::mt19937& rng) {
     // Subprocesses.
     for (int i = 0; i < 3; ++i) {
         ++t.subprocesses;
-        auto proc = co_await asyncio::create_subprocess_exec(
-            {.stdout_ = asyncio::PIPE}, "/bin/sh", "-c", "echo soak");
+        auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, "/bin/sh",
+                                                             "-c", "echo soak");
         auto [out, err] = co_await proc.communicate();
         if (co_await proc.wait() == 0 && out == "soak\n") ++t.subprocess_ok;
     }
@@ -182,8 +182,8 @@ int main(int argc, char** argv) {
         "cancelled tasks (%ld CancelledError seen)\n"
         "soak%s: RSS after warm-up %.1f MiB, at the end %.1f MiB, peak %.1f MiB; fds %d -> %d\n",
         sanitized ? " (ASan)" : "", elapsed, t.rounds, t.timers_scheduled, t.timers_fired,
-        t.timers_cancelled, t.posts_sent, t.posts_run.load(), t.executor_calls,
-        t.executor_results, t.subprocesses, t.subprocess_ok, t.tasks_cancelled, t.cancels_seen,
+        t.timers_cancelled, t.posts_sent, t.posts_run.load(), t.executor_calls, t.executor_results,
+        t.subprocesses, t.subprocess_ok, t.tasks_cancelled, t.cancels_seen,
         sanitized ? " (ASan)" : "", rss_warm, rss_end, rss_peak, fds_warm, fds_end);
     bool ok = true;
     auto check = [&ok](bool c, const char* what) {

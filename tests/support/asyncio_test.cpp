@@ -79,11 +79,11 @@ void expect_freed_at_hand_close(Coro<void> (*body)(std::shared_ptr<int> token)) 
     {
         auto loop = new_event_loop();
         loop->set_exception_handler([](EventLoop&, const ExceptionContext&) {});
-        loop->run_until_complete([](Coro<void> (*b)(std::shared_ptr<int>),
-                                    std::shared_ptr<int> tok) -> Coro<void> {
-            create_task(b(std::move(tok)));
-            co_await sleep(0);
-        }(body, token));
+        loop->run_until_complete(
+            [](Coro<void> (*b)(std::shared_ptr<int>), std::shared_ptr<int> tok) -> Coro<void> {
+                create_task(b(std::move(tok)));
+                co_await sleep(0);
+            }(body, token));
         EXPECT_GT(token.use_count(), 1) << "nothing the task made holds the token";
         loop->close();
     }

@@ -47,32 +47,32 @@ void expect_freed_at_hand_close(Coro<void> (*body)(std::shared_ptr<int> token));
 
 }  // namespace asyncio::testing
 
-#define ASYNCIO_TEST_IMPL(Suite, Name, RealTime)                                   \
-    static ::asyncio::Coro<void> Suite##_##Name##_body();                          \
+#define ASYNCIO_TEST_IMPL(Suite, Name, RealTime)                                          \
+    static ::asyncio::Coro<void> Suite##_##Name##_body();                                 \
     TEST(Suite, Name) { ::asyncio::testing::run_test(&Suite##_##Name##_body, RealTime); } \
     static ::asyncio::Coro<void> Suite##_##Name##_body()
 
 // gtest's ASSERT_* macros `return`, which a coroutine cannot: inside a coroutine body use
 // these (they record the failure, then co_return).
-#define CO_ASSERT_TRUE(c)                \
-    do {                                 \
+#define CO_ASSERT_TRUE(c)                        \
+    do {                                         \
         bool asyncio_ok_ = static_cast<bool>(c); \
-        EXPECT_TRUE(asyncio_ok_) << #c;  \
-        if (!asyncio_ok_) co_return;     \
+        EXPECT_TRUE(asyncio_ok_) << #c;          \
+        if (!asyncio_ok_) co_return;             \
     } while (0)
-#define CO_ASSERT_EQ(a, b)                                          \
-    do {                                                            \
-        const auto& asyncio_a_ = (a);                               \
-        const auto& asyncio_b_ = (b);                               \
-        EXPECT_EQ(asyncio_a_, asyncio_b_) << #a " == " #b;          \
-        if (!(asyncio_a_ == asyncio_b_)) co_return;                 \
+#define CO_ASSERT_EQ(a, b)                                 \
+    do {                                                   \
+        const auto& asyncio_a_ = (a);                      \
+        const auto& asyncio_b_ = (b);                      \
+        EXPECT_EQ(asyncio_a_, asyncio_b_) << #a " == " #b; \
+        if (!(asyncio_a_ == asyncio_b_)) co_return;        \
     } while (0)
-#define CO_ASSERT_GE(a, b)                                          \
-    do {                                                            \
-        const auto& asyncio_a_ = (a);                               \
-        const auto& asyncio_b_ = (b);                               \
-        EXPECT_GE(asyncio_a_, asyncio_b_) << #a " >= " #b;          \
-        if (!(asyncio_a_ >= asyncio_b_)) co_return;                 \
+#define CO_ASSERT_GE(a, b)                                 \
+    do {                                                   \
+        const auto& asyncio_a_ = (a);                      \
+        const auto& asyncio_b_ = (b);                      \
+        EXPECT_GE(asyncio_a_, asyncio_b_) << #a " >= " #b; \
+        if (!(asyncio_a_ >= asyncio_b_)) co_return;        \
     } while (0)
 
 /// A coroutine test on a virtual clock: sleeps take no real time and times are exact.

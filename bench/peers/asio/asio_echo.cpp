@@ -55,7 +55,8 @@ asio::awaitable<void> serve(tcp::acceptor acceptor, bool line_mode) {
     asio::steady_timer backoff(ex);
     for (;;) {
         boost::system::error_code ec;
-        tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        tcp::socket sock =
+            co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             // EMFILE and the like: keep serving the connections already open.
             backoff.expires_after(std::chrono::milliseconds(1));

@@ -23,8 +23,9 @@ concept coro_arg = is_coro<std::remove_cvref_t<A>>::value;
 
 /// A typed future or task handle (Future<T>, Task<T>, or a class derived from them).
 template <class A>
-concept future_arg = std::derived_from<std::remove_cvref_t<A>, AnyFuture> &&
-                     requires { typename std::remove_cvref_t<A>::value_type; };
+concept future_arg = std::derived_from<std::remove_cvref_t<A>, AnyFuture> && requires {
+    typename std::remove_cvref_t<A>::value_type;
+};
 
 /// Anything a combinator accepts.
 template <class A>

@@ -19,7 +19,7 @@ namespace detail {
 /// The queue machinery, parameterized by the item store (FIFO, LIFO, heap).
 template <class T, class Store>
 class BasicQueue {
-public:
+  public:
     using value_type = T;
 
     /// `maxsize` ≤ 0 means unbounded (Python: Queue(maxsize=0)).
@@ -120,7 +120,7 @@ public:
     std::size_t waiting_getters() const noexcept { return getters_.size(); }
     std::size_t waiting_putters() const noexcept { return putters_.size(); }
 
-private:
+  private:
     Store store_;
     WaiterList getters_;
     WaiterList putters_;

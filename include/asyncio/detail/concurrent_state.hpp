@@ -27,11 +27,11 @@ namespace asyncio::detail {
 /// A move-only `void()` callable (std::function needs copyable targets; these hold futures
 /// and coroutines, which must not be copied across threads).
 class UniqueFunction {
-public:
+  public:
     UniqueFunction() noexcept = default;
     template <class F>
-        requires(!std::is_same_v<std::decay_t<F>, UniqueFunction>)
-    UniqueFunction(F&& f)  // NOLINT: implicit, like std::function
+    requires(!std::is_same_v<std::decay_t<F>, UniqueFunction>)
+        UniqueFunction(F&& f)  // NOLINT: implicit, like std::function
         : p_(new Impl<std::decay_t<F>>(std::forward<F>(f))) {}
     UniqueFunction(UniqueFunction&&) noexcept = default;
     UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
@@ -39,7 +39,7 @@ public:
     void operator()() { p_->call(); }
     explicit operator bool() const noexcept { return static_cast<bool>(p_); }
 
-private:
+  private:
     struct Base {
         virtual ~Base() = default;
         virtual void call() = 0;
@@ -60,7 +60,7 @@ private:
 /// could be delivered), the handle is parked for good instead of being released off-thread.
 template <class H>
 class LoopBound {
-public:
+  public:
     explicit LoopBound(H h) noexcept : h_(std::move(h)), owner_(std::this_thread::get_id()) {}
     LoopBound(LoopBound&& o) noexcept : h_(std::move(o.h_)), owner_(o.owner_) {}
     LoopBound& operator=(LoopBound&&) = delete;
@@ -69,7 +69,7 @@ public:
     }
     H& get() noexcept { return h_; }
 
-private:
+  private:
     static void park(H&& h) noexcept {
         static std::mutex m;
         static auto* graveyard = new std::vector<H>();  // reachable, never released
@@ -85,7 +85,7 @@ private:
 };
 
 class ConcurrentStateBase {
-public:
+  public:
     enum class State { pending, running, cancelled, finished };
 
     ConcurrentStateBase() = default;
@@ -121,7 +121,7 @@ public:
     /// concurrent.futures logs "exception calling callback").
     void add_done_callback(UniqueFunction fn);
 
-protected:
+  protected:
     /// Completes with the value the typed layer stores through `store` (called under the
     /// lock); false if already cancelled or finished.
     template <class Store>
@@ -149,7 +149,7 @@ protected:
 
 template <class T>
 class ConcurrentState final : public ConcurrentStateBase {
-public:
+  public:
     template <class... U>
     bool try_set_result(U&&... u) {
         return try_finish([&] {
@@ -164,7 +164,7 @@ public:
             return &*value_;
     }
 
-private:
+  private:
     std::conditional_t<std::is_void_v<T>, char, std::optional<T>> value_{};
 };
 

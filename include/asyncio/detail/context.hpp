@@ -39,7 +39,7 @@ void replace_current_context(ContextData* ctx);
 /// While alive, `ctx` is the current context of this thread, whoever runs (Context.run):
 /// variables set meanwhile change this scope's context only.
 class ContextScope {
-public:
+  public:
     explicit ContextScope(ContextData* ctx) noexcept;
     ~ContextScope();
     ContextScope(const ContextScope&) = delete;
@@ -50,14 +50,14 @@ public:
         return ctx_;
     }
 
-private:
+  private:
     ContextData* ctx_;
     ContextData** saved_override_;
 };
 
 /// Owning pointer to a ContextData (nullptr: the empty context).
 class ContextRef {
-public:
+  public:
     ContextRef() noexcept = default;
     explicit ContextRef(ContextData* adopt) noexcept : p_(adopt) {}
     ContextRef(const ContextRef& o) noexcept : p_(o.p_) {
@@ -74,7 +74,7 @@ public:
     ContextData* get() const noexcept { return p_; }
     ContextData* release() noexcept { return std::exchange(p_, nullptr); }
 
-private:
+  private:
     ContextData* p_ = nullptr;
 };
 
@@ -109,7 +109,7 @@ class ContextVar;
 /// loop's API takes it by value (TaskOptions::context, call_soon(context, ...)) and
 /// contextvars.hpp includes events.hpp.
 class Context {
-public:
+  public:
     Context() noexcept = default;
     explicit Context(detail::ContextRef ref) noexcept : ref_(std::move(ref)) {}
 
@@ -127,7 +127,8 @@ public:
     /// The value of `var` in this context, if set.
     template <class T>
     std::optional<T> get(const ContextVar<T>& var) const {
-        if (auto* v = detail::context_find(ref_.get(), &var)) return *static_cast<const T*>(v->get());
+        if (auto* v = detail::context_find(ref_.get(), &var))
+            return *static_cast<const T*>(v->get());
         return std::nullopt;
     }
     template <class T>
@@ -139,7 +140,7 @@ public:
 
     detail::ContextData* data() const noexcept { return ref_.get(); }
 
-private:
+  private:
     detail::ContextRef ref_;
 };
 

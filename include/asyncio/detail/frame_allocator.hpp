@@ -114,7 +114,9 @@ inline std::size_t pool_bytes_in_use() noexcept { return tls_pool.in_use; }
 #else
 
 inline void* pool_allocate(std::size_t n, std::size_t = 16) { return ::operator new(n); }
-inline void pool_deallocate(void* p, std::size_t, std::size_t = 16) noexcept { ::operator delete(p); }
+inline void pool_deallocate(void* p, std::size_t, std::size_t = 16) noexcept {
+    ::operator delete(p);
+}
 inline std::size_t pool_bytes_in_use() noexcept { return 0; }
 inline std::size_t pool_slab_count() noexcept { return 0; }
 
@@ -128,12 +130,12 @@ struct pooled {
 
 /// For a final class: operator new/delete from the pool at the class's own alignment
 /// (8-byte aligned classes then waste no padding). Put ASYNCIO_POOLED_AT(Class) in the class.
-#define ASYNCIO_POOLED_AT(Class)                                                    \
-    static void* operator new(std::size_t n) {                                      \
-        return ::asyncio::detail::pool_allocate(n, alignof(Class));                 \
-    }                                                                               \
-    static void operator delete(void* p, std::size_t n) noexcept {                  \
-        ::asyncio::detail::pool_deallocate(p, n, alignof(Class));                   \
+#define ASYNCIO_POOLED_AT(Class)                                    \
+    static void* operator new(std::size_t n) {                      \
+        return ::asyncio::detail::pool_allocate(n, alignof(Class)); \
+    }                                                               \
+    static void operator delete(void* p, std::size_t n) noexcept {  \
+        ::asyncio::detail::pool_deallocate(p, n, alignof(Class));   \
     }
 
 }  // namespace asyncio::detail

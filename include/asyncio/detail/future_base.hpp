@@ -38,7 +38,7 @@ bool register_callback_fn(ReadyFn fn) noexcept;  // false when all tags are take
 /// the one callback most futures get (W1, 1M sleeping tasks: 187 -> 179 MiB with the pool's
 /// packing of even-sized blocks, which landed with it).
 class CallbackList {
-public:
+  public:
     CallbackList() = default;
     CallbackList(const CallbackList&) = delete;
     CallbackList& operator=(const CallbackList&) = delete;
@@ -75,7 +75,8 @@ public:
         return std::exchange(word_, 0);
     }
     static ReadyEntry decode(std::uintptr_t word) noexcept {
-        return {callback_fn(static_cast<int>(word & 7)), reinterpret_cast<void*>(word & ~std::uintptr_t{7})};
+        return {callback_fn(static_cast<int>(word & 7)),
+                reinterpret_cast<void*>(word & ~std::uintptr_t{7})};
     }
     /// Calls `f(entry)` for every entry, in order (introspection; the list is not changed).
     template <class F>
@@ -96,7 +97,7 @@ public:
     template <class Pred>
     std::size_t remove_if(Pred&& pred);
 
-private:
+  private:
     void push_more(ReadyEntry e);
     ReadyEntry one() const noexcept { return decode(word_); }
     std::vector<ReadyEntry>* many() const noexcept {
@@ -106,7 +107,7 @@ private:
 };
 
 class FutureBase : public pooled {
-public:
+  public:
     enum class State : std::uint8_t { pending, cancelled, finished };
 
     explicit FutureBase(EventLoop& loop) noexcept;
@@ -183,7 +184,7 @@ public:
     /// True while the future holds an exception nobody has looked at (it would be reported).
     bool exception_unretrieved() const noexcept { return log_traceback_ && exc_; }
 
-protected:
+  protected:
     /// The last handle went: reports an exception nobody retrieved (the handler gets a
     /// handle to this future, which it may keep), then deletes unless the handler kept one.
     void last_release() noexcept;
@@ -209,7 +210,7 @@ void hold_queued_callback(ReadyEntry e) noexcept;
 /// Intrusive owning pointer to a FutureBase (or derived) state.
 template <class S>
 class StatePtr {
-public:
+  public:
     StatePtr() noexcept = default;
     explicit StatePtr(S* p) noexcept : p_(p) {
         if (p_) p_->add_ref();
@@ -228,7 +229,7 @@ public:
     S& operator*() const noexcept { return *p_; }
     explicit operator bool() const noexcept { return p_ != nullptr; }
 
-private:
+  private:
     S* p_ = nullptr;
 };
 
@@ -274,7 +275,7 @@ std::size_t CallbackList::remove_if(Pred&& pred) {
 /// A type-erased handle to any future or task: what done callbacks, wait() and reports use
 /// when the result type does not matter. Copyable; copies share the state.
 class AnyFuture {
-public:
+  public:
     AnyFuture() noexcept = default;
     explicit AnyFuture(detail::FutureBase* s) noexcept : s_(s) {}
 
@@ -297,7 +298,7 @@ public:
 
     detail::FutureBase* state() const noexcept { return s_.get(); }
 
-protected:
+  protected:
     /// The state; Errors: RuntimeError for an empty handle (default-constructed, moved-from).
     detail::FutureBase& st() const {
         if (!s_) throw_empty();

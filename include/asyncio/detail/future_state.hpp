@@ -30,7 +30,7 @@ struct value_slot<void> {
 
 template <class T>
 class FutureState final : public FutureBase {
-public:
+  public:
     explicit FutureState(EventLoop& loop) noexcept : FutureBase(loop) {}
     ASYNCIO_POOLED_AT(FutureState)
     void* value_ptr() noexcept override { return slot_.ptr(); }
@@ -39,7 +39,7 @@ public:
         if constexpr (!std::is_void_v<T>) slot_.v.emplace(std::forward<U>(u)...);
     }
 
-private:
+  private:
     [[no_unique_address]] value_slot<T> slot_;
 };
 
@@ -54,7 +54,8 @@ TaskCore& task_for_await(const char* what);
 /// FutureBase::schedule_callbacks), so the future is alive when the callback runs; thunk()
 /// gives it back.
 struct UserCallbackBase : pooled {
-    UserCallbackBase(FutureBase* s, ContextData* c, const void* t) noexcept : state(s), ctx(c), type(t) {
+    UserCallbackBase(FutureBase* s, ContextData* c, const void* t) noexcept
+        : state(s), ctx(c), type(t) {
         if (ctx) ctx->add_ref();
     }
     UserCallbackBase(const UserCallbackBase&) = delete;
@@ -111,7 +112,8 @@ std::size_t remove_user_callback(FutureBase* s, const F& fn) {
     return s->remove_callbacks_if([&](const ReadyEntry& e) {
         if (e.fn != &UserCallbackBase::thunk) return false;
         auto* cb = static_cast<UserCallbackBase*>(e.self);
-        return cb->type == &UserCallback<H, D>::type_tag && static_cast<UserCallback<H, D>*>(cb)->fn == fn;
+        return cb->type == &UserCallback<H, D>::type_tag &&
+               static_cast<UserCallback<H, D>*>(cb)->fn == fn;
     });
 }
 

@@ -45,7 +45,7 @@ namespace asyncio::detail {
 /// every callback has run (not before: a callback queued for a finished child must find it
 /// alive), or when the gather is destroyed.
 class GatherBase : public FutureBase {
-public:
+  public:
     GatherBase(EventLoop& loop, bool return_exceptions) noexcept
         : FutureBase(loop), return_exceptions_(return_exceptions) {}
     ~GatherBase() override;
@@ -69,7 +69,7 @@ public:
     /// True when the handle awaiting this is the only one left (its value may be moved).
     bool sole_owner() const noexcept { return refs_ == 1; }
 
-protected:
+  protected:
     /// Builds the value from the finished children (typed layer).
     virtual void build() = 0;
 
@@ -92,13 +92,13 @@ protected:
     bool return_exceptions_;
     std::vector<Link> links_;
 
-public:
+  public:
     /// The done callback on a child (`self` is its Link).
     static void child_done(void* self, bool run);
     /// A child finished and queued child_done(self): the queued entry holds the gather.
     static void hold(void* self) noexcept;
 
-private:
+  private:
     void on_child_done(FutureBase* child);
     void finish_exception(std::exception_ptr e);
     void abandon();
@@ -113,7 +113,7 @@ private:
 
 template <class R>
 class GatherState final : public GatherBase {
-public:
+  public:
     using Builder = void (*)(GatherState&);
     GatherState(EventLoop& loop, bool return_exceptions, Builder b) noexcept
         : GatherBase(loop, return_exceptions), builder_(b) {}
@@ -130,7 +130,7 @@ public:
     std::size_t size() const noexcept { return links_.size(); }
     std::optional<R> value_;
 
-private:
+  private:
     void build() override { builder_(*this); }
     Builder builder_;
 };

@@ -15,13 +15,13 @@ namespace asyncio::detail {
 
 template <class T>
 class FifoStore {
-public:
+  public:
     FifoStore() = default;
     FifoStore(const FifoStore&) = delete;
     FifoStore& operator=(const FifoStore&) = delete;
     ~FifoStore() {
         while (size_) pop();
-        ::operator delete(buf_, std::align_val_t{alignof(T)});
+        ::operator delete (buf_, std::align_val_t{alignof(T)});
     }
 
     bool empty() const noexcept { return size_ == 0; }
@@ -40,16 +40,16 @@ public:
         return v;
     }
 
-private:
+  private:
     void grow() {
         std::size_t ncap = cap_ ? cap_ * 2 : 8;
-        T* nb = static_cast<T*>(::operator new(ncap * sizeof(T), std::align_val_t{alignof(T)}));
+        T* nb = static_cast<T*>(::operator new (ncap * sizeof(T), std::align_val_t{alignof(T)}));
         for (std::size_t i = 0; i < size_; ++i) {
             T* p = buf_ + ((head_ + i) & (cap_ - 1));
             ::new (static_cast<void*>(nb + i)) T(std::move(*p));
             p->~T();
         }
-        ::operator delete(buf_, std::align_val_t{alignof(T)});
+        ::operator delete (buf_, std::align_val_t{alignof(T)});
         buf_ = nb;
         cap_ = ncap;
         head_ = 0;
@@ -63,7 +63,7 @@ private:
 
 template <class T>
 class LifoStore {
-public:
+  public:
     bool empty() const noexcept { return v_.empty(); }
     std::size_t size() const noexcept { return v_.size(); }
     void push(T&& v) { v_.push_back(std::move(v)); }
@@ -73,14 +73,14 @@ public:
         return v;
     }
 
-private:
+  private:
     std::vector<T> v_;
 };
 
 /// A binary heap giving the smallest item (by Compare) first, like Python's heapq.
 template <class T, class Compare>
 class HeapStore {
-public:
+  public:
     bool empty() const noexcept { return v_.empty(); }
     std::size_t size() const noexcept { return v_.size(); }
     void push(T&& v) {
@@ -94,7 +94,7 @@ public:
         return v;
     }
 
-private:
+  private:
     struct Greater {
         Compare& c;
         bool operator()(const T& a, const T& b) const { return c(b, a); }

@@ -1,9 +1,9 @@
 // The loop's ready queue: a growable ring of (function, object) pairs.
 //
 // An entry is 16 bytes and allocation-free: a task step is {&step, task} (chained through the
-// task itself when steps come one after another), a user callback is {&HandleImpl::run_thunk, handle}.
-// CPython's iteration rule is kept by the loop, which runs exactly the entries present when
-// the iteration starts; entries pushed meanwhile wait for the next one.
+// task itself when steps come one after another), a user callback is {&HandleImpl::run_thunk,
+// handle}. CPython's iteration rule is kept by the loop, which runs exactly the entries present
+// when the iteration starts; entries pushed meanwhile wait for the next one.
 #pragma once
 
 #include <cstddef>
@@ -33,7 +33,7 @@ struct ReadyLink {
 /// share one ring slot, chained through their links (a run): a million task steps scheduled
 /// together take one slot, not 16 MB. size() counts entries, not slots.
 class ReadyQueue {
-public:
+  public:
     ReadyQueue() = default;
     ReadyQueue(const ReadyQueue&) = delete;
     ReadyQueue& operator=(const ReadyQueue&) = delete;
@@ -85,7 +85,7 @@ public:
         return e;
     }
 
-private:
+  private:
     static void* tagged(ReadyLink* l) noexcept {
         return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(l) | 1);
     }

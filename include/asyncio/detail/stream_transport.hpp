@@ -30,7 +30,7 @@ namespace asyncio::detail {
 /// the transport can read into (uninitialised: a std::string would be zero-filled first).
 /// Keeps its capacity when emptied, as the std::string it replaces did.
 class ByteBuffer {
-public:
+  public:
     std::size_t size() const noexcept { return tail_ - head_; }
     bool empty() const noexcept { return tail_ == head_; }
     std::string_view view() const noexcept { return {data_.get() + head_, size()}; }
@@ -44,7 +44,7 @@ public:
     void consume(std::size_t n) noexcept;
     void clear() noexcept { head_ = tail_ = 0; }
 
-private:
+  private:
     std::unique_ptr<char[]> data_;
     std::size_t cap_ = 0;
     std::size_t head_ = 0;
@@ -56,13 +56,13 @@ private:
 /// data_received, whose view the protocol must copy (W7's streams echo at 64 KiB: the copy
 /// was half of the user-space memmove time). Other transports (TLS) call data_received.
 class ReadsInPlace {
-public:
+  public:
     /// Where to read next, or an empty span to get data_received instead.
     virtual std::span<char> read_room() = 0;
     /// `nbytes` were read into the start of the last read_room().
     virtual void room_filled(std::size_t nbytes) = 0;
 
-protected:
+  protected:
     ~ReadsInPlace() = default;
 };
 
@@ -122,7 +122,7 @@ struct StreamWriterImpl {
 class StreamReaderProtocol final : public Protocol,
                                    public ReadsInPlace,
                                    public std::enable_shared_from_this<StreamReaderProtocol> {
-public:
+  public:
     /// Called in connection_made with the new reader and writer (start_server's callback).
     using OnConnected =
         std::function<void(std::shared_ptr<StreamReaderImpl>, std::shared_ptr<StreamWriterImpl>)>;
@@ -150,7 +150,7 @@ public:
     /// Made by start_server (it had a client_connected_cb): the server side for start_tls.
     bool server_side() const noexcept { return server_side_; }
 
-private:
+  private:
     EventLoop* loop_;
     std::weak_ptr<StreamReaderImpl> reader_;
     std::shared_ptr<StreamReaderImpl> strong_reader_;  // until connection_made hands it on

@@ -95,7 +95,7 @@ struct ParkNode {
 };
 
 class TaskCore : public FutureBase {
-public:
+  public:
     /// Where the task is; see the diagram at the top of this file.
     enum class Phase : std::uint8_t {
         created,          // first step queued, body not started
@@ -197,17 +197,16 @@ public:
     void use_context(ContextData* ctx);
 
     static TaskCore* from_timer(TimerNode* n) noexcept {
-        return reinterpret_cast<TaskCore*>(reinterpret_cast<char*>(n) -
-                                           offsetof_timer());
+        return reinterpret_cast<TaskCore*>(reinterpret_cast<char*>(n) - offsetof_timer());
     }
 
-protected:
+  protected:
     void* root_address() const noexcept { return root_.address(); }
     /// Stores the root coroutine's value (typed layer); returns false if it threw, with the
     /// exception in `out`.
     virtual bool take_root_result(std::exception_ptr& out) = 0;
 
-private:
+  private:
     friend class asyncio::EventLoop;
     static void step_thunk(void* self, bool run);
     static void wakeup_thunk(void* self, bool run);
@@ -283,7 +282,7 @@ private:
     // plain store (no read-modify-write of a neighbouring flag).
     Phase phase_ = Phase::created;
     CancelState cancel_ = CancelState::none;
-    bool has_extras_ = false;  // Extras exist for this task in the thread's side table
+    bool has_extras_ = false;         // Extras exist for this task in the thread's side table
     bool forwarding_cancel_ = false;  // inside cancel(), passing it to waiter_ (cycle guard)
     std::uint16_t num_cancels_ = 0;
     std::uint32_t task_id_ = 0;
@@ -294,7 +293,7 @@ private:
         std::uintptr_t done_callback_;    // done, its entry queued (see complete())
     };
 
-public:
+  public:
     // What few tasks have (a name set by the user, a non-empty context) lives in a side
     // table of the thread, so that the common task stays small (has_extras_ tells).
     // Measured: Extras was 48 bytes (64 with the debug creation site); inline it would make
@@ -311,7 +310,7 @@ public:
         }
     };
 
-private:
+  private:
     Extras& extras();
     const Extras* find_extras() const noexcept;
 
@@ -323,7 +322,7 @@ private:
         ReadyLink ready_link_;          // created, scheduled
     };
 
-public:
+  public:
     // intrusive list of the loop's pending tasks
     TaskCore* prev_ = nullptr;
     TaskCore* next_ = nullptr;
@@ -337,7 +336,7 @@ static_assert(sizeof(void*) != 8 || sizeof(TaskCore) == 96, "TaskCore grew: see 
 /// A type-erased handle to a task (any result type). Also the nullable, pointer-like value
 /// current_task() returns: `current_task()->get_name()`, `if (!current_task())`.
 class AnyTask : public AnyFuture {
-public:
+  public:
     AnyTask() noexcept = default;
     explicit AnyTask(detail::TaskCore* t) noexcept : AnyFuture(t) {}
 
@@ -362,12 +361,13 @@ public:
     }
     /// Prints get_stack() to `file`: "Stack for <Task ...> (most recent call last):", then
     /// one line per frame. Python: Task.print_stack(limit=, file=).
-    void print_stack(std::optional<std::size_t> limit = std::nullopt, std::FILE* file = stderr) const;
+    void print_stack(std::optional<std::size_t> limit = std::nullopt,
+                     std::FILE* file = stderr) const;
 
     const AnyTask* operator->() const noexcept { return this; }
     detail::TaskCore* core() const noexcept { return static_cast<detail::TaskCore*>(state()); }
 
-private:
+  private:
     detail::TaskCore* checked_core() const { return static_cast<detail::TaskCore*>(&st()); }
 };
 

@@ -14,7 +14,7 @@ namespace asyncio::detail {
 /// reference to this core until its callback runs or is removed); on_completed_ is set only
 /// while join() waits for the last of them.
 class TaskGroupCore final : public Shared {
-public:
+  public:
     explicit TaskGroupCore(AnyTask parent);
     ~TaskGroupCore() override;
 
@@ -35,7 +35,7 @@ public:
     bool entered_ = false;       // made in a task (the parent)
     bool with_entered_ = false;  // aenter() was called
 
-private:
+  private:
     struct Node : pooled {
         TaskGroupCore* core;
         StatePtr<TaskCore> task;

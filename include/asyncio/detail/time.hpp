@@ -13,7 +13,7 @@ namespace asyncio {
 
 /// A delay or timeout given as `double` seconds (`0.5`) or any chrono duration (`500ms`).
 class Seconds {
-public:
+  public:
     constexpr Seconds(double s) noexcept : s_(s) {}  // NOLINT: implicit on purpose
     template <class Arith, std::enable_if_t<std::is_integral_v<Arith>, int> = 0>
     constexpr Seconds(Arith s) noexcept : s_(static_cast<double>(s)) {}  // NOLINT
@@ -23,7 +23,7 @@ public:
 
     constexpr double count() const noexcept { return s_; }
 
-private:
+  private:
     double s_;
 };
 

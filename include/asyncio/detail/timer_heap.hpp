@@ -11,9 +11,9 @@
 // the timers (CPython's rule).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <deque>
 #include <vector>
 
@@ -35,7 +35,7 @@ struct TimerNode {
 static_assert(sizeof(TimerNode) == 16);
 
 class TimerHeap {
-public:
+  public:
     bool empty() const noexcept { return heap_.empty() && run_live_ == 0; }
     std::size_t size() const noexcept { return heap_.size() + run_live_; }
     /// The earliest timer (not empty()).
@@ -151,7 +151,7 @@ public:
         return all;
     }
 
-private:
+  private:
     // Run positions are stored modulo 2^30 - 1, so that a stored position is never npos.
     static constexpr std::uint64_t pos_mod = TimerNode::npos;
 
@@ -248,7 +248,7 @@ private:
     // The FIFO run, in blocks (no doubling copy, and blocks go as they are consumed); holes
     // (nullptr) are removed timers. run_head_ is the absolute position of run_.front().
     std::deque<TimerNode*> run_;
-    std::uint64_t run_head_ = 0;   // absolute positions
+    std::uint64_t run_head_ = 0;  // absolute positions
     std::uint64_t run_tail_ = 0;
     std::size_t run_live_ = 0;
     TimerNode* run_back_ = nullptr;  // the last live node of the run

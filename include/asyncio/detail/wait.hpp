@@ -20,7 +20,7 @@ namespace detail {
 /// A reference-counted block shared by a combinator's frame and the callbacks it registered
 /// (a callback may already sit in the ready queue when the frame goes).
 class Shared {
-public:
+  public:
     Shared() = default;
     Shared(const Shared&) = delete;
     Shared& operator=(const Shared&) = delete;
@@ -30,13 +30,13 @@ public:
         if (--refs_ == 0) delete this;
     }
 
-private:
+  private:
     std::uint32_t refs_ = 0;
 };
 
 /// wait(): counts completions and releases `waiter` per return_when or at the deadline.
 class WaitCore final : public Shared {
-public:
+  public:
     /// Watches `n` futures, given by add() before start().
     WaitCore(EventLoop& loop, std::size_t n, ReturnWhen rw);
     ~WaitCore() override;
@@ -51,7 +51,7 @@ public:
     void finish() noexcept;
     Future<void> waiter;
 
-private:
+  private:
     struct Link {
         WaitCore* core;
         FutureBase* f;
@@ -76,7 +76,7 @@ private:
 /// picked, the slots are filled without taking a value out of a task the iterator form may
 /// hand out (a copy; a move-only value is moved, and next() then refuses that task).
 class AsCompletedCore : public Shared {
-public:
+  public:
     AsCompletedCore(EventLoop& loop, std::vector<Child> children);
     ~AsCompletedCore() override;
     void start(std::optional<Seconds> timeout);
@@ -94,7 +94,7 @@ public:
     /// A future done at the next completion or at the deadline.
     Future<void> next_ready();
 
-protected:
+  protected:
     /// Completes slot `rank` with the result of done child `c` (typed layer); `take` says
     /// the value may be moved out of the child rather than copied.
     virtual void fill(std::size_t rank, FutureBase* c, bool take) = 0;
@@ -103,7 +103,7 @@ protected:
     /// True when filling from a child with `take` false still moves its value (move-only T).
     virtual bool fill_moves() const noexcept = 0;
 
-public:
+  public:
     /// The done callback on input `i` (`self` is its Link). A task's callback holds the core;
     /// a plain future's holds it only once queued (hold()), so that a future nobody completes,
     /// pending when its loop is closed by hand, and the core do not keep each other alive
@@ -111,7 +111,7 @@ public:
     static void on_completion(void* self, bool run);
     static void hold(void* self) noexcept;
 
-private:
+  private:
     enum class Form : std::uint8_t { UNDECIDED, ELEMENTS, ITERATOR };
     struct Link {
         AsCompletedCore* core;
@@ -140,7 +140,7 @@ private:
 
 template <class T>
 class AsCompletedState final : public AsCompletedCore {
-public:
+  public:
     AsCompletedState(EventLoop& loop, std::vector<Child> children)
         : AsCompletedCore(loop, std::move(children)) {
         slots_.reserve(size());
@@ -148,7 +148,7 @@ public:
     }
     std::vector<Future<T>> slots_;
 
-private:
+  private:
     void fill(std::size_t rank, FutureBase* c, bool take) override {
         Future<T>& slot = slots_[rank];
         if (c->cancelled()) {

@@ -10,8 +10,8 @@
 // still linked (a task abandoned at loop close may outlive the lock it waited on).
 #pragma once
 
-#include <cstddef>
 #include <coroutine>
+#include <cstddef>
 
 #include "asyncio/detail/task_core.hpp"
 
@@ -39,12 +39,12 @@ struct Waiter : ParkNode {
     bool woken_ = false;
     bool cancelled_ = false;
 
-private:
+  private:
     inline static void cancelled_thunk(ParkNode* node) noexcept;
 };
 
 class WaiterList {
-public:
+  public:
     WaiterList() = default;
     WaiterList(const WaiterList&) = delete;
     WaiterList& operator=(const WaiterList&) = delete;
@@ -138,7 +138,7 @@ public:
         }
     };
 
-private:
+  private:
     Waiter* head_ = nullptr;
     Waiter* tail_ = nullptr;
     std::size_t size_ = 0;

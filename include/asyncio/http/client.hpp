@@ -100,7 +100,7 @@ struct ClientSessionOptions {
 /// (SSLCertVerificationError...); RuntimeError("Session is closed").
 /// Python: aiohttp.ClientSession (httpx.AsyncClient).
 class ClientSession {
-public:
+  public:
     explicit ClientSession(ClientSessionOptions options = {});
     ClientSession(const ClientSession&) = delete;
     ClientSession& operator=(const ClientSession&) = delete;
@@ -134,7 +134,7 @@ public:
 
     struct State;
 
-private:
+  private:
     std::unique_ptr<State> s_;
 };
 

@@ -23,7 +23,7 @@ namespace asyncio::http {
 
 /// The base of the client's errors. Python: aiohttp.ClientError / httpx.HTTPError.
 class ClientError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -31,14 +31,14 @@ public:
 /// what(): "404, message='Not Found', url='http://...'", as aiohttp prints it.
 /// Python: aiohttp.ClientResponseError (httpx.HTTPStatusError).
 class ClientResponseError : public ClientError {
-public:
+  public:
     ClientResponseError(int status, std::string message, std::string url);
     int status() const noexcept { return status_; }
     /// The reason phrase (or what went wrong).
     const std::string& message() const noexcept { return message_; }
     const std::string& url() const noexcept { return url_; }
 
-private:
+  private:
     int status_;
     std::string message_;
     std::string url_;
@@ -46,31 +46,31 @@ private:
 
 /// More redirects than max_redirects. Python: aiohttp.TooManyRedirects.
 class TooManyRedirects : public ClientResponseError {
-public:
+  public:
     using ClientResponseError::ClientResponseError;
 };
 
 /// A connection-level failure. Python: aiohttp.ClientConnectionError.
 class ClientConnectionError : public ClientError {
-public:
+  public:
     using ClientError::ClientError;
 };
 
 /// The connection could not be made: "Cannot connect to host 127.0.0.1:1 [Connection
 /// refused]". code() is the OS error. Python: aiohttp.ClientConnectorError (httpx.ConnectError).
 class ClientConnectorError : public ClientConnectionError {
-public:
+  public:
     ClientConnectorError(std::string host_port, std::error_code code, const std::string& why);
     std::error_code code() const noexcept { return code_; }
 
-private:
+  private:
     std::error_code code_;
 };
 
 /// The server closed the connection before the whole response came.
 /// Python: aiohttp.ServerDisconnectedError (httpx.RemoteProtocolError).
 class ServerDisconnectedError : public ClientConnectionError {
-public:
+  public:
     using ClientConnectionError::ClientConnectionError;
 };
 
@@ -78,21 +78,21 @@ public:
 /// ("invalid status line ..."). Python: httpx.RemoteProtocolError (aiohttp raises a
 /// ClientResponseError with status 400 for the same).
 class RemoteProtocolError : public ClientError {
-public:
+  public:
     using ClientError::ClientError;
 };
 
 /// The body is malformed (bad chunk size) or shorter than announced.
 /// Python: aiohttp.ClientPayloadError.
 class ClientPayloadError : public ClientError {
-public:
+  public:
     using ClientError::ClientError;
 };
 
 /// Compressed data that does not decode. Python: aiohttp.http_exceptions.ContentEncodingError
 /// (httpx.DecodingError).
 class ContentEncodingError : public ClientPayloadError {
-public:
+  public:
     using ClientPayloadError::ClientPayloadError;
 };
 

@@ -32,7 +32,7 @@ struct ResponseBody;
 /// JSON asked of a response whose Content-Type is not JSON.
 /// Python: aiohttp.ContentTypeError.
 class ContentTypeError : public ClientResponseError {
-public:
+  public:
     using ClientResponseError::ClientResponseError;
 };
 
@@ -46,7 +46,7 @@ public:
 /// Errors (body reads): ClientPayloadError (malformed or truncated body), ContentEncodingError,
 /// TimeoutError (the session's sock_read or total timeout), ServerDisconnectedError.
 class ClientResponse {
-public:
+  public:
     ClientResponse();
     ClientResponse(ClientResponse&&) noexcept;
     ClientResponse& operator=(ClientResponse&&) noexcept;
@@ -112,7 +112,7 @@ public:
     const std::shared_ptr<detail::ResponseBody>& body_state() const noexcept { return body_; }
     explicit ClientResponse(std::shared_ptr<detail::ResponseBody> body) noexcept;
 
-private:
+  private:
     std::shared_ptr<detail::ResponseBody> body_;
 };
 

@@ -36,7 +36,7 @@ struct TCPConnectorOptions {
 /// The pool of a ClientSession. A shared handle: copies refer to the same pool.
 /// Python: aiohttp.TCPConnector.
 class TCPConnector {
-public:
+  public:
     explicit TCPConnector(TCPConnectorOptions options = {});
 
     /// Closes every connection (idle ones at once, leased ones too: their responses fail),
@@ -54,7 +54,7 @@ public:
 
     const std::shared_ptr<detail::ConnectorState>& state() const noexcept { return s_; }
 
-private:
+  private:
     std::shared_ptr<detail::ConnectorState> s_;
 };
 

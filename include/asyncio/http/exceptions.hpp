@@ -17,19 +17,19 @@ namespace asyncio::http {
 /// Python: aiohttp.http_exceptions.HttpProcessingError (`code`, `message`); here status()
 /// and what().
 class HttpProcessingError : public std::runtime_error {
-public:
+  public:
     HttpProcessingError(int status, const std::string& message)
         : std::runtime_error(message), status_(status) {}
     /// The HTTP status a server answers this error with.
     int status() const noexcept { return status_; }
 
-private:
+  private:
     int status_;
 };
 
 /// A malformed message (status 400). Python: aiohttp.http_exceptions.BadHttpMessage.
 class BadHttpMessage : public HttpProcessingError {
-public:
+  public:
     explicit BadHttpMessage(const std::string& message, int status = 400)
         : HttpProcessingError(status, message) {}
 };
@@ -37,13 +37,13 @@ public:
 /// A malformed start line: method, request target, version or status code.
 /// Python: aiohttp.http_exceptions.BadStatusLine.
 class BadStatusLine : public BadHttpMessage {
-public:
+  public:
     using BadHttpMessage::BadHttpMessage;
 };
 
 /// A malformed header field (name or value). Python: aiohttp.http_exceptions.InvalidHeader.
 class InvalidHeader : public BadHttpMessage {
-public:
+  public:
     using BadHttpMessage::BadHttpMessage;
 };
 
@@ -51,35 +51,36 @@ public:
 /// target, 431 for header fields. Python: aiohttp.http_exceptions.LineTooLong (which aiohttp
 /// answers with 400).
 class LineTooLong : public BadHttpMessage {
-public:
+  public:
     using BadHttpMessage::BadHttpMessage;
 };
 
 /// A body framing error: a bad chunk size or chunk terminator, Content-Length together with
 /// Transfer-Encoding, a message cut short. Python: aiohttp.http_exceptions.PayloadEncodingError.
 class PayloadEncodingError : public BadHttpMessage {
-public:
+  public:
     using BadHttpMessage::BadHttpMessage;
 };
 
 /// Chunked framing is broken (chunk size, terminator, a Transfer-Encoding the parser cannot
 /// frame). Python: aiohttp.http_exceptions.TransferEncodingError.
 class TransferEncodingError : public PayloadEncodingError {
-public:
+  public:
     using PayloadEncodingError::PayloadEncodingError;
 };
 
 /// Content-Length is invalid, repeated with different values, combined with
-/// Transfer-Encoding, or the body ended before it. Python: aiohttp.http_exceptions.ContentLengthError.
+/// Transfer-Encoding, or the body ended before it. Python:
+/// aiohttp.http_exceptions.ContentLengthError.
 class ContentLengthError : public PayloadEncodingError {
-public:
+  public:
     using PayloadEncodingError::PayloadEncodingError;
 };
 
 /// The body is larger than the configured limit (status 413).
 /// Python: aiohttp.web.HTTPRequestEntityTooLarge, raised when client_max_size is exceeded.
 class PayloadTooLarge : public HttpProcessingError {
-public:
+  public:
     explicit PayloadTooLarge(const std::string& message) : HttpProcessingError(413, message) {}
 };
 

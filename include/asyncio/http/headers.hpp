@@ -42,7 +42,7 @@ struct KeyEqual {
 /// (empty when absent rather than KeyError).
 template <class KeyEq>
 class BasicMultiDict {
-public:
+  public:
     using value_type = std::pair<std::string, std::string>;
     using const_iterator = std::vector<value_type>::const_iterator;
 
@@ -89,7 +89,7 @@ public:
     /// Equal when they hold the same fields in the same order (names compared with KeyEq).
     bool operator==(const BasicMultiDict& other) const noexcept;
 
-private:
+  private:
     std::vector<value_type> items_;
 };
 

@@ -21,12 +21,12 @@ namespace asyncio::http {
 /// A URL that cannot be parsed or used. what() names the URL and what is wrong.
 /// Python: aiohttp.InvalidURL (a ValueError); httpx.InvalidURL.
 class InvalidURL : public std::invalid_argument {
-public:
+  public:
     InvalidURL(std::string url, const std::string& why);
     /// The URL as given.
     const std::string& url() const noexcept { return url_; }
 
-private:
+  private:
     std::string url_;
 };
 
@@ -35,7 +35,7 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 
 /// A parsed URL. Python: yarl.URL. Values, cheap to copy.
 class URL {
-public:
+  public:
     URL() = default;
     /// Parses `text`, an absolute URL with a scheme and a host ("http://h/p"), or, for
     /// `relative_ok`, also a reference without them ("/p?q", "../x", "//h/p").
@@ -91,7 +91,7 @@ public:
 
     friend bool operator==(const URL&, const URL&) = default;
 
-private:
+  private:
     std::string scheme_, user_, password_, host_;
     std::optional<int> port_;
     std::string path_, query_, fragment_;

@@ -30,17 +30,23 @@ struct RouteDef {
     Handler handler{};
 };
 inline RouteDef get(std::string path, Handler h) { return {"GET", std::move(path), std::move(h)}; }
-inline RouteDef post(std::string path, Handler h) { return {"POST", std::move(path), std::move(h)}; }
+inline RouteDef post(std::string path, Handler h) {
+    return {"POST", std::move(path), std::move(h)};
+}
 inline RouteDef put(std::string path, Handler h) { return {"PUT", std::move(path), std::move(h)}; }
-inline RouteDef patch(std::string path, Handler h) { return {"PATCH", std::move(path), std::move(h)}; }
-inline RouteDef delete_(std::string path, Handler h) { return {"DELETE", std::move(path), std::move(h)}; }
+inline RouteDef patch(std::string path, Handler h) {
+    return {"PATCH", std::move(path), std::move(h)};
+}
+inline RouteDef delete_(std::string path, Handler h) {
+    return {"DELETE", std::move(path), std::move(h)};
+}
 
 /// The routing table. Python: aiohttp.web.UrlDispatcher (app.router).
 ///
 /// Errors: add_route() with a path not starting with '/', or an unclosed '{', throws
 /// std::invalid_argument. Routes are tried in the order they were added.
 class UrlDispatcher {
-public:
+  public:
     /// `method` "*" matches every method. Python: router.add_route(method, path, handler).
     void add_route(std::string method, std::string_view path, Handler handler);
     void add_get(std::string_view path, Handler h) { add_route("GET", path, std::move(h)); }
@@ -51,16 +57,16 @@ public:
 
     /// The outcome of matching a request.
     struct Match {
-        const Handler* handler = nullptr;   ///< null: no route (see allowed)
-        std::string allowed;                ///< no handler but the path matched: "GET, POST"
+        const Handler* handler = nullptr;  ///< null: no route (see allowed)
+        std::string allowed;               ///< no handler but the path matched: "GET, POST"
     };
     /// Finds the handler of (method, path), filling `params` with its `{name}` values.
     Match resolve(std::string_view method, std::string_view path,
                   std::map<std::string, std::string, std::less<>>& params) const;
 
-private:
+  private:
     struct Segment {
-        std::string text;   // literal, or the parameter's name
+        std::string text;  // literal, or the parameter's name
         bool param = false;
     };
     struct Route {
@@ -75,13 +81,13 @@ private:
 /// Settings of an application. Python: web.Application(client_max_size=...), and the
 /// handler arguments of AppRunner (keepalive_timeout, max_line_size, max_field_size).
 struct ApplicationOptions {
-    std::uint64_t client_max_size = 1024 * 1024;   ///< request body limit (413 above)
-    std::size_t max_line_size = 8190;              ///< request target (414 above)
-    std::size_t max_field_size = 8190;             ///< one header name or value (431 above)
-    std::size_t max_headers = 128;                 ///< header fields per request (431 above)
-    std::size_t max_head_size = 65536;             ///< start line + header fields (431 above)
-    double keepalive_timeout = 75.0;               ///< idle keep-alive connection: closed after
-    double read_head_timeout = 30.0;               ///< a request head started but unfinished: 408
+    std::uint64_t client_max_size = 1024 * 1024;  ///< request body limit (413 above)
+    std::size_t max_line_size = 8190;             ///< request target (414 above)
+    std::size_t max_field_size = 8190;            ///< one header name or value (431 above)
+    std::size_t max_headers = 128;                ///< header fields per request (431 above)
+    std::size_t max_head_size = 65536;            ///< start line + header fields (431 above)
+    double keepalive_timeout = 75.0;              ///< idle keep-alive connection: closed after
+    double read_head_timeout = 30.0;              ///< a request head started but unfinished: 408
 };
 
 /// The application. Python: aiohttp.web.Application.
@@ -90,7 +96,7 @@ struct ApplicationOptions {
 ///     app.router().add_get("/users/{id}", get_user);
 ///     web::run_app(app, {.port = 8080});
 class Application {
-public:
+  public:
     explicit Application(ApplicationOptions options = {}) : options_(options) {}
     UrlDispatcher& router() noexcept { return router_; }
     const UrlDispatcher& router() const noexcept { return router_; }
@@ -98,7 +104,7 @@ public:
     void add_routes(std::vector<RouteDef> routes);
     const ApplicationOptions& options() const noexcept { return options_; }
 
-private:
+  private:
     UrlDispatcher router_;
     ApplicationOptions options_;
 };

@@ -14,14 +14,14 @@ namespace asyncio::http::web {
 
 /// An HTTP error answer. Python: aiohttp.web.HTTPException.
 class HTTPException : public std::runtime_error {
-public:
+  public:
     /// `text` empty: "<status>: <reason>" (aiohttp's default body).
     explicit HTTPException(int status, std::string text = {}, CIMultiDict headers = {});
     int status() const noexcept { return status_; }
     const std::string& text() const noexcept { return text_; }
     const CIMultiDict& headers() const noexcept { return headers_; }
 
-private:
+  private:
     int status_;
     std::string text_;
     CIMultiDict headers_;
@@ -44,7 +44,8 @@ struct HTTPMethodNotAllowed : HTTPException {
 };
 /// 413. Python: aiohttp.web.HTTPRequestEntityTooLarge.
 struct HTTPRequestEntityTooLarge : HTTPException {
-    explicit HTTPRequestEntityTooLarge(std::string text = {}) : HTTPException(413, std::move(text)) {}
+    explicit HTTPRequestEntityTooLarge(std::string text = {})
+        : HTTPException(413, std::move(text)) {}
 };
 
 }  // namespace asyncio::http::web

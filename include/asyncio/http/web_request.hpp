@@ -35,7 +35,7 @@ class RequestHandler;
 /// handler, the first two are answered with their status, the last closes the connection.
 /// Thread safety: the loop's thread only.
 class Request {
-public:
+  public:
     /// "GET", "POST", ... Python: request.method.
     const std::string& method() const noexcept { return method_; }
     /// The path, percent-decoded ("/a b"). Python: request.path.
@@ -85,7 +85,7 @@ public:
     /// Python: await request.content.readany().
     Coro<std::string> readany();
 
-private:
+  private:
     friend class detail::RequestHandler;
     friend class StreamResponse;
 
@@ -99,8 +99,8 @@ private:
     bool secure_ = false;
     bool body_exists_ = false;
     bool body_done_ = true;
-    bool expect_continue_ = false;   // send 100 Continue before reading the body
-    std::string buffered_;   // body bytes read but not yet returned (a cancelled read())
+    bool expect_continue_ = false;  // send 100 Continue before reading the body
+    std::string buffered_;          // body bytes read but not yet returned (a cancelled read())
     Application* app_ = nullptr;
     detail::RequestHandler* conn_ = nullptr;
 };

@@ -33,7 +33,7 @@ struct Response {
     std::string body{};
     std::string content_type{};
     CIMultiDict headers{};
-    std::string reason{};   ///< empty: the standard phrase of `status`
+    std::string reason{};  ///< empty: the standard phrase of `status`
 };
 
 /// A response whose body is `data` serialised, Content-Type application/json.
@@ -53,15 +53,15 @@ Response json_response(const nlohmann::json& data, int status = 200, CIMultiDict
 /// Errors: write() after the peer went away throws std::system_error (ECONNRESET); prepare()
 /// twice or write() before prepare() throws RuntimeError.
 class StreamResponse {
-public:
+  public:
     explicit StreamResponse(int status = 200, std::string reason = {})
         : status(status), reason(std::move(reason)) {}
 
     int status;
     std::string reason;
     CIMultiDict headers;
-    std::string content_type;                      ///< empty: application/octet-stream
-    std::optional<std::uint64_t> content_length;   ///< set: no chunked encoding
+    std::string content_type;                     ///< empty: application/octet-stream
+    std::optional<std::uint64_t> content_length;  ///< set: no chunked encoding
 
     /// Sends the status line and the headers. Resumes once they are handed to the transport.
     Coro<void> prepare(Request& request);
@@ -73,9 +73,11 @@ public:
     bool prepared() const noexcept { return request_ != nullptr; }
 
     /// The status and headers, for the handler's `co_return`.
-    operator Response() const { return Response{.status = status, .headers = headers, .reason = reason}; }
+    operator Response() const {
+        return Response{.status = status, .headers = headers, .reason = reason};
+    }
 
-private:
+  private:
     Request* request_ = nullptr;
     bool eof_ = false;
 };

@@ -7,10 +7,10 @@
 // Python: aiohttp.web_runner (AppRunner, TCPSite) and aiohttp.web.run_app.
 #pragma once
 
+#include <asyncio/base_events.hpp>
 #include <asyncio/coro.hpp>
 #include <asyncio/http/web_app.hpp>
 #include <asyncio/ssl.hpp>
-#include <asyncio/base_events.hpp>
 
 #include <functional>
 #include <memory>
@@ -34,7 +34,7 @@ struct AppRunnerOptions {
     /// Receives one line per request, aiohttp's default format
     /// `%a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i"`; empty: no access log.
     std::function<void(std::string_view)> access_log = stderr_access_log;
-    double shutdown_timeout = 60.0;   ///< how long cleanup() lets requests in progress run
+    double shutdown_timeout = 60.0;  ///< how long cleanup() lets requests in progress run
 };
 
 /// Serves one application on any number of sites. Python: aiohttp.web.AppRunner.
@@ -42,7 +42,7 @@ struct AppRunnerOptions {
 /// Cancellation: cancelling cleanup() aborts the connections left.
 /// Errors: a TCPSite started on a runner not set up throws RuntimeError.
 class AppRunner {
-public:
+  public:
     explicit AppRunner(Application& app, AppRunnerOptions options = {});
     AppRunner(const AppRunner&) = delete;
     AppRunner& operator=(const AppRunner&) = delete;
@@ -59,20 +59,20 @@ public:
 
     const std::shared_ptr<detail::ServerState>& state() const noexcept { return state_; }
 
-private:
+  private:
     std::shared_ptr<detail::ServerState> state_;
 };
 
 /// Python: TCPSite(runner, host, port, ssl_context=, backlog=, reuse_port=).
 struct SiteOptions {
-    std::optional<ssl::SSLContext> ssl = std::nullopt;   ///< serve HTTPS with this context
+    std::optional<ssl::SSLContext> ssl = std::nullopt;  ///< serve HTTPS with this context
     int backlog = 128;
     bool reuse_port = false;
 };
 
 /// A listening TCP socket of a runner. Python: aiohttp.web.TCPSite.
 class TCPSite {
-public:
+  public:
     TCPSite(AppRunner& runner, std::string host = "0.0.0.0", int port = 8080,
             SiteOptions options = {});
     /// Binds and starts accepting. Errors: std::system_error (EADDRINUSE, ...).
@@ -84,7 +84,7 @@ public:
     /// "http://127.0.0.1:8080" or "https://...". Python: site.name.
     std::string name() const;
 
-private:
+  private:
     AppRunner* runner_;
     std::string host_;
     int port_;

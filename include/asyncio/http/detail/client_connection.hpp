@@ -30,7 +30,7 @@ struct ConnectionKey {
     std::string scheme;
     std::string host;
     int port = 0;
-    const void* ssl = nullptr;  // the SSLContext's identity (https only)
+    const void* ssl = nullptr;    // the SSLContext's identity (https only)
     std::string server_hostname;  // the name verified (https only)
 
     bool operator==(const ConnectionKey&) const = default;
@@ -72,7 +72,7 @@ struct ConnectorState;
 
 /// A Connection held for one request and its response.
 class Lease {
-public:
+  public:
     Lease() = default;
     Lease(std::shared_ptr<ConnectorState> state, std::shared_ptr<Connection> conn, bool reused)
         : state_(std::move(state)), conn_(std::move(conn)), reused_(reused) {}
@@ -97,7 +97,7 @@ public:
     /// The connection came from the pool (it served a request before).
     bool reused() const noexcept { return reused_; }
 
-private:
+  private:
     std::shared_ptr<ConnectorState> state_;
     std::shared_ptr<Connection> conn_;
     bool reused_ = false;
@@ -113,7 +113,8 @@ struct ConnectorState : std::enable_shared_from_this<ConnectorState> {
     ~ConnectorState();
 
     TCPConnectorOptions options;
-    std::unordered_map<ConnectionKey, std::vector<std::shared_ptr<Connection>>, ConnectionKeyHash> idle;
+    std::unordered_map<ConnectionKey, std::vector<std::shared_ptr<Connection>>, ConnectionKeyHash>
+        idle;
     std::unordered_map<ConnectionKey, std::size_t, ConnectionKeyHash> acquired_per_key;
     std::size_t acquired = 0;
     std::unordered_set<Connection*> leased;  // to abort them at close()

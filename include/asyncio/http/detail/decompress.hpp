@@ -23,7 +23,7 @@ std::string_view accept_encoding() noexcept;
 /// Errors: ContentEncodingError (from feed() or finish()) naming the encoding and zlib's or
 /// brotli's reason, e.g. "gzip: incorrect header check".
 class Decompressor {
-public:
+  public:
     explicit Decompressor(Encoding encoding);
     ~Decompressor();
     Decompressor(const Decompressor&) = delete;
@@ -38,7 +38,7 @@ public:
 
     struct State;
 
-private:
+  private:
     Encoding encoding_;
     std::unique_ptr<State> s_;
 };

@@ -31,27 +31,29 @@ enum class MessageType { request, response };
 /// Bounds on what one message may make the parser hold. Going over one is an error event:
 /// LineTooLong (status 414 for the request target, 431 for header fields) or PayloadTooLarge.
 struct ParserLimits {
-    std::size_t max_line_size = 8190;    ///< request target, or reason phrase (aiohttp's max_line_size)
-    std::size_t max_field_size = 8190;   ///< one header name or one header value (aiohttp's max_field_size)
-    std::size_t max_headers = 128;       ///< number of header fields
-    std::size_t max_head_size = 65536;   ///< start line and every header field together
-    std::uint64_t max_body_size = 0;     ///< body bytes per message; 0 is no limit
+    std::size_t max_line_size =
+        8190;  ///< request target, or reason phrase (aiohttp's max_line_size)
+    std::size_t max_field_size =
+        8190;  ///< one header name or one header value (aiohttp's max_field_size)
+    std::size_t max_headers = 128;      ///< number of header fields
+    std::size_t max_head_size = 65536;  ///< start line and every header field together
+    std::uint64_t max_body_size = 0;    ///< body bytes per message; 0 is no limit
 };
 
 /// The start line and header fields of a message.
 ///
 /// Python: aiohttp's RawRequestMessage / RawResponseMessage.
 struct MessageHead {
-    std::string method;            ///< request: "GET", "POST", ... (empty for a response)
-    std::string target;            ///< request: the request target as sent ("/a/b?x=1")
-    int status = 0;                ///< response: the status code
-    std::string reason;            ///< response: the reason phrase
+    std::string method;  ///< request: "GET", "POST", ... (empty for a response)
+    std::string target;  ///< request: the request target as sent ("/a/b?x=1")
+    int status = 0;      ///< response: the status code
+    std::string reason;  ///< response: the reason phrase
     int version_major = 1;
     int version_minor = 1;
-    CIMultiDict headers;           ///< in order received; names as the peer spelled them
-    bool keep_alive = true;        ///< another message may follow on this connection
-    bool upgrade = false;          ///< Upgrade / CONNECT: the bytes after this message are not HTTP
-    bool chunked = false;          ///< Transfer-Encoding: chunked
+    CIMultiDict headers;     ///< in order received; names as the peer spelled them
+    bool keep_alive = true;  ///< another message may follow on this connection
+    bool upgrade = false;    ///< Upgrade / CONNECT: the bytes after this message are not HTTP
+    bool chunked = false;    ///< Transfer-Encoding: chunked
     std::optional<std::uint64_t> content_length;  ///< the Content-Length, if given
 };
 
@@ -62,7 +64,7 @@ struct BodyChunk {
 
 /// The current message is complete.
 struct MessageEnd {
-    bool keep_alive = true;   ///< the connection may carry another message
+    bool keep_alive = true;  ///< the connection may carry another message
 };
 
 using ParserEvent = std::variant<MessageHead, BodyChunk, MessageEnd>;
@@ -76,14 +78,14 @@ using ParserEvent = std::variant<MessageHead, BodyChunk, MessageEnd>;
 /// Thread safety: none; one connection's parser is used by one thread.
 /// Python: aiohttp's HttpRequestParser / HttpResponseParser (its C parser is llhttp too).
 class HttpParser {
-public:
+  public:
     /// Where the parser stands in the stream.
     enum class State {
-        idle,       ///< between messages (nothing of the next one seen yet)
-        head,       ///< inside a start line or header fields
-        body,       ///< inside a body
-        upgraded,   ///< after an Upgrade / CONNECT message: take_upgrade_data() has the rest
-        failed,     ///< an error was found; next() throws it once the earlier events are taken
+        idle,      ///< between messages (nothing of the next one seen yet)
+        head,      ///< inside a start line or header fields
+        body,      ///< inside a body
+        upgraded,  ///< after an Upgrade / CONNECT message: take_upgrade_data() has the rest
+        failed,    ///< an error was found; next() throws it once the earlier events are taken
     };
 
     explicit HttpParser(MessageType type, ParserLimits limits = {});
@@ -116,9 +118,9 @@ public:
     /// After an upgrade: the bytes that followed the message's head (the new protocol's).
     std::string take_upgrade_data() noexcept { return std::move(upgrade_data_); }
 
-    struct Impl;   // llhttp's state and the callbacks' scratch (src/http/http_parser.cpp)
+    struct Impl;  // llhttp's state and the callbacks' scratch (src/http/http_parser.cpp)
 
-private:
+  private:
     friend struct Impl;
     void fail(std::exception_ptr error);
 
