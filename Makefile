@@ -5,16 +5,17 @@
 #   make bench   build release and run the benchmarks against the peers (W9: bench/w9_http.py)
 #   make fuzz    libFuzzer on the HTTP request parser for FUZZ_SECONDS (default 600)
 #   make tsan    the thread-crossing tests under ThreadSanitizer
+#   make format  rewrite every C/C++ file with .clang-format (ctest checks the tree is clean)
 #   make soak    timers, posts, executor calls, subprocesses, cancellations mixed for
 #                SOAK_SECONDS (default 60) each without and with ASan: flat memory, nothing lost
 
 JOBS ?= $(shell nproc)
 BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl python3 \
-	node-llhttp zlib1g-dev libbrotli-dev nlohmann-json3-dev curl nginx python3-aiohttp python3-httpx
+	node-llhttp zlib1g-dev libbrotli-dev nlohmann-json3-dev curl nginx python3-aiohttp python3-httpx clang-format
 BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev \
 	wrk nginx python3-aiohttp python3-httpx
 
-.PHONY: all deps demo test test-dev test-asan tsan soak bench fuzz clean
+.PHONY: all deps demo test test-dev test-asan tsan soak bench fuzz format clean
 
 all: test
 
@@ -34,12 +35,12 @@ test-dev: deps
 	cd build/dev && ctest -j$(JOBS) --output-on-failure
 
 # The consumer-project checks (find_package / add_subdirectory) build the library again;
-# they already ran in the dev pass, so the sanitizer pass skips them.
+# they already ran in the dev pass, so the sanitizer pass skips them, and the format check.
 test-asan: deps
 	cmake --preset asan -G "Unix Makefiles" >/dev/null
 	cmake --build build/asan -j$(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest -j$(JOBS) --output-on-failure -E '^consumer\.'
+		ctest -j$(JOBS) --output-on-failure -E '^(consumer|style)\.'
 
 tsan: deps
 	cmake --preset tsan -G "Unix Makefiles" >/dev/null
@@ -78,6 +79,10 @@ fuzz: deps
 		src/http/url_util.cpp build/fuzz/obj/*.o -o build/fuzz/fuzz_http_request
 	cd build/fuzz && ASAN_OPTIONS=detect_leaks=1 ./fuzz_http_request -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=4096 -timeout=10 -print_final_stats=1 corpus ../../tests/fuzz/corpus
+
+# Rewrite every C/C++ file with .clang-format (ctest's style.clang_format checks it).
+format:
+	./scripts/check_format.sh --fix
 
 clean:
 	rm -rf build
