@@ -18,6 +18,7 @@
 #include "asyncio/queues.hpp"
 #include "asyncio/result.hpp"
 #include "asyncio/runners.hpp"
+#include "asyncio/seconds.hpp"
 #include "asyncio/shield.hpp"
 #include "asyncio/sockets.hpp"
 #include "asyncio/ssl.hpp"

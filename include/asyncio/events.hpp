@@ -33,9 +33,13 @@
 #include "asyncio/detail/context.hpp"
 #include "asyncio/detail/frame_allocator.hpp"
 #include "asyncio/detail/future_base.hpp"
+#include "asyncio/detail/handle.hpp"
+#include "asyncio/detail/io_event.hpp"
+#include "asyncio/detail/loop_link.hpp"
 #include "asyncio/detail/net_options.hpp"
 #include "asyncio/detail/ready_queue.hpp"
 #include "asyncio/detail/task_core.hpp"
+#include "asyncio/detail/thread_state.hpp"
 #include "asyncio/detail/time.hpp"
 #include "asyncio/detail/timer_heap.hpp"
 #include "asyncio/exceptions.hpp"
@@ -57,150 +61,10 @@ class ReadTransport;
 class WriteTransport;
 class DatagramTransport;
 
+struct TaskOptions;  // tasks.hpp
+
 namespace detail {
-
 class Poller;
-
-/// What the poller reports for one fd (see src/backend/poller.hpp).
-struct IoEvent {
-    int fd;
-    bool readable;
-    bool writable;
-};
-
-/// A scheduled user callback (call_soon, call_later, add_reader, ...). Reference-counted
-/// atomically because call_soon_threadsafe creates it on another thread. It runs in the
-/// context current when it was made (a copy, as CPython's Handle), or in the one given.
-class HandleImpl : public pooled {
-  public:
-    explicit HandleImpl(EventLoop* loop) noexcept : loop_(loop), ctx_(current_context()) {
-        timer_.kind = TimerNode::handle;
-        if (ctx_) ctx_->add_ref();
-    }
-    HandleImpl(const HandleImpl&) = delete;
-    HandleImpl& operator=(const HandleImpl&) = delete;
-    virtual ~HandleImpl() {
-        if (ctx_) ctx_->release();
-    }
-    /// Runs the callback in `ctx` instead (context=).
-    void set_context(ContextData* ctx) noexcept {
-        if (ctx) ctx->add_ref();
-        if (ctx_) ctx_->release();
-        ctx_ = ctx;
-    }
-    ContextData* context() const noexcept { return ctx_; }
-
-    void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
-    void release() noexcept {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-    }
-    void cancel() noexcept;
-    bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
-    double when() const noexcept;
-    EventLoop* loop() const noexcept { return loop_; }
-
-    /// Runs the callback (exceptions propagate to the loop, which reports them).
-    virtual void invoke() = 0;
-    virtual std::string repr() const;
-
-    /// Ready-queue entry: the queue owns one reference.
-    static void run_thunk(void* self, bool run);
-
-    static HandleImpl* from_timer(TimerNode* n) noexcept {
-        return reinterpret_cast<HandleImpl*>(reinterpret_cast<char*>(n) - offsetof_timer());
-    }
-    TimerNode timer_;
-
-  private:
-    static std::size_t offsetof_timer() noexcept;
-    std::atomic<std::uint32_t> refs_{1};
-    std::atomic<bool> cancelled_{false};
-    EventLoop* loop_;
-    ContextData* ctx_;  // one reference; nullptr: the empty context
-
-  public:
-    HandleImpl* ts_next_ = nullptr;  // the loop's call_soon_threadsafe stack
-};
-
-/// The name of a callable for reports: a function's symbol (demangled), else its type's.
-std::string function_name(const void* fn);
-std::string type_name(const std::type_info& type);
-/// "<Handle name()>", "<TimerHandle name() cancelled>" (CPython's Handle repr, less the
-/// source line it knows and C++ does not).
-std::string handle_repr(const HandleImpl& h, const std::string& name);
-
-template <class F, class... A>
-class HandleFn final : public HandleImpl {
-  public:
-    template <class G, class... B>
-    HandleFn(EventLoop* loop, G&& g, B&&... b)
-        : HandleImpl(loop), fn_(std::forward<G>(g)), args_(std::forward<B>(b)...) {}
-    void invoke() override {
-        std::apply([this](auto&... a) { std::invoke(fn_, a...); }, args_);
-    }
-    std::string repr() const override {
-        if constexpr (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>)
-            return handle_repr(*this, function_name(reinterpret_cast<const void*>(fn_)));
-        else
-#if defined(__GXX_RTTI) || defined(__cpp_rtti)
-            return handle_repr(*this, type_name(typeid(F)));
-#else
-            return handle_repr(*this, "<callable>");
-#endif
-    }
-
-  private:
-    F fn_;
-    std::tuple<A...> args_;
-};
-
-template <class F>
-inline constexpr bool is_context_v = std::is_same_v<std::remove_cvref_t<F>, Context>;
-
-template <class F, class... A>
-HandleImpl* make_handle(EventLoop* loop, F&& f, A&&... a) {
-    static_assert(std::is_invocable_v<std::decay_t<F>&, std::decay_t<A>&...>,
-                  "the callback must be invocable with the given arguments");
-    return new HandleFn<std::decay_t<F>, std::decay_t<A>...>(loop, std::forward<F>(f),
-                                                             std::forward<A>(a)...);
-}
-
-/// A handle on the loop that another thread completes later (wrap_future's Future, say). The
-/// loop lists it while that work is out; close() takes the handle out under the link's mutex
-/// and releases it on the loop's thread, so that the other thread, finishing after the close,
-/// finds nothing to release (and a closed loop is freed once its last handle goes, not when
-/// its last job returns). The other thread holds `m` while it posts back: close() waits for
-/// that post to be accepted or refused.
-class LoopLink {
-  public:
-    LoopLink() = default;
-    LoopLink(const LoopLink&) = delete;
-    LoopLink& operator=(const LoopLink&) = delete;
-    virtual ~LoopLink() = default;
-    /// Releases the loop-side handle (loop thread, `m` held).
-    virtual void drop_handle() noexcept = 0;
-
-    std::mutex m;
-
-  private:
-    friend class asyncio::EventLoop;
-    LoopLink* prev_ = nullptr;
-    LoopLink* next_ = nullptr;
-    std::shared_ptr<LoopLink> self_;  // the list's reference, while listed
-};
-
-struct ThreadState {
-    EventLoop* running_loop = nullptr;
-    TaskCore* current_task = nullptr;
-    EventLoop* event_loop = nullptr;           // set_event_loop()
-    ContextData** context_override = nullptr;  // set by ContextScope (Context.run)
-    // The exception a Coro just ended with, from its unhandled_exception() until its awaiter
-    // (or task) takes it: the two run back to back on this thread, so one slot serves every
-    // frame and no frame carries an exception_ptr of its own (see coro.hpp).
-    std::exception_ptr* coro_exc = nullptr;
-};
-inline thread_local ThreadState tls;
-
 }  // namespace detail
 
 /// The value call_soon() returns: lets the caller cancel the callback before it runs.
@@ -254,21 +118,6 @@ struct ExceptionContext {
 };
 
 using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
-
-/// Keyword arguments of create_task().
-struct TaskOptions {
-    std::optional<std::string> name = std::nullopt;
-    /// context=: the Context the task starts in. Default: a copy of the current context.
-    /// What the task sets stays in the task: `context` itself is a snapshot and does not
-    /// change (CPython's Context object would), as for call_soon(context, ...).
-    std::optional<Context> context = std::nullopt;
-    /// eager_start=: run the coroutine at once, inside create_task(), up to its first
-    /// suspension (when this loop is running; otherwise the task is scheduled as usual). A
-    /// coroutine that finishes there never goes through the ready queue, but the task's done
-    /// callbacks are still scheduled with call_soon. Python 3.12: eager tasks; 3.14: the
-    /// eager_start= argument of create_task.
-    bool eager_start = false;
-};
 
 /// Options of the call graph functions (asyncio/graph.hpp) and of loop.format_tasks().
 struct CallGraphOptions {

@@ -39,63 +39,6 @@ class GatherFuture : public Future<R> {
     }
 };
 
-namespace detail {
-
-template <class A>
-concept gather_range = std::ranges::input_range<A> && awaitable_arg<std::ranges::range_value_t<A>>;
-
-template <bool RetExc, class... A>
-auto gather_variadic(A&&... aws) {
-    using R = std::tuple<gather_elem_t<RetExc, awaitable_value_t<A>>...>;
-    EventLoop& loop = loop_of(aws...);
-    auto builder = [](GatherState<R>& st) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            st.value_.emplace(R{gather_element<RetExc, awaitable_value_t<A>>(st, I)...});
-        }
-        (std::index_sequence_for<A...>{});
-    };
-    auto* st = new GatherState<R>(loop, RetExc, +builder);
-    GatherFuture<R> outer(st);
-    st->reserve(sizeof...(A));
-    (st->add_child(to_child(std::forward<A>(aws), loop, "gather")), ...);
-    st->start();
-    return outer;
-}
-
-template <bool RetExc, class Rng>
-auto gather_range_impl(Rng&& aws) {
-    using A = std::ranges::range_value_t<Rng>;
-    using T = awaitable_value_t<A>;
-    using R = std::vector<gather_elem_t<RetExc, T>>;
-    EventLoop* loop = nullptr;
-    if constexpr (future_arg<A>) {
-        for (auto& a : aws) {
-            loop = &a.get_loop();
-            break;
-        }
-    }
-    if (!loop) loop = &get_event_loop();
-    auto builder = [](GatherState<R>& st) {
-        st.value_.emplace();
-        st.value_->reserve(st.size());
-        for (std::size_t i = 0; i < st.size(); ++i)
-            st.value_->push_back(gather_element<RetExc, T>(st, i));
-    };
-    auto* st = new GatherState<R>(*loop, RetExc, +builder);
-    GatherFuture<R> outer(st);
-    if constexpr (std::ranges::sized_range<Rng>) st->reserve(std::ranges::size(aws));
-    for (auto&& a : aws) {
-        if constexpr (coro_arg<A>)
-            st->add_child(to_child(std::move(a), *loop, "gather"));
-        else
-            st->add_child(to_child(a, *loop, "gather"));
-    }
-    st->start();
-    return outer;
-}
-
-}  // namespace detail
-
 /// Runs `aws...` (coroutines, tasks, futures) concurrently; the Future of a std::tuple of
 /// their results, in argument order (void → std::monostate). `gather()` gives `std::tuple<>`.
 ///

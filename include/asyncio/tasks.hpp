@@ -23,6 +23,21 @@
 
 namespace asyncio {
 
+/// Keyword arguments of create_task().
+struct TaskOptions {
+    std::optional<std::string> name = std::nullopt;
+    /// context=: the Context the task starts in. Default: a copy of the current context.
+    /// What the task sets stays in the task: `context` itself is a snapshot and does not
+    /// change (CPython's Context object would), as for call_soon(context, ...).
+    std::optional<Context> context = std::nullopt;
+    /// eager_start=: run the coroutine at once, inside create_task(), up to its first
+    /// suspension (when this loop is running; otherwise the task is scheduled as usual). A
+    /// coroutine that finishes there never goes through the ready queue, but the task's done
+    /// callbacks are still scheduled with call_soon. Python 3.12: eager tasks; 3.14: the
+    /// eager_start= argument of create_task.
+    bool eager_start = false;
+};
+
 namespace detail {
 
 template <class T>

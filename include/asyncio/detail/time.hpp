@@ -1,4 +1,4 @@
-// Time arguments: every delay or timeout accepts double seconds and any std::chrono duration.
+// Delays in the loop's units: Seconds (seconds.hpp) to nanoseconds, and "never".
 #pragma once
 
 #include <chrono>
@@ -9,25 +9,9 @@
 #include <string>
 #include <type_traits>
 
-namespace asyncio {
+#include "asyncio/seconds.hpp"
 
-/// A delay or timeout given as `double` seconds (`0.5`) or any chrono duration (`500ms`).
-class Seconds {
-  public:
-    constexpr Seconds(double s) noexcept : s_(s) {}  // NOLINT: implicit on purpose
-    template <class Arith, std::enable_if_t<std::is_integral_v<Arith>, int> = 0>
-    constexpr Seconds(Arith s) noexcept : s_(static_cast<double>(s)) {}  // NOLINT
-    template <class Rep, class Period>
-    constexpr Seconds(std::chrono::duration<Rep, Period> d) noexcept  // NOLINT
-        : s_(std::chrono::duration<double>(d).count()) {}
-
-    constexpr double count() const noexcept { return s_; }
-
-  private:
-    double s_;
-};
-
-namespace detail {
+namespace asyncio::detail {
 
 inline constexpr std::int64_t never_ns = std::numeric_limits<std::int64_t>::max();
 
@@ -46,5 +30,4 @@ inline std::int64_t delay_to_ns(Seconds s, const char* what) {
     return ns < 1 ? 1 : ns;
 }
 
-}  // namespace detail
-}  // namespace asyncio
+}  // namespace asyncio::detail

@@ -12,8 +12,7 @@
 
 namespace asyncio {
 
-/// When wait() returns. Python: asyncio.FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED.
-enum class ReturnWhen : std::uint8_t { FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED };
+enum class ReturnWhen : std::uint8_t;  // wait.hpp
 
 namespace detail {
 
