@@ -12,9 +12,11 @@
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -606,10 +608,66 @@ void FdStreamTransport::read_eof() {
     }
 }
 
-void FdStreamTransport::write(std::string_view data) {
+void FdStreamTransport::check_writable() const {
     if (kind_ == Kind::read_pipe) throw RuntimeError("write() on a read pipe transport");
     if (eof_) throw RuntimeError("Cannot call write() after write_eof()");
     if (!empty_waiters_.empty()) throw RuntimeError("unable to write; sendfile is in progress");
+}
+
+void FdStreamTransport::writelines(std::span<const std::string_view> pieces) {
+    check_writable();
+    constexpr std::size_t max_iov = 16;
+    std::array<iovec, max_iov> iov{};
+    std::size_t count = 0, total = 0;
+    for (std::string_view p : pieces) {
+        if (p.empty()) continue;
+        if (count == max_iov || !wbuf_.empty() || conn_lost_) {
+            count = max_iov + 1;  // not one sendmsg: piece by piece
+            break;
+        }
+        iov[count++] = iovec{const_cast<char*>(p.data()), p.size()};
+        total += p.size();
+    }
+    if (count == 0) return;
+    if (count == 1 || count > max_iov) {
+        for (std::string_view p : pieces) write(p);
+        return;
+    }
+    // Nothing buffered: try at once, as write() does.
+    ssize_t n;
+    if (kind_ == Kind::socket) {
+        msghdr msg{};
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = count;
+        n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    } else {
+        n = ::writev(fd_, iov.data(), static_cast<int>(count));
+    }
+    if (n < 0) {
+        if (!would_block(errno)) {
+            fatal_error(os_error_ptr(errno, "write"), kind_ == Kind::socket
+                                                          ? "Fatal write error on socket transport"
+                                                          : "Fatal write error on pipe transport");
+            return;
+        }
+        n = 0;
+    }
+    auto sent = static_cast<std::size_t>(n);
+    if (sent == total) return;
+    for (std::string_view p : pieces) {
+        if (sent >= p.size()) {
+            sent -= p.size();
+            continue;
+        }
+        wbuf_.append(p.substr(sent));
+        sent = 0;
+    }
+    add_writer();
+    maybe_pause_protocol();
+}
+
+void FdStreamTransport::write(std::string_view data) {
+    check_writable();
     if (data.empty()) return;
     if (conn_lost_) {
         if (conn_lost_ >= log_threshold_for_connlost_writes)

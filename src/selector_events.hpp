@@ -126,6 +126,8 @@ class FdStreamTransport final : public Transport {
     void resume_reading() override;
     // WriteTransport
     void write(std::string_view data) override;
+    using WriteTransport::writelines;
+    void writelines(std::span<const std::string_view> pieces) override;
     void write_eof() override;
     bool can_write_eof() const noexcept override { return kind_ != Kind::read_pipe; }
     void abort() override;
@@ -149,6 +151,7 @@ class FdStreamTransport final : public Transport {
     Coro<void> wait_write_buffer_empty();
 
   private:
+    void check_writable() const;
     void on_readable();
     void on_writable();
     void read_eof();

@@ -184,6 +184,30 @@ ASYNCIO_TEST_REALTIME(CreateConnection, ConnectsToAnEchoServerAndReturnsTheProto
     co_await server.wait_closed();
 }
 
+// writelines(span of views): one sendmsg() for the pieces; what the kernel does not take (a
+// 4 MiB piece is more than a socket buffer) is buffered after it, in order.
+ASYNCIO_TEST_REALTIME(CreateConnection, WritelinesOfViewsKeepsTheOrderWhenTheKernelTakesPart) {
+    Server server =
+        co_await loop().create_server([] { return std::make_shared<Echo>(); }, "127.0.0.1", 0);
+    int port = server.sockets()[0].getsockname().port();
+    auto [transport, protocol] = co_await loop().create_connection(
+        [] { return std::make_shared<Recorder>(); }, "127.0.0.1", port);
+    std::string big(4 * 1024 * 1024, 'b');
+    for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + i % 26);
+    const std::string_view pieces[] = {"head:", "", big, ":tail"};
+    transport->writelines(pieces);
+    EXPECT_GT(transport->get_write_buffer_size(), 0u);  // the kernel took part of it only
+    const std::string_view more[] = {"+", "more"};
+    transport->writelines(more);  // behind what is buffered
+    const std::size_t total = 5 + big.size() + 5 + 5;
+    co_await wait_until([&] { return protocol->data.size() >= total; }, 30000, 0.001);
+    EXPECT_TRUE(protocol->data == "head:" + big + ":tail+more");
+    transport->close();
+    co_await protocol->lost;
+    server.close();
+    co_await server.wait_closed();
+}
+
 ASYNCIO_TEST_REALTIME(CreateConnection, RefusedRaisesConnectionRefused) {
     int port;
     {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,6 +76,13 @@ class WriteTransport : public virtual BaseTransport {
     virtual void write(std::string_view data) = 0;
     virtual void writelines(const std::vector<std::string>& list) {
         for (const auto& s : list) write(s);
+    }
+    /// Writes the pieces in order, as one write() of their concatenation would, without
+    /// joining them first: a socket transport with nothing buffered hands them to the kernel
+    /// in one sendmsg() (CPython 3.12's writelines does too), and buffers only what the
+    /// kernel did not take. Python: writelines(list_of_data).
+    virtual void writelines(std::span<const std::string_view> pieces) {
+        for (std::string_view s : pieces) write(s);
     }
     /// Closes the write side once the buffer is flushed (SHUT_WR on a socket).
     virtual void write_eof() = 0;
