@@ -6,10 +6,13 @@
 #include "peer_process.hpp"
 #include "test_certs.hpp"
 
+#include <asyncio/http/client.hpp>
+#include <asyncio/http/detail/decompress.hpp>
 #include <asyncio/http/web.hpp>
 
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <string>
@@ -170,6 +173,117 @@ ASYNCIO_TEST_REALTIME(HttpWeb, UnknownPathIs404AndWrongMethodIs405WithAllow) {
         co_await exchange(s.port, "DELETE /hello HTTP/1.1\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(status_of(na), 405) << na;
     EXPECT_TRUE(has(na, "Allow: GET\r\n")) << na;
+    co_await s.stop();
+}
+
+namespace {
+using Params = std::map<std::string, std::string, std::less<>>;
+
+// A handler answering with its tag, to tell routes apart.
+web::Handler tagged(std::string tag) {
+    return [tag](web::Request&) -> Coro<web::Response> { co_return web::Response{.text = tag}; };
+}
+
+// The tag of the route a GET of `path` finds ("none" when none does) and its parameters.
+Coro<std::pair<std::string, Params>> route_of(const web::UrlDispatcher& router,
+                                              std::string_view path) {
+    Params params;
+    auto m = router.resolve("GET", path, params);
+    if (m.handler == nullptr)
+        co_return std::pair<std::string, Params>(std::string("none"), Params());
+    web::Request unused;
+    web::Response r = co_await (*m.handler)(unused);
+    co_return std::pair<std::string, Params>(r.text, params);
+}
+
+// "a=1 b=2". (WORKAROUND(gcc-12): a braced map inside a coroutine fails to compile, "array
+// used as initializer"; the tests compare this text instead.)
+std::string show(const Params& params) {
+    std::string out;
+    for (const auto& [k, v] : params) out += (out.empty() ? "" : " ") + k + "=" + v;
+    return out;
+}
+
+std::string invalid_route_message(std::string_view path) {
+    web::UrlDispatcher router;
+    try {
+        router.add_get(path, tagged("x"));
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return "accepted";
+}
+}  // namespace
+
+// aiohttp: test_urldispatch.py test_add_route_with_re, test_route_dynamic_with_regex,
+// test_add_route_with_re_including_slashes, test_add_route_with_re_and_slashes.
+ASYNCIO_TEST(HttpWebRouter, RegexParametersMatchWhatTheirRegexMatches) {
+    web::UrlDispatcher r;
+    r.add_get("/users/{id:\\d+}", tagged("by-id"));
+    r.add_get("/users/{name}", tagged("by-name"));
+    r.add_get("/static/{path:.*}", tagged("static"));
+    r.add_get("/files/{stem}.txt", tagged("txt"));
+    r.add_get("/code/{c:\\d{3}}", tagged("code"));
+    r.add_get("/v/{major:(\\d+)}.{minor:\\d+}", tagged("version"));
+
+    auto a = co_await route_of(r, "/users/42");
+    EXPECT_EQ(a.first, "by-id");
+    EXPECT_EQ(show(a.second), "id=42");
+    auto b = co_await route_of(r, "/users/bob");
+    EXPECT_EQ(b.first, "by-name");
+    EXPECT_EQ(show(b.second), "name=bob");
+    auto c = co_await route_of(r, "/static/css/site/main.css");
+    EXPECT_EQ(c.first, "static");
+    EXPECT_EQ(show(c.second), "path=css/site/main.css");
+    EXPECT_EQ(show((co_await route_of(r, "/static/")).second), "path=");
+    auto d = co_await route_of(r, "/files/report.txt");
+    EXPECT_EQ(d.first, "txt");
+    EXPECT_EQ(show(d.second), "stem=report");
+    EXPECT_EQ((co_await route_of(r, "/files/a/b.txt")).first, "none");  // {stem}: no '/'
+    EXPECT_EQ(show((co_await route_of(r, "/code/404")).second), "c=404");
+    EXPECT_EQ((co_await route_of(r, "/code/40")).first, "none");
+    EXPECT_EQ((co_await route_of(r, "/code/4040")).first, "none");  // the whole path matches
+    // A parameter's own capture group does not shift the next parameter's value.
+    auto v = co_await route_of(r, "/v/3.12");
+    EXPECT_EQ(v.first, "version");
+    EXPECT_EQ(show(v.second), "major=3 minor=12");
+    // A long path against ".*" (the request target limit is 8190 bytes by default).
+    std::string long_path = "/static/" + std::string(8000, 'a');
+    EXPECT_EQ((co_await route_of(r, long_path)).second.at("path").size(), 8000u);
+}
+
+TEST(HttpWebRouter, ABadRouteThrowsInvalidArgumentNamingTheRoute) {
+    std::string bad_regex = invalid_route_message("/items/{id:[0-9}");
+    EXPECT_TRUE(has(bad_regex, "'/items/{id:[0-9}'")) << bad_regex;
+    EXPECT_TRUE(has(bad_regex, "not a valid regex")) << bad_regex;
+    std::string paren = invalid_route_message("/a/{x:(ab}");
+    EXPECT_TRUE(has(paren, "'/a/{x:(ab}'") && has(paren, "regex '(ab'")) << paren;
+    EXPECT_TRUE(has(invalid_route_message("/a/{id"), "unclosed '{'"));
+    EXPECT_TRUE(has(invalid_route_message("/a/id}"), "'}' without its '{'"));
+    EXPECT_TRUE(has(invalid_route_message("/a/{1st}"), "not an identifier"));
+    EXPECT_TRUE(has(invalid_route_message("/a/{}"), "not an identifier"));
+    EXPECT_TRUE(has(invalid_route_message("/a/{x}/{x:\\d+}"), "'x' twice"));
+    EXPECT_TRUE(has(invalid_route_message("/a/{x:}"), "empty regex"));
+    EXPECT_TRUE(has(invalid_route_message("a/b"), "must start with '/'"));
+    EXPECT_EQ(invalid_route_message("/a/{x:[a-z]{2,4}}/{y}"), "accepted");
+}
+
+ASYNCIO_TEST_REALTIME(HttpWeb, ARegexRouteServesAndOthersAnswer404Or405) {
+    TestServer s;
+    s.app.router().add_get("/users/{id:\\d+}", user);
+    s.app.router().add_post("/static/{path:.*}", echo_text);
+    co_await s.start();
+    std::string ok =
+        co_await exchange(s.port, "GET /users/17?q=z HTTP/1.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(ok), 200) << ok;
+    EXPECT_EQ(nlohmann::json::parse(body_of(ok))["id"], "17");
+    std::string nf =
+        co_await exchange(s.port, "GET /users/abc HTTP/1.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(nf), 404) << nf;
+    std::string na =
+        co_await exchange(s.port, "GET /static/a/b HTTP/1.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(na), 405) << na;
+    EXPECT_TRUE(has(na, "Allow: POST\r\n")) << na;
     co_await s.stop();
 }
 
@@ -379,6 +493,77 @@ ASYNCIO_TEST_REALTIME(HttpWebBadInput, AClientStallingMidHeadersGets408) {
     co_await s.stop();
 }
 
+namespace {
+// A handler that reads the whole body, recording how the read ended.
+web::Handler recording_upload(std::shared_ptr<std::string> seen, std::shared_ptr<Event> entered) {
+    return [seen, entered](web::Request& req) -> Coro<web::Response> {
+        entered->set();
+        try {
+            std::string body = co_await req.read();
+            *seen = "complete " + std::to_string(body.size());
+        } catch (const http::HttpProcessingError& e) {
+            *seen = std::to_string(e.status()) + " " + e.what();
+            throw;
+        }
+        co_return web::Response{.text = *seen};
+    };
+}
+}  // namespace
+
+ASYNCIO_TEST_REALTIME(HttpWebBadInput, AClientStallingMidBodyGets408AndTheServerServesOthers) {
+    TestServer s({.read_body_timeout = 0.3});
+    auto seen = std::make_shared<std::string>();
+    auto entered = std::make_shared<Event>();
+    s.app.router().add_post("/upload", recording_upload(seen, entered));
+    add_routes(s.app);
+    co_await s.start();
+    auto conn = co_await open_connection("127.0.0.1", s.port);
+    StreamReader& r = conn.first;
+    StreamWriter& w = conn.second;
+    const auto began = std::chrono::steady_clock::now();
+    w.write("POST /upload HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'z'));
+    co_await w.drain();
+    co_await wait_for(entered->wait(), 10.0);
+    co_await expect_still_serving(s.port);                 // while this one stalls
+    std::string resp = co_await wait_for(r.read(), 10.0);  // 408, then the server closes
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    EXPECT_EQ(status_of(resp), 408) << resp;
+    EXPECT_TRUE(has(resp, "Connection: close\r\n")) << resp;
+    EXPECT_TRUE(has(body_of(resp), "no byte of the request body for 0.3 s")) << resp;
+    EXPECT_TRUE(has(*seen, "408 Request Timeout")) << *seen;
+    EXPECT_GE(waited, 0.25);
+    w.close();
+    co_await w.wait_closed();
+    co_await expect_still_serving(s.port);
+    EXPECT_EQ(s.runner->connections(), 0u);
+    co_await s.stop();
+}
+
+ASYNCIO_TEST_REALTIME(HttpWeb, TheBodyTimeoutBoundsEachWaitNotTheWholeBody) {
+    // 8 pieces 0.1 s apart: 0.8 s in all, each wait well under the 0.5 s timeout.
+    TestServer s({.read_body_timeout = 0.5});
+    auto seen = std::make_shared<std::string>();
+    auto entered = std::make_shared<Event>();
+    s.app.router().add_post("/upload", recording_upload(seen, entered));
+    co_await s.start();
+    auto conn = co_await open_connection("127.0.0.1", s.port);
+    StreamReader& r = conn.first;
+    StreamWriter& w = conn.second;
+    w.write("POST /upload HTTP/1.1\r\nContent-Length: 800\r\nConnection: close\r\n\r\n");
+    for (int i = 0; i < 8; ++i) {
+        co_await asyncio::sleep(0.1);
+        w.write(std::string(100, 'p'));
+        co_await w.drain();
+    }
+    std::string resp = co_await wait_for(r.read(), 10.0);
+    EXPECT_EQ(status_of(resp), 200) << resp;
+    EXPECT_EQ(body_of(resp), "complete 800");
+    w.close();
+    co_await w.wait_closed();
+    co_await s.stop();
+}
+
 ASYNCIO_TEST_REALTIME(HttpWebBadInput,
                       AClientDisconnectingMidBodyFailsTheReadAndTheServerServesOn) {
     TestServer s;
@@ -540,6 +725,159 @@ ASYNCIO_TEST_REALTIME(HttpWeb, ExpectContinueGets100WhenTheHandlerReadsTheBody) 
     EXPECT_EQ(body_of(resp), "POST:body");
     w.close();
     co_await w.wait_closed();
+    co_await s.stop();
+}
+
+namespace {
+// Repetitive text, 20 KiB: compresses well, and is over the size sent apart from the head.
+const std::string& lorem() {
+    static const std::string text = [] {
+        std::string t;
+        for (int i = 0; t.size() < 20000; ++i)
+            t += "line " + std::to_string(i) + ": the quick brown fox jumps over the lazy dog\n";
+        return t;
+    }();
+    return text;
+}
+
+void add_compressed_routes(web::Application& app) {
+    app.router().add_get("/z", [](web::Request&) -> Coro<web::Response> {
+        web::Response r{.text = lorem()};
+        r.enable_compression();
+        co_return r;
+    });
+    app.router().add_get("/z-forced", [](web::Request&) -> Coro<web::Response> {
+        co_return web::Response{
+            .text = lorem(), .compression = true, .compression_force = web::ContentCoding::gzip};
+    });
+    app.router().add_get("/z-stream", [](web::Request& req) -> Coro<web::Response> {
+        web::StreamResponse resp;
+        resp.content_type = "text/plain";
+        resp.content_length = lorem().size();  // dropped: the compressed length is unknown
+        resp.enable_compression();
+        co_await resp.prepare(req);
+        for (std::size_t at = 0; at < lorem().size(); at += 5000)
+            co_await resp.write(std::string_view(lorem()).substr(at, 5000));
+        co_await resp.write_eof();
+        co_return resp;
+    });
+}
+
+// The value of header `name` in a raw response ("" when absent).
+std::string header_of(const std::string& response, const std::string& name) {
+    auto p = response.find("\r\n" + name + ": ");
+    if (p == std::string::npos || p > response.find("\r\n\r\n")) return "";
+    p += name.size() + 4;
+    return response.substr(p, response.find("\r\n", p) - p);
+}
+
+std::string decode(const std::string& body, http::detail::Encoding e) {
+    http::detail::Decompressor d(e);
+    std::string out = d.feed(body);
+    d.finish();
+    return out;
+}
+
+// The body of a chunked response, unchunked.
+std::string unchunk(std::string body) {
+    std::string out;
+    for (;;) {
+        auto eol = body.find("\r\n");
+        std::size_t n = std::stoul(body.substr(0, eol), nullptr, 16);
+        if (n == 0) return out;
+        out += body.substr(eol + 2, n);
+        body = body.substr(eol + 2 + n + 2);
+    }
+}
+}  // namespace
+
+ASYNCIO_TEST_REALTIME(HttpWeb, EnableCompressionFollowsAcceptEncodingAndSetsVary) {
+    TestServer s;
+    add_compressed_routes(s.app);
+    co_await s.start();
+    auto get = [&](std::string accept) -> Coro<std::string> {
+        co_return co_await exchange(s.port,
+                                    "GET /z HTTP/1.1\r\nConnection: close\r\n" + accept + "\r\n");
+    };
+    std::string gz = co_await get("Accept-Encoding: gzip, deflate, br\r\n");
+    EXPECT_EQ(header_of(gz, "Content-Encoding"), "gzip") << gz.substr(0, 300);
+    EXPECT_EQ(header_of(gz, "Vary"), "Accept-Encoding");
+    EXPECT_EQ(header_of(gz, "Content-Length"), std::to_string(body_of(gz).size()));
+    EXPECT_LT(body_of(gz).size(), lorem().size() / 4);
+    EXPECT_EQ(decode(body_of(gz), http::detail::Encoding::gzip), lorem());
+    std::string df = co_await get("Accept-Encoding: gzip;q=0, deflate\r\n");
+    EXPECT_EQ(header_of(df, "Content-Encoding"), "deflate") << df.substr(0, 300);
+    EXPECT_EQ(decode(body_of(df), http::detail::Encoding::deflate), lorem());
+    std::string star = co_await get("Accept-Encoding: identity;q=0.5, *;q=0.8\r\n");
+    EXPECT_EQ(header_of(star, "Content-Encoding"), "gzip") << star.substr(0, 300);
+    std::string none = co_await get("");
+    EXPECT_EQ(header_of(none, "Content-Encoding"), "") << none.substr(0, 300);
+    EXPECT_EQ(header_of(none, "Vary"), "Accept-Encoding");
+    EXPECT_EQ(body_of(none), lorem());
+    std::string forced =
+        co_await exchange(s.port, "GET /z-forced HTTP/1.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(header_of(forced, "Content-Encoding"), "gzip") << forced.substr(0, 300);
+    EXPECT_EQ(header_of(forced, "Vary"), "");  // not negotiated
+    EXPECT_EQ(decode(body_of(forced), http::detail::Encoding::gzip), lorem());
+    std::string head = co_await exchange(
+        s.port, "HEAD /z HTTP/1.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(header_of(head, "Content-Length"), header_of(gz, "Content-Length"));
+    EXPECT_EQ(body_of(head), "");
+    co_await s.stop();
+}
+
+ASYNCIO_TEST_REALTIME(HttpWeb, ACompressedStreamIsChunkedWithoutContentLength) {
+    TestServer s;
+    add_compressed_routes(s.app);
+    co_await s.start();
+    std::string resp = co_await exchange(
+        s.port, "GET /z-stream HTTP/1.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(resp), 200) << resp.substr(0, 300);
+    EXPECT_EQ(header_of(resp, "Content-Encoding"), "gzip");
+    EXPECT_EQ(header_of(resp, "Transfer-Encoding"), "chunked");
+    EXPECT_EQ(header_of(resp, "Content-Length"), "");
+    EXPECT_EQ(decode(unchunk(body_of(resp)), http::detail::Encoding::gzip), lorem());
+    // HTTP/1.0: no chunks, the body ends when the connection does.
+    std::string old =
+        co_await exchange(s.port, "GET /z-stream HTTP/1.0\r\nAccept-Encoding: deflate\r\n\r\n");
+    EXPECT_EQ(header_of(old, "Content-Encoding"), "deflate") << old.substr(0, 300);
+    EXPECT_EQ(decode(body_of(old), http::detail::Encoding::deflate), lorem());
+    co_await s.stop();
+}
+
+ASYNCIO_TEST_REALTIME(HttpWebPeers, CompressedResponsesDecodeInOurClientCurlAndCPython) {
+    TestServer s;
+    add_compressed_routes(s.app);
+    co_await s.start();
+    std::string base = "http://127.0.0.1:" + std::to_string(s.port);
+    {
+        http::ClientSession session;
+        for (const std::string& path : argv_of("/z", "/z-stream")) {
+            auto resp = co_await session.get(base + path);
+            EXPECT_EQ(resp.headers.get("Content-Encoding").value_or(""), "gzip") << path;
+            EXPECT_EQ(co_await resp.text(), lorem()) << path;
+        }
+        co_await session.close();
+    }
+    auto curl = co_await run_peer(argv_of("curl", "-sS", "--max-time", "20", "--compressed",
+                                          base + "/z", base + "/z-stream"));
+    EXPECT_EQ(curl.first, 0) << curl.second.substr(0, 300);
+    EXPECT_TRUE(curl.second == lorem() + lorem()) << curl.second.substr(0, 300);
+    std::string script = R"PY(
+import gzip, http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=20)
+for path in ("/z", "/z-stream"):
+    c.request("GET", path, headers={"Accept-Encoding": "gzip"})
+    r = c.getresponse()
+    raw = r.read()
+    text = gzip.decompress(raw).decode()
+    print(path, r.getheader("Content-Encoding"), r.getheader("Vary"), len(raw) < len(text), len(text))
+)PY";
+    auto py = co_await run_peer(argv_of(python(), "-c", script, std::to_string(s.port)));
+    EXPECT_EQ(py.first, 0) << py.second;
+    const std::string n = std::to_string(lorem().size());
+    EXPECT_EQ(py.second, "/z gzip Accept-Encoding True " + n +
+                             "\n/z-stream gzip Accept-Encoding True " + n + "\n");
     co_await s.stop();
 }
 

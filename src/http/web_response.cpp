@@ -19,6 +19,13 @@ Coro<void> StreamResponse::prepare(Request& request) {
     co_await request.conn_->start_stream(request, *this);
 }
 
+void StreamResponse::enable_compression(std::optional<ContentCoding> force) {
+    if (request_ != nullptr)
+        throw RuntimeError("StreamResponse: enable_compression() after prepare()");
+    compression_ = true;
+    compression_force_ = force;
+}
+
 Coro<void> StreamResponse::write(std::string_view data) {
     if (request_ == nullptr) throw RuntimeError("StreamResponse: write() before prepare()");
     co_await request_->conn_->write_stream(data);

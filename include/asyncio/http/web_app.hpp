@@ -1,9 +1,10 @@
 // The application: a router from (method, path) to handlers, and the server's settings.
 //
-// Paths are matched segment by segment against the percent-decoded request path: a segment
-// is a literal or a `{name}` that takes one whole segment ("/users/{id}/posts"), whose value
-// lands in request.match_info(). No route for the path is 404; a route for the path but not
-// for the method is 405 with an Allow header. A GET route also answers HEAD (aiohttp's
+// Routes are matched against the percent-decoded request path. A `{name}` takes one or more
+// characters other than '/' ("/users/{id}/posts", "/files/{stem}.txt"); a `{name:regex}` takes
+// what the ECMAScript regex matches, '/' included (`/users/{id:\d+}`, `/static/{path:.*}`).
+// The values land in request.match_info(). No route for the path is 404; a route for the path
+// but not for the method is 405 with an Allow header. A GET route also answers HEAD (aiohttp's
 // allow_head). Python: aiohttp.web_app.Application and web_urldispatcher.UrlDispatcher.
 #pragma once
 
@@ -14,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,8 +46,14 @@ inline RouteDef delete_(std::string path, Handler h) {
 
 /// The routing table. Python: aiohttp.web.UrlDispatcher (app.router).
 ///
-/// Errors: add_route() with a path not starting with '/', or an unclosed '{', throws
-/// std::invalid_argument. Routes are tried in the order they were added.
+/// A route whose parameters are all whole `{name}` segments is matched segment by segment;
+/// any other (a `{name:regex}`, or a parameter inside a segment) is compiled once, at
+/// add_route(), into one std::regex for the whole path, and matched with it.
+/// Errors: add_route() throws std::invalid_argument, naming the route, for a path not
+/// starting with '/', an unbalanced '{' or '}', a parameter name that is not an identifier
+/// (`[_a-zA-Z][_a-zA-Z0-9]*`), the same name twice, or a regex std::regex rejects.
+/// Routes are tried in the order they were added.
+/// Python: add_route raises ValueError for the same mistakes.
 class UrlDispatcher {
   public:
     /// `method` "*" matches every method. Python: router.add_route(method, path, handler).
@@ -69,10 +78,14 @@ class UrlDispatcher {
         std::string text;  // literal, or the parameter's name
         bool param = false;
     };
+    struct Pattern;  // a compiled whole-path regex and its parameters (web_app.cpp)
+    /// Either `pattern` is null and `segments` / `trailing_slash` describe the path, or
+    /// `pattern` matches the whole path and `segments` is empty.
     struct Route {
         std::string method;
         std::vector<Segment> segments;
         bool trailing_slash = false;
+        std::shared_ptr<const Pattern> pattern;
         Handler handler;
     };
     std::vector<Route> routes_;
@@ -88,6 +101,12 @@ struct ApplicationOptions {
     std::size_t max_head_size = 65536;            ///< start line + header fields (431 above)
     double keepalive_timeout = 75.0;              ///< idle keep-alive connection: closed after
     double read_head_timeout = 30.0;              ///< a request head started but unfinished: 408
+    /// A request body that stalls: when the handler (or the server, dropping what the handler
+    /// left unread) waits this long for the next byte of the body, the read throws
+    /// HttpProcessingError 408, the answer is 408 unless the handler answers otherwise, and
+    /// the connection closes. The time between two reads, not for the whole body (nginx's
+    /// client_body_timeout, 60 s by default); 0 or less: no limit (aiohttp's behaviour).
+    double read_body_timeout = 60.0;
 };
 
 /// The application. Python: aiohttp.web.Application.

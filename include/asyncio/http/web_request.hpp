@@ -30,9 +30,10 @@ class RequestHandler;
 /// coroutine completes.
 ///
 /// Errors: the body readers throw PayloadTooLarge (over the application's client_max_size),
-/// a BadHttpMessage subclass (malformed chunked body), or std::system_error ECONNRESET when
-/// the client disconnected before the body was complete. Left to propagate out of the
-/// handler, the first two are answered with their status, the last closes the connection.
+/// a BadHttpMessage subclass (malformed chunked body, or the client closed the connection
+/// before the body was complete), or HttpProcessingError with status 408 (no byte of the body
+/// for the application's read_body_timeout). Left to propagate out of the handler, each is
+/// answered with its status; the connection closes after it.
 /// Thread safety: the loop's thread only.
 class Request {
   public:

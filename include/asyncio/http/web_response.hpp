@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,13 +21,21 @@
 namespace asyncio::http::web {
 
 class Request;
+namespace detail {
+class RequestHandler;
+}
+
+/// A content coding of a response body. Python: aiohttp.web.ContentCoding.
+enum class ContentCoding { deflate, gzip, identity };
 
 /// A complete response. Python: aiohttp.web.Response(status=, text=, body=, content_type=,
 /// headers=, reason=).
 ///
-/// `text` gives Content-Type "text/plain; charset=utf-8", `body` "application/octet-stream",
-/// unless `content_type` (or a Content-Type in `headers`) says otherwise.
-/// Errors: text and body together make the server answer 500 (aiohttp raises ValueError).
+/// `text` gives Content-Type "text/plain; charset=utf-8", `body` and `shared_body`
+/// "application/octet-stream", unless `content_type` (or a Content-Type in `headers`) says
+/// otherwise.
+/// Errors: more than one of text, body and shared_body make the server answer 500 (aiohttp
+/// raises ValueError for text and body together).
 struct Response {
     int status = 200;
     std::string text{};
@@ -34,6 +43,27 @@ struct Response {
     std::string content_type{};
     CIMultiDict headers{};
     std::string reason{};  ///< empty: the standard phrase of `status`
+    /// A body sent from where it is, never copied: bytes many responses share (a constant
+    /// page, a cached file). The server keeps it alive until it is written.
+    /// Python: body=bytes (a bytes object is shared by reference, not copied).
+    std::shared_ptr<const std::string> shared_body{};
+    /// Compress the body (see enable_compression()); `.compression = true` in an initialiser
+    /// is enable_compression(). Python: resp.compression.
+    bool compression = false;
+    /// The coding compression uses whatever the request accepts; empty: negotiated.
+    std::optional<ContentCoding> compression_force = std::nullopt;
+
+    /// Sends the body compressed: with `force`, in that coding (identity: not compressed);
+    /// without, in gzip or deflate as the request's Accept-Encoding allows (gzip when both
+    /// are, identity when neither is), adding `Vary: Accept-Encoding`. A compressed body gets
+    /// `Content-Encoding` and the Content-Length of the compressed bytes. Nothing is
+    /// compressed when the response has a Content-Encoding already or no body (204, 304).
+    /// Python: resp.enable_compression(force=None); aiohttp prefers deflate and ignores
+    /// q-values, here q=0 refuses a coding and gzip wins a tie.
+    void enable_compression(std::optional<ContentCoding> force = std::nullopt) noexcept {
+        compression = true;
+        compression_force = force;
+    }
 };
 
 /// A response whose body is `data` serialised, Content-Type application/json.
@@ -63,6 +93,15 @@ class StreamResponse {
     std::string content_type;                     ///< empty: application/octet-stream
     std::optional<std::uint64_t> content_length;  ///< set: no chunked encoding
 
+    /// Compresses the body as Response::enable_compression() says; the body is then sent
+    /// chunked (HTTP/1.0: until the connection closes) and `content_length` is ignored. The
+    /// compressor may hold what write() gives it until later writes or write_eof(), as
+    /// aiohttp's does. Errors: RuntimeError after prepare().
+    /// Python: resp.enable_compression(force=None).
+    void enable_compression(std::optional<ContentCoding> force = std::nullopt);
+    /// Python: resp.compression.
+    bool compression() const noexcept { return compression_; }
+
     /// Sends the status line and the headers. Resumes once they are handed to the transport.
     Coro<void> prepare(Request& request);
     /// Sends `data` (a chunk), then waits until the transport's buffer is under its high-water
@@ -78,8 +117,11 @@ class StreamResponse {
     }
 
   private:
+    friend class detail::RequestHandler;
     Request* request_ = nullptr;
     bool eof_ = false;
+    bool compression_ = false;
+    std::optional<ContentCoding> compression_force_;
 };
 
 /// The standard reason phrase of an HTTP status ("Not Found"), "" for an unknown code.
