@@ -168,6 +168,14 @@ SSLObject::Impl::~Impl() { SSL_free(ssl); }
 
 namespace {
 
+// SSL_get_error() reads the thread's error queue, so it must be empty before an operation.
+// Emptying an empty queue with ERR_clear_error() costs OpenSSL 3 a walk over its 16 slots
+// (about 850 instructions, 3 to 4 times per echoed message: 7 % of W8's 1 KiB echo under
+// callgrind); looking first costs a fraction of that.
+inline void clear_error_queue() {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 Outcome outcome_of(SSL* ssl, int ret, SSLObject::Impl& self) {
     int err = SSL_get_error(ssl, ret);
     self.last_ssl_error = err;
@@ -183,14 +191,14 @@ Outcome outcome_of(SSL* ssl, int ret, SSLObject::Impl& self) {
 }  // namespace
 
 Outcome SSLObject::Impl::handshake() {
-    ERR_clear_error();
+    clear_error_queue();
     int ret = SSL_do_handshake(ssl);
     if (ret == 1) return Outcome::OK;
     return outcome_of(ssl, ret, *this);
 }
 
 Outcome SSLObject::Impl::read(char* buffer, std::size_t len, std::size_t& n) {
-    ERR_clear_error();
+    clear_error_queue();
     n = 0;
     if (SSL_read_ex(ssl, buffer, len, &n) == 1) return Outcome::OK;
     Outcome o = outcome_of(ssl, 0, *this);
@@ -201,7 +209,7 @@ Outcome SSLObject::Impl::read(char* buffer, std::size_t len, std::size_t& n) {
 }
 
 Outcome SSLObject::Impl::write(std::string_view data, std::size_t& n) {
-    ERR_clear_error();
+    clear_error_queue();
     n = 0;
     if (data.empty()) return Outcome::OK;
     if (SSL_write_ex(ssl, data.data(), data.size(), &n) == 1) return Outcome::OK;

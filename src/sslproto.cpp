@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <span>
 #include <system_error>
 
 #include "ssl_impl.hpp"
@@ -21,6 +22,43 @@ struct ReadScratch {
     bool busy = false;
 };
 thread_local ReadScratch read_scratch;
+
+/// The thread's read buffer while free, else (a nested read) one of its own; taken on the
+/// first get() only, so that a read that goes to the application's buffer takes none.
+class ScratchLease {
+  public:
+    ScratchLease() = default;
+    ScratchLease(const ScratchLease&) = delete;
+    ScratchLease& operator=(const ScratchLease&) = delete;
+    ~ScratchLease() {
+        if (leased_) read_scratch.busy = false;
+    }
+    std::span<char> get() {
+        if (buf_) return {buf_, max_read_size};
+        if (read_scratch.busy) {
+            own_.reset(new char[max_read_size]);
+            buf_ = own_.get();
+        } else {
+            if (!read_scratch.data) read_scratch.data.reset(new char[max_read_size]);
+            buf_ = read_scratch.data.get();
+            read_scratch.busy = leased_ = true;
+        }
+        return {buf_, max_read_size};
+    }
+
+  private:
+    char* buf_ = nullptr;
+    std::unique_ptr<char[]> own_;
+    bool leased_ = false;
+};
+
+// Encrypted bytes leave the outgoing BIO through one buffer per thread too: the transport
+// below sends them at once or copies what the socket did not take, so nothing needs them
+// after write() returns. A std::string per flush cost an allocation and a zero fill (64 KiB
+// per 64 KiB echo) besides the copy.
+constexpr std::size_t flush_chunk = 256 * 1024;
+thread_local std::unique_ptr<char[]> flush_scratch;
+thread_local bool flush_busy = false;
 
 // Python: sslproto.add_flowcontrol_defaults.
 std::pair<std::size_t, std::size_t> flowcontrol_defaults(std::optional<std::size_t> high,
@@ -421,9 +459,25 @@ void SSLProtocol::do_write() {
 }
 
 void SSLProtocol::process_outgoing() {
-    if (!ssl_writing_paused_ && lower_) {
-        std::string data = outgoing_.read();
-        if (!data.empty()) lower_->write(data);
+    if (!ssl_writing_paused_ && lower_ && outgoing_.pending() > 0) {
+        if (flush_busy) {
+            // Re-entered from the write below (an error path): the plain way.
+            std::string data = outgoing_.read();
+            if (!data.empty()) lower_->write(data);
+        } else {
+            if (!flush_scratch) flush_scratch.reset(new char[flush_chunk]);
+            flush_busy = true;
+            struct Release {
+                ~Release() { flush_busy = false; }
+            } release;
+            BIO* bio = outgoing_.impl()->bio;
+            while (lower_) {
+                std::size_t got = 0;
+                if (BIO_read_ex(bio, flush_scratch.get(), flush_chunk, &got) != 1 || got == 0)
+                    break;
+                lower_->write(std::string_view(flush_scratch.get(), got));
+            }
+        }
     }
     control_app_writing();
 }
@@ -435,7 +489,7 @@ void SSLProtocol::do_read() {
     auto keep = shared_from_this();
     try {
         if (!app_reading_paused_) {
-            do_read_copied();
+            do_read_app();
             if (!write_backlog_.empty())
                 do_write();
             else
@@ -447,35 +501,33 @@ void SSLProtocol::do_read() {
     }
 }
 
-void SSLProtocol::do_read_copied() {
+// Decrypts what is there into the application: straight into its buffer when it has one
+// (Python: _do_read__buffered, SSL_read into the BufferedProtocol's get_buffer()), else into
+// the thread's buffer shown to data_received (_do_read__copied), deciding afresh for each
+// chunk. Stops early when the application paused reading or closed from inside a callback.
+void SSLProtocol::do_read_app() {
     auto& impl = *sslobj_.impl();
-    std::unique_ptr<char[]> own;
-    char* buf;
-    bool nested = read_scratch.busy;
-    if (nested) {
-        own.reset(new char[max_read_size]);
-        buf = own.get();
-    } else {
-        if (!read_scratch.data) read_scratch.data.reset(new char[max_read_size]);
-        buf = read_scratch.data.get();
-        read_scratch.busy = true;
-    }
-    struct Release {
-        bool nested;
-        ~Release() {
-            if (!nested) read_scratch.busy = false;
-        }
-    } release{nested};
-
+    ScratchLease scratch;
     bool close_notify = false;
-    // Decrypt what is there, delivering at most max_read_size at a time; stop early when the
-    // application paused reading or closed from inside data_received.
-    while (state_ == SSLProtocolState::WRAPPED || state_ == SSLProtocolState::FLUSHING) {
+    while ((state_ == SSLProtocolState::WRAPPED || state_ == SSLProtocolState::FLUSHING) && app_) {
+        // Nothing to decrypt without ciphertext waiting or bytes OpenSSL holds (a record's
+        // rest): no read, and no application buffer asked for.
+        if (incoming_.pending() == 0 && !SSL_has_pending(impl.ssl)) break;
+        // What the next read may yield: the ciphertext waiting (an upper bound on its
+        // plaintext) plus what OpenSSL holds decrypted already.
+        std::size_t hint = incoming_.pending() + static_cast<std::size_t>(SSL_pending(impl.ssl));
+        std::span<char> room = app_->get_buffer(hint);
+        bool in_place = !room.empty();
+        if (!in_place) room = scratch.get();
         std::size_t filled = 0;
         bool more = true;
-        while (filled < max_read_size) {
+        while (filled < room.size()) {
+            if (filled > 0 && incoming_.pending() == 0 && !SSL_has_pending(impl.ssl)) {
+                more = false;  // all decrypted: spare the read that would say WANT_READ
+                break;
+            }
             std::size_t n = 0;
-            ssl::Outcome o = impl.read(buf + filled, max_read_size - filled, n);
+            ssl::Outcome o = impl.read(room.data() + filled, room.size() - filled, n);
             if (o == ssl::Outcome::OK) {
                 filled += n;
                 continue;
@@ -487,7 +539,12 @@ void SSLProtocol::do_read_copied() {
                 std::rethrow_exception(impl.error());
             break;
         }
-        if (filled > 0 && app_) app_->data_received(std::string_view(buf, filled));
+        if (filled > 0) {
+            if (in_place)
+                app_->buffer_updated(filled);
+            else
+                app_->data_received(std::string_view(room.data(), filled));
+        }
         if (!more || app_reading_paused_) break;
     }
     if (close_notify) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <asyncio/base_events.hpp>
 #include <asyncio/detail/sslproto.hpp>
+#include <asyncio/detail/stream_transport.hpp>
 #include <asyncio/protocols.hpp>
 #include <asyncio/transports.hpp>
 #include <cstring>
@@ -27,6 +28,7 @@ class AppSide final : public TLSApp {
     void set(std::shared_ptr<Protocol> app) {
         app_ = std::move(app);
         buffered_ = dynamic_cast<BufferedProtocol*>(app_.get());
+        in_place_ = dynamic_cast<ReadsInPlace*>(app_.get());
     }
     const std::shared_ptr<Protocol>& app() const noexcept { return app_; }
 
@@ -36,26 +38,28 @@ class AppSide final : public TLSApp {
         if (app_) app_->connection_made(*transport);
     }
     void data_received(std::string_view data) override {
-        if (!app_) return;
-        if (!buffered_) {
-            app_->data_received(data);
-            return;
-        }
-        // Python: _do_read__buffered, from the already decrypted bytes.
-        while (!data.empty()) {
-            std::span<char> buf = buffered_->get_buffer(data.size());
+        if (app_) app_->data_received(data);
+    }
+    std::span<char> get_buffer(std::size_t sizehint) override {
+        if (buffered_) {
+            std::span<char> buf = buffered_->get_buffer(sizehint);
             if (buf.empty()) throw RuntimeError("get_buffer() returned an empty buffer");
-            std::size_t n = std::min(buf.size(), data.size());
-            std::memcpy(buf.data(), data.data(), n);
-            data.remove_prefix(n);
-            buffered_->buffer_updated(n);
+            return buf;
         }
+        return in_place_ ? in_place_->read_room() : std::span<char>();
+    }
+    void buffer_updated(std::size_t nbytes) override {
+        if (buffered_)
+            buffered_->buffer_updated(nbytes);
+        else if (in_place_)
+            in_place_->room_filled(nbytes);
     }
     bool eof_received() override { return app_ ? app_->eof_received() : false; }
     void connection_lost(std::exception_ptr exc) override {
         auto keep = std::move(transport);
         auto app = std::exchange(app_, nullptr);
         buffered_ = nullptr;
+        in_place_ = nullptr;
         if (app) app->connection_lost(exc);
     }
     void pause_writing() override {
@@ -68,11 +72,13 @@ class AppSide final : public TLSApp {
         transport.reset();
         app_.reset();
         buffered_ = nullptr;
+        in_place_ = nullptr;
     }
 
   private:
     std::shared_ptr<Protocol> app_;
-    BufferedProtocol* buffered_ = nullptr;
+    BufferedProtocol* buffered_ = nullptr;  // app_ as a BufferedProtocol, if it is one
+    ReadsInPlace* in_place_ = nullptr;      // app_ as a ReadsInPlace (a stream reader)
 };
 
 // What the application writes to. Python: sslproto._SSLProtocolTransport.

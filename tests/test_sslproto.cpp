@@ -488,6 +488,84 @@ ASYNCIO_TEST(SSLProtocol, CloseFromInsideDataReceivedIsSafe) {
     co_await settle();
 }
 
+// An application with a buffer of its own gets the bytes decrypted straight into it, in
+// pieces as small as its buffer (smaller than a TLS record), never through data_received.
+// CPython: test_sslproto.py test_buf_feed_data / BaseStartTLS.test_start_tls_client_buf_proto_1.
+ASYNCIO_TEST(SSLProtocol, ABufferedApplicationGetsBytesInItsOwnSmallBuffer) {
+    struct Buffered : App {
+        char buf[100];
+        std::size_t max_chunk = 0;
+        std::size_t copied = 0;
+        std::vector<std::size_t> hints;
+        std::span<char> get_buffer(std::size_t sizehint) override {
+            hints.push_back(sizehint);
+            return {buf, sizeof buf};
+        }
+        void buffer_updated(std::size_t n) override {
+            max_chunk = std::max(max_chunk, n);
+            std::string_view d(buf, n);
+            data += d;
+            if (echo) proto->app_write(d);
+        }
+        void data_received(std::string_view d) override {
+            copied += d.size();
+            App::data_received(d);
+        }
+    };
+    Pair p;
+    auto server = std::make_shared<Buffered>();
+    server->proto = p.server.proto.get();
+    server->echo = true;
+    p.server.proto->set_app(server);
+    auto client = std::make_shared<Buffered>();
+    client->proto = p.client.proto.get();
+    p.client.proto->set_app(client);
+    p.connect();
+    co_await p.client.waiter;
+    std::string big;
+    for (int i = 0; i < 40 * 1024; ++i) big += static_cast<char>('a' + i % 26);
+    p.client.proto->app_write(big);  // three records
+    co_await settle(50);
+    EXPECT_EQ(server->data, big);
+    EXPECT_EQ(client->data, big);  // echoed from inside buffer_updated
+    EXPECT_EQ(server->max_chunk, 100u);
+    EXPECT_EQ(server->copied + client->copied, 0u);
+    CO_ASSERT_TRUE(!server->hints.empty());
+    EXPECT_GT(server->hints.front(), 0u);  // what is waiting to be decrypted
+    p.client.proto->app_close();
+    co_await settle(50);
+    EXPECT_EQ(server->events, (std::vector<std::string>{"made", "eof", "lost"}));
+    EXPECT_EQ(client->events, (std::vector<std::string>{"made", "eof", "lost"}));
+    EXPECT_FALSE(server->lost_exc);
+}
+
+// CPython: _app_protocol_get_buffer raises RuntimeError for an empty buffer: a fatal error
+// of the connection, which the application learns in connection_lost.
+ASYNCIO_TEST(SSLProtocol, AnEmptyApplicationBufferIsAFatalError) {
+    struct NoRoom : App {
+        std::span<char> get_buffer(std::size_t) override {
+            throw asyncio::RuntimeError("get_buffer() returned an empty buffer");
+        }
+    };
+    Pair p;
+    auto server = std::make_shared<NoRoom>();
+    server->proto = p.server.proto.get();
+    p.server.proto->set_app(server);
+    p.connect();
+    co_await p.client.waiter;
+    p.client.proto->app_write("x");
+    co_await settle(50);
+    EXPECT_TRUE(server->data.empty());
+    EXPECT_EQ(p.server.transport.calls, std::vector<std::string>{"force_close"});
+    EXPECT_EQ(server->events.back(), "lost");
+    EXPECT_TRUE(server->lost_exc);
+    co_await settle();
+    // Not a connection error: reported, as CPython's _fatal_error does.
+    auto reports = asyncio::testing::take_reports();
+    CO_ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].message, "Fatal error on SSL protocol");
+}
+
 // CPython: test_sslproto.py SslProtoHandshakeTests (bad arguments)
 TEST(SSLProtocol, TimeoutsMustBePositive) {
     int fds = asyncio::testing::open_fd_count();
@@ -883,6 +961,113 @@ ASYNCIO_TEST_REALTIME(TLSConnections, CreateServerAndCreateConnectionWithSsl) {
     EXPECT_FALSE(p->lost_exc);
     server.close();
     co_await server.wait_closed();
+}
+
+namespace {
+
+// A BufferedProtocol with a buffer of `size` bytes: keeps what it receives, echoes it when
+// asked. Python: asyncio.BufferedProtocol.
+struct BufferedRecorder : asyncio::BufferedProtocol {
+    explicit BufferedRecorder(std::size_t size, bool echo = false) : buf(size), echo(echo) {}
+    std::vector<char> buf;
+    bool echo;
+    Transport* transport = nullptr;
+    std::vector<std::string> events;
+    std::string data;
+    std::size_t max_chunk = 0;
+    std::size_t want = 0;
+    asyncio::Event got;
+    asyncio::Event lost;
+    std::exception_ptr lost_exc;
+    void connection_made(Transport& t) override {
+        transport = &t;
+        events.push_back("made");
+    }
+    std::span<char> get_buffer(std::size_t) override { return {buf.data(), buf.size()}; }
+    void buffer_updated(std::size_t n) override {
+        max_chunk = std::max(max_chunk, n);
+        data.append(buf.data(), n);
+        if (echo) transport->write(std::string_view(buf.data(), n));
+        if (want && data.size() >= want) got.set();
+    }
+    bool eof_received() override {
+        events.push_back("eof");
+        return false;
+    }
+    void connection_lost(std::exception_ptr exc) override {
+        events.push_back("lost");
+        lost_exc = exc;
+        transport = nullptr;
+        got.set();
+        lost.set();
+    }
+};
+
+}  // namespace
+
+// BufferedProtocols at both ends of a TLS connection, with buffers smaller than a record:
+// data both ways, then the client's close reaches the server as eof_received.
+// CPython: test_asyncio/test_buffered_proto.py over ssl, test_sslproto.py
+// test_start_tls_server_1 with a buffered protocol.
+ASYNCIO_TEST_REALTIME(TLSConnections, BufferedProtocolsOverTlsBothWays) {
+    std::shared_ptr<BufferedRecorder> server_proto;
+    asyncio::ServerOptions sopts{.ssl = server_context()};
+    asyncio::Server server = co_await loop().create_server(
+        [&] { return server_proto = std::make_shared<BufferedRecorder>(7, true); }, "127.0.0.1", 0,
+        std::move(sopts));
+    int port = server.sockets()[0].getsockname().port();
+    asyncio::ConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost"};
+    auto [t, p] =
+        co_await loop().create_connection([] { return std::make_shared<BufferedRecorder>(1000); },
+                                          "127.0.0.1", port, std::move(copts));
+    auto client = std::static_pointer_cast<BufferedRecorder>(p);
+    std::string big;
+    for (int i = 0; i < 50 * 1024; ++i) big += static_cast<char>('0' + i % 10);
+    client->want = big.size();
+    t->write(big);
+    co_await asyncio::wait_for(client->got.wait(), 20.0);
+    EXPECT_EQ(client->data, big);
+    CO_ASSERT_TRUE(server_proto != nullptr);
+    EXPECT_EQ(server_proto->data, big);
+    EXPECT_EQ(server_proto->max_chunk, 7u);
+    EXPECT_LE(client->max_chunk, 1000u);
+    t->close();
+    co_await asyncio::wait_for(client->lost.wait(), 20.0);
+    co_await asyncio::wait_for(server_proto->lost.wait(), 20.0);
+    EXPECT_EQ(server_proto->events, (std::vector<std::string>{"made", "eof", "lost"}));
+    EXPECT_EQ(client->events, (std::vector<std::string>{"made", "eof", "lost"}));
+    EXPECT_FALSE(client->lost_exc);
+    EXPECT_FALSE(server_proto->lost_exc);
+    server.close();
+    co_await server.wait_closed();
+}
+
+// A BufferedProtocol client against `openssl s_server -rev` (each line comes back reversed),
+// its buffer (3 bytes) smaller than the line; the server's end of the connection is its EOF.
+ASYNCIO_TEST_REALTIME(TLSConnections, BufferedProtocolAgainstOpensslServer) {
+    auto proc = co_await asyncio::create_subprocess_exec(
+        {.stdin_ = asyncio::PIPE, .stdout_ = asyncio::PIPE, .stderr_ = asyncio::STDOUT}, "openssl",
+        "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-rev", "-cert",
+        test_certs()("server.pem"), "-key", test_certs()("server.key"));
+    int port = co_await asyncio::wait_for(read_port(proc.stdout_, "ACCEPT"), 20.0);
+    CO_ASSERT_TRUE(port > 0);
+    asyncio::ConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost"};
+    auto [t, p] = co_await asyncio::wait_for(
+        loop().create_connection([] { return std::make_shared<BufferedRecorder>(3); }, "127.0.0.1",
+                                 port, std::move(copts)),
+        20.0);
+    auto client = std::static_pointer_cast<BufferedRecorder>(p);
+    client->want = 12;
+    t->write("hello world\n");
+    co_await asyncio::wait_for(client->got.wait(), 20.0);
+    EXPECT_EQ(client->data, "dlrow olleh\n");
+    EXPECT_EQ(client->max_chunk, 3u);
+    t->close();
+    co_await asyncio::wait_for(client->lost.wait(), 20.0);
+    EXPECT_FALSE(client->lost_exc);
+    EXPECT_EQ(client->events.front(), "made");
+    EXPECT_EQ(client->events.back(), "lost");
+    EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
 }
 
 TEST(TLSConnections, TlsOptionsWithoutSslAreRefused) {

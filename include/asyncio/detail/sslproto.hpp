@@ -16,6 +16,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,6 +59,18 @@ class TLSApp {
     virtual ~TLSApp() = default;
     virtual void connection_made() = 0;
     virtual void data_received(std::string_view data) = 0;
+    /// Where to decrypt next: the application's own buffer (a BufferedProtocol's
+    /// get_buffer(sizehint), a stream reader's free room), or an empty span to be given the
+    /// bytes by data_received() instead. Python: SSLProtocol._app_protocol_get_buffer.
+    /// Errors: a BufferedProtocol's empty buffer is RuntimeError (a fatal error of the
+    /// connection, as any exception thrown here).
+    virtual std::span<char> get_buffer(std::size_t sizehint) {
+        (void)sizehint;
+        return {};
+    }
+    /// `nbytes` were decrypted into the start of the last get_buffer(). Python:
+    /// _app_protocol_buffer_updated.
+    virtual void buffer_updated(std::size_t nbytes) { (void)nbytes; }
     /// The return value is ignored (Python warns: TLS cannot stay half-open).
     virtual bool eof_received() = 0;
     virtual void connection_lost(std::exception_ptr exc) = 0;
@@ -158,7 +171,7 @@ class SSLProtocol : public std::enable_shared_from_this<SSLProtocol> {
     void do_write();
     void process_outgoing();
     void do_read();
-    void do_read_copied();
+    void do_read_app();
     void call_eof_received();
     void control_app_writing();
     void control_ssl_reading();
