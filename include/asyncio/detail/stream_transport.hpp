@@ -54,7 +54,7 @@ class ByteBuffer {
 /// A Protocol that can also take bytes straight into its own buffer (StreamReaderProtocol).
 /// The fd transport asks it for room before each read: one copy of every byte fewer than
 /// data_received, whose view the protocol must copy (W7's streams echo at 64 KiB: the copy
-/// was half of the user-space memmove time). Other transports (TLS) call data_received.
+/// was half of the user-space memmove time). The TLS layer asks too, and decrypts into it.
 class ReadsInPlace {
   public:
     /// Where to read next, or an empty span to get data_received instead.
