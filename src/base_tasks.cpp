@@ -11,14 +11,15 @@ namespace detail {
 
 std::vector<FrameInfo> TaskCore::get_stack(std::optional<std::size_t> limit) const {
     std::vector<FrameInfo> out;
-    if (phase_ == Phase::done || !root_) return out;
+    const std::coroutine_handle<> root = this->root();
+    if (!root) return out;
     std::vector<std::coroutine_handle<>> chain;  // newest first
     std::coroutine_handle<> h = innermost();
-    if (phase_ == Phase::created || phase_ == Phase::running) h = root_;
+    if (phase_ == Phase::created || phase_ == Phase::running) h = root;
     // Up the continuations to the root; the bound only guards against a corrupt chain.
     for (std::size_t n = 0; h && n < 1'000'000; ++n) {
         chain.push_back(h);
-        if (h == root_) break;
+        if (h == root) break;
         h = frame_continuation(h);
     }
     std::size_t keep = limit ? std::min(*limit, chain.size()) : chain.size();

@@ -53,12 +53,14 @@ struct ExitHandBack {
     ~ExitHandBack() {
         ThreadPool& p = tls_pool;
         p.spill();
-        if (p.cur && p.cur < p.end) {
-            Depot& d = depot();
-            std::lock_guard<std::mutex> lock(d.m);
-            d.spare.emplace_back(p.cur, p.end);
+        for (ThreadPool::Cursor& k : p.slab) {
+            if (k.cur && k.cur < k.end) {
+                Depot& d = depot();
+                std::lock_guard<std::mutex> lock(d.m);
+                d.spare.emplace_back(k.cur, k.end);
+            }
+            k.cur = k.end = nullptr;
         }
-        p.cur = p.end = nullptr;
     }
 };
 thread_local ExitHandBack exit_hand_back;
@@ -119,10 +121,11 @@ void* ThreadPool::refill(std::size_t l, std::size_t c, std::size_t block_align) 
 
 void* ThreadPool::carve(std::size_t c, std::size_t block_align) {
     std::size_t bytes = c * pool_granule;
-    char* p = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(cur) + block_align - 1) &
+    Cursor& k = slab[block_align == pool_granule ? 1 : 0];
+    char* p = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(k.cur) + block_align - 1) &
                                       ~(block_align - 1));
-    if (!cur || p + bytes > end) {
-        cur = nullptr;
+    if (!k.cur || p + bytes > k.end) {
+        k.cur = nullptr;
         {
             Depot& d = depot();
             std::lock_guard<std::mutex> lock(d.m);
@@ -132,20 +135,20 @@ void* ThreadPool::carve(std::size_t c, std::size_t block_align) {
                 char* q = reinterpret_cast<char*>(
                     (reinterpret_cast<std::uintptr_t>(b) + block_align - 1) & ~(block_align - 1));
                 if (q + bytes <= e) {
-                    cur = b;
-                    end = e;
+                    k.cur = b;
+                    k.end = e;
                     p = q;
                     break;
                 }
             }
         }
-        if (!cur) {
-            cur = new_slab();
-            end = cur + slab_size - 16;
-            p = cur;
+        if (!k.cur) {
+            k.cur = new_slab();
+            k.end = k.cur + slab_size - 16;
+            p = k.cur;
         }
     }
-    cur = p + bytes;
+    k.cur = p + bytes;
     in_use += bytes;
     return p;
 }

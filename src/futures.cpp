@@ -54,11 +54,12 @@ void CallbackList::push_more(ReadyEntry e) {
     v->push_back(e);
 }
 
-FutureBase::FutureBase(EventLoop& loop) noexcept : loop_(&loop) { loop.add_ref(); }
+FutureBase::FutureBase(EventLoop& loop) noexcept : loop_(&loop), exc_() { loop.add_ref(); }
 
 FutureBase::~FutureBase() {
     // Callbacks still registered belong to nobody now (a pending future dropped).
     dispose_callbacks();
+    exc_.~exception_ptr();  // a task has made exc_ live again (~TaskCore)
     loop_->release();
 }
 
@@ -144,6 +145,7 @@ std::exception_ptr FutureBase::exception() {
 }
 
 void FutureBase::set_exception(std::exception_ptr e) {
+    if (is_task()) throw RuntimeError("Task does not support set_exception() operation");
     assert_pending("set_exception");
     if (!e) throw std::invalid_argument("set_exception: the exception is null");
     // A CancelledError is accepted as any exception (Python 3.13): the future is finished,

@@ -15,6 +15,8 @@ namespace detail {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
 std::size_t TaskCore::offsetof_timer() noexcept { return offsetof(TaskCore, timer_); }
+static_assert(offsetof(TaskCore, next_) == offsetof(TaskCore, prev_) + sizeof(void*),
+              "done_storage() spans both list links");
 #pragma GCC diagnostic pop
 
 namespace {
@@ -31,7 +33,7 @@ std::atomic<std::uint32_t> task_name_counter{0};
 }  // namespace
 
 TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named, bool eager)
-    : FutureBase(loop), root_(root) {
+    : FutureBase(loop) {
     if (!named) task_id_ = task_name_counter.fetch_add(1, std::memory_order_relaxed) + 1;
     if (ContextData* ctx = current_context()) {
         ctx->add_ref();
@@ -40,6 +42,9 @@ TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named, bo
     add_ref();  // the task keeps itself alive until it is done
     loop.register_task(this);
     if (!eager) queue_step();  // phase_ starts as created
+    // Last: once exc_'s word holds the frame, ~FutureBase must not run before ~TaskCore.
+    exc_.~exception_ptr();
+    new (&task_root_) std::coroutine_handle<>(root);
 }
 
 void TaskCore::eager_start() {
@@ -60,8 +65,16 @@ std::int64_t TaskCore::sleep_deadline_ns() const noexcept {
 }
 
 TaskCore::~TaskCore() {
-    if (root_) root_.destroy();
+    if (phase_ != Phase::done) {
+        if (std::coroutine_handle<> r = take_root()) r.destroy();
+    }
     if (has_extras_) extras_table().erase(this);
+}
+
+std::exception_ptr TaskCore::take_cancel_error() noexcept {
+    if (!has_extras_) return nullptr;
+    auto it = extras_table().find(this);
+    return it == extras_table().end() ? nullptr : std::move(it->second.cancel_error);
 }
 
 TaskCore::Extras& TaskCore::extras() {
@@ -223,7 +236,7 @@ void TaskCore::request_cancel(std::optional<std::string> msg) {
     // A delivered CancelledError is the answer already (CPython: the cancelled waiter's
     // error beats _must_cancel's): a later request only counts.
     if (cancel_ == CancelState::delivered) return;
-    exc_ = std::make_exception_ptr(CancelledError(std::move(msg)));
+    extras().cancel_error = std::make_exception_ptr(CancelledError(std::move(msg)));
     cancel_ = CancelState::requested;
 }
 
@@ -319,7 +332,8 @@ void TaskCore::wait_on_future(FutureBase* fut, std::coroutine_handle<> resume) {
     waiter_ = fut;
     if (cancel_ == CancelState::requested) {
         // CPython: the future a task with _must_cancel yields is cancelled at once.
-        if (fut->cancel(cancel_message(exc_))) drop_cancel();
+        const Extras* e = find_extras();
+        if (fut->cancel(cancel_message(e ? e->cancel_error : nullptr))) drop_cancel();
     }
 }
 
@@ -364,9 +378,7 @@ void TaskCore::yield_once(std::coroutine_handle<> resume) {
 
 void TaskCore::throw_delivered() {
     cancel_ = CancelState::none;
-    std::exception_ptr e = std::move(exc_);
-    exc_ = nullptr;
-    std::rethrow_exception(e);
+    std::rethrow_exception(take_cancel_error());
 }
 
 void TaskCore::step() {
@@ -391,30 +403,27 @@ void TaskCore::step() {
             // Cancelled before its first step: the body never runs.
             cancel_ = CancelState::none;
             tls.current_task = prev;
-            std::exception_ptr e = std::move(exc_);
-            exc_ = nullptr;
-            root_.destroy();
-            root_ = nullptr;
+            std::exception_ptr e = take_cancel_error();
+            take_root().destroy();
             set_phase(Phase::done);
             complete([&] { cancel_future(std::move(e)); });
             loop_->unregister_task(this);
             release();
             return;
         }
-        resume_ = root_;
+        resume_ = task_root_;
     }
     resume_.resume();
     tls.current_task = prev;
-    if (root_.done()) finish_root();
+    if (task_root_.done()) finish_root();
 }
 
 void TaskCore::finish_root() {
     std::exception_ptr e;
+    loop_->unregister_task(this);  // first: done_storage() is the list's links
     bool ok = take_root_result(e);
-    root_.destroy();
-    root_ = nullptr;
+    take_root().destroy();  // exc_ is live (null) from here
     set_phase(Phase::done);
-    loop_->unregister_task(this);
     StatePtr<TaskCore> self_ref(this);  // keep alive through callbacks and rethrow
     release();                          // the pending self-reference
     const CancelState pending = cancel_;
@@ -422,16 +431,14 @@ void TaskCore::finish_root() {
     if (ok) {
         if (pending != CancelState::none) {
             // Cancelled right before the coroutine returned: the cancel wins.
-            std::exception_ptr c = std::move(exc_);
-            exc_ = nullptr;
+            std::exception_ptr c = take_cancel_error();
             complete([&] { cancel_future(c ? c : std::make_exception_ptr(CancelledError())); });
         } else {
-            exc_ = nullptr;
             complete([&] { finish_with_value(); });
         }
         return;
     }
-    exc_ = nullptr;
+    if (pending != CancelState::none) take_cancel_error();  // the coroutine's own error wins
     if (is_cancelled_error(e)) {
         complete([&] { cancel_future(std::move(e)); });
         return;
@@ -485,20 +492,20 @@ void TaskCore::abandon() noexcept {
         loop_->call_exception_handler(ctx);
     }
     leave_waiting();
+    std::coroutine_handle<> root = take_root();
     set_phase(Phase::done);
     loop_->unregister_task(this);
-    if (root_) {
+    if (root) {
         TaskCore* prev = tls.current_task;
         tls.current_task = nullptr;
-        destroy_suspended_frame(root_, loop_);  // a root's continuation is noop already
+        destroy_suspended_frame(root, loop_);  // a root's continuation is noop already
         tls.current_task = prev;
-        root_ = nullptr;
     }
     // Its done callbacks can never run now: dispose of them, releasing what they hold (a
     // user callback's reference to this task, a combinator's state), or the cycle leaks.
     dispose_callbacks();
     cancel_ = CancelState::none;
-    exc_ = nullptr;
+    take_cancel_error();
     release();  // the pending self-reference
 }
 

@@ -82,6 +82,10 @@ class Future : public AnyFuture {
 
   private:
     void check_settable(const char* op) const {
+        // Python: a Task's result is its coroutine's ("Task does not support set_result()
+        // operation"); set_exception() checks the same in FutureBase.
+        if (st().is_task())
+            throw RuntimeError("Task does not support " + std::string(op) + "() operation");
         if (st().done())
             throw InvalidStateError(std::string(op) + ": " + s_->repr() + " is already done");
     }

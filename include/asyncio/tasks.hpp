@@ -8,6 +8,7 @@
 // CancelledError is thrown at the `co_await` where the task is suspended.
 #pragma once
 
+#include <new>
 #include <optional>
 #include <source_location>
 #include <string>
@@ -46,7 +47,12 @@ class TaskState final : public TaskCore {
     TaskState(EventLoop& loop, typename Coro<T>::handle_type h, bool named, bool eager)
         : TaskCore(loop, h, named, eager) {}
     ASYNCIO_POOLED_AT(TaskState)
-    void* value_ptr() noexcept override { return slot_.ptr(); }
+    void* value_ptr() noexcept override {
+        if constexpr (in_links)
+            return done_storage();
+        else
+            return slot_.ptr();
+    }
 
   protected:
     bool take_root_result(std::exception_ptr& out) override {
@@ -54,7 +60,10 @@ class TaskState final : public TaskCore {
         auto& p = h.promise();
         if constexpr (!std::is_void_v<T>) {
             if (p.value_) {
-                slot_.v.emplace(std::move(*p.value_));
+                if constexpr (in_links)
+                    ::new (done_storage()) T(std::move(*p.value_));
+                else
+                    slot_.v.emplace(std::move(*p.value_));
                 return true;
             }
         }
@@ -63,7 +72,19 @@ class TaskState final : public TaskCore {
     }
 
   private:
-    [[no_unique_address]] value_slot<T> slot_;
+    // A small result that needs no destructor goes where the loop's list links were
+    // (done_storage()): a done task is off the list, and its result exists only once it is
+    // done. Measured (W2w, 100,000 workers returning a long long): a task 104 -> 88 bytes.
+    static constexpr bool fits_links() noexcept {
+        if constexpr (std::is_void_v<T>)
+            return false;
+        else
+            return sizeof(T) <= done_storage_size && alignof(T) <= alignof(void*) &&
+                   std::is_trivially_destructible_v<T>;
+    }
+    static constexpr bool in_links = fits_links();
+    struct no_slot {};
+    [[no_unique_address]] std::conditional_t<in_links, no_slot, value_slot<T>> slot_;
 };
 
 }  // namespace detail
@@ -153,16 +174,21 @@ AnyTask run_task_factory(EventLoop& loop, PendingCoro& pending, TaskOptions opti
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, TaskOptions options, std::source_location where) {
     check_closed();
-    if (debug_) check_thread();
-    if (task_factory_) [[unlikely]] {
-        PendingCoro pending(*this, &coro, &detail::make_task_erased<T>);
-        AnyTask t = detail::run_task_factory(*this, pending, std::move(options));
-        if (debug_) t.core()->set_created_at(where);
-        return Task<T>(t.core());
+    auto make = [&] {
+        if (task_factory_) [[unlikely]] {
+            PendingCoro pending(*this, &coro, &detail::make_task_erased<T>);
+            return Task<T>(detail::run_task_factory(*this, pending, std::move(options)).core());
+        }
+        return detail::make_task(*this, coro, options);
+    };
+    // One test of the debug flag on the common path (it was tested twice: before and after).
+    if (debug_) [[unlikely]] {
+        check_thread();
+        Task<T> t = make();
+        t.core()->set_created_at(where);
+        return t;
     }
-    Task<T> t = detail::make_task(*this, coro, options);
-    if (debug_) static_cast<detail::TaskCore*>(t.state())->set_created_at(where);
-    return t;
+    return make();
 }
 
 /// Wraps `coro` in a task on the running loop. Python: asyncio.create_task(coro, name=...).
@@ -209,6 +235,13 @@ std::vector<AnyTask> all_tasks(EventLoop& loop);
 /// Cancellation: CancelledError at this co_await; the timer is removed at once.
 /// Errors: std::invalid_argument for a NaN delay.
 inline Coro<void> sleep(Seconds delay) {
+    return Coro<void>::leaf(detail::delay_to_ns(delay, "sleep"));
+}
+/// The same for a delay in seconds as a number (`sleep(1)`, `sleep(0.5)`), the common case:
+/// a plain number leaves no temporary in the awaiting frame, where GCC 12 keeps every
+/// temporary of a `co_await` expression until it resumes (a Seconds argument took 8 bytes of
+/// it). Measured (W1, 1M tasks each awaiting sleep(d)): a frame 72 -> 64 bytes.
+inline Coro<void> sleep(double delay) {
     return Coro<void>::leaf(detail::delay_to_ns(delay, "sleep"));
 }
 

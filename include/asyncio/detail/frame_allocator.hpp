@@ -33,8 +33,16 @@ struct ThreadPool {
     // blocks of an even count c asked for with 8-byte alignment, placed 8-aligned, so that
     // such objects pack tightly between odd-sized ones (a task and its frame, say).
     FreeBlock* free[2 * classes] = {};
-    char* cur = nullptr;
-    char* end = nullptr;
+    // The slabs being carved: [0] for 16-aligned blocks, [1] for blocks that need only 8.
+    // Apart, an 8-aligned block never leaves 8 bytes of padding before a 16-aligned one.
+    // Measured (W1, 1M tasks, each an 88-byte task, 8-aligned, beside a 64-byte frame,
+    // 16-aligned, carved in turn): one slab made each pair 160 bytes, two make it 152
+    // (8 MB less).
+    struct Cursor {
+        char* cur = nullptr;
+        char* end = nullptr;
+    };
+    Cursor slab[2];
     std::size_t in_use = 0;
     // Frees that take in_use below `floor` (in_use at the last hand-over, less spill_bytes)
     // send the lists to the depot: one subtraction and compare per free. It starts at 0, so a

@@ -15,9 +15,12 @@
 // Fields in the task (in the style of Tokio's runtime/task/mod.rs), and when each is valid:
 //
 //   phase_         always.
-//   root_          every phase but done: the task's own coroutine frame (owned).
+//   task_root_     every phase but done: the task's own coroutine frame (owned). It is
+//                  FutureBase's exc_ word (see there): take_root() makes it exc_ again,
+//                  null, as the task becomes done.
 //   resume_        scheduled, awaiting_future, sleeping, parked: the frame the next step
-//                  resumes (the innermost awaiting coroutine). created: unused (root_ runs).
+//                  resumes (the innermost awaiting coroutine). created: unused (the root
+//                  runs).
 //   done_callback_ done, while its entry is queued: the lone done callback (CallbackList's
 //                  tagged word), sharing storage with resume_, which is dead by then.
 //   ready_link_    created, scheduled: the ready queue's link of the one queued step.
@@ -28,23 +31,25 @@
 //   park_node_     parked: the lock's or queue's waiter node that will unpark the task.
 //                  The four above share one union: exactly the one the phase names is live,
 //                  and running and done leave none live.
-//   cancel_, exc_  while pending (exc_ is FutureBase's; once done it is the outcome):
-//                    none       exc_ is null.
-//                    requested  CPython's _must_cancel: exc_ is the CancelledError(msg) the
+//   cancel_        while pending, with the request's CancelledError in the side table
+//                  (Extras::cancel_error; exc_ is the outcome once done, and its word holds
+//                  task_root_ until then):
+//                    none       no cancel_error.
+//                    requested  CPython's _must_cancel: cancel_error is the CancelledError(msg) the
 //                               next step throws, unless the future the task waited on ended
 //                               with its own CancelledError, which is thrown instead (the
 //                               first message wins). A later cancel() replaces it;
 //                               uncancel() down to zero withdraws it.
 //                    delivered  the wait ended cancelled (a sleep or park has no future to
-//                               hold its CancelledError, so the task holds it): exc_ is
+//                               hold its CancelledError, so the task holds it): it is
 //                               thrown by the next await_resume(). A later cancel() only
 //                               counts; uncancel() never withdraws it.
 //                  requested becomes delivered in one place, deliver_cancel(): at a step, or
 //                  when the task starts a wait that the request cancels at once.
 //   num_cancels_   always: cancelling(), saturating at 65535.
 //   task_id_       always: the N of the default name "Task-N" (0: the task was named).
-//   has_extras_    always: the thread's side table holds a name, a context or (debug mode)
-//                  the creation site for the task.
+//   has_extras_    always: the thread's side table holds a name, a context, a cancel
+//                  request's CancelledError or (debug mode) the creation site for the task.
 //   forwarding_cancel_  true only while cancel() passes itself on to waiter_: a cancel that
 //                  comes back to this task through a cycle of futures (a task awaiting a
 //                  gather of a task awaiting it) ends this task's wait instead, breaking the
@@ -59,6 +64,8 @@
 #include <coroutine>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
+#include <new>
 #include <optional>
 #include <source_location>
 #include <string>
@@ -137,7 +144,9 @@ class TaskCore : public FutureBase {
     /// (CPython's Task.__eager_start); otherwise queues it as a created task does.
     void eager_start();
     /// The task's own coroutine frame (null once done).
-    std::coroutine_handle<> root() const noexcept { return root_; }
+    std::coroutine_handle<> root() const noexcept {
+        return phase_ == Phase::done ? nullptr : task_root_;
+    }
     /// The innermost suspended frame of the chain (null unless the task is suspended or
     /// scheduled after a suspension: awaiting a future, sleeping, parked, scheduled).
     std::coroutine_handle<> innermost() const noexcept {
@@ -146,7 +155,7 @@ class TaskCore : public FutureBase {
             case Phase::awaiting_future:
             case Phase::sleeping:
             case Phase::parked: return resume_;
-            default: return root_;  // created: the root, not started; running, done: see root()
+            default: return root();  // created: the root, not started; running, done: see root()
         }
     }
     /// What the task waits on: the future (awaiting_future), else null.
@@ -201,7 +210,12 @@ class TaskCore : public FutureBase {
     }
 
   protected:
-    void* root_address() const noexcept { return root_.address(); }
+    void* root_address() const noexcept { return task_root_.address(); }
+    /// Storage free once the task is done and off the loop's list (the list links): the
+    /// typed layer keeps a small result there (TaskState). Valid from finish_root()'s
+    /// take_root_result() on.
+    static constexpr std::size_t done_storage_size = 2 * sizeof(void*);
+    void* done_storage() noexcept { return &prev_; }
     /// Stores the root coroutine's value (typed layer); returns false if it threw, with the
     /// exception in `out`.
     virtual bool take_root_result(std::exception_ptr& out) = 0;
@@ -244,7 +258,15 @@ class TaskCore : public FutureBase {
     /// The request is answered by a cancelled future instead: nothing is left to throw.
     void drop_cancel() noexcept {
         cancel_ = CancelState::none;
-        exc_ = nullptr;
+        take_cancel_error();
+    }
+    /// Moves the cancel request's CancelledError out of the side table (null: none).
+    std::exception_ptr take_cancel_error() noexcept;
+    /// The frame leaves the task (it is done with it): the word becomes exc_ again, null.
+    std::coroutine_handle<> take_root() noexcept {
+        std::coroutine_handle<> r = task_root_;
+        new (&exc_) std::exception_ptr();
+        return r;
     }
     /// Delivered (no future holds the CancelledError): the wait (sleeping, parked, or, to
     /// break a cycle, awaiting_future) ends and the step is queued.
@@ -287,7 +309,6 @@ class TaskCore : public FutureBase {
     std::uint16_t num_cancels_ = 0;
     std::uint32_t task_id_ = 0;
 
-    std::coroutine_handle<> root_;
     union {
         std::coroutine_handle<> resume_;  // not done
         std::uintptr_t done_callback_;    // done, its entry queued (see complete())
@@ -304,6 +325,7 @@ class TaskCore : public FutureBase {
         std::string name;
         bool has_name = false;
         ContextData* context = nullptr;
+        std::exception_ptr cancel_error;  // a pending cancel's CancelledError (see cancel_)
         std::optional<std::source_location> created_at;  // debug mode
         ~Extras() {
             if (context) context->release();
@@ -328,8 +350,9 @@ class TaskCore : public FutureBase {
     TaskCore* next_ = nullptr;
 };
 // Measured: with these fields first (in FutureBase's tail padding) a TaskState<void> is 96
-// bytes; with the list links declared first it was 104 (1M sleeping tasks: +8 MB RSS).
-static_assert(sizeof(void*) != 8 || sizeof(TaskCore) == 96, "TaskCore grew: see the layout note");
+// bytes; with the list links declared first it was 104 (1M sleeping tasks: +8 MB RSS). The
+// root frame in FutureBase's exc_ word (task_root_) makes it 88.
+static_assert(sizeof(void*) != 8 || sizeof(TaskCore) == 88, "TaskCore grew: see the layout note");
 
 }  // namespace detail
 
