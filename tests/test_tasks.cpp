@@ -2,6 +2,7 @@
 // Ports docs/parity.md section C (#15–#27), CPython's test_tasks (BaseTaskTests).
 #include <csignal>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,16 @@ ASYNCIO_TEST(Task, RunsConcurrentlyAndGivesItsResult) {
     EXPECT_DOUBLE_EQ(loop().time(), 1.0);  // concurrent, not 2 s
     EXPECT_TRUE(t1.done());
     EXPECT_EQ(t1.result(), 3);
+}
+
+// CPython's Task.set_result / set_exception: "Task does not support set_result() operation"
+ASYNCIO_TEST(Task, RefusesSetResultAndSetException) {
+    auto t = asyncio::create_task(asyncio::sleep(1));
+    EXPECT_THROW(t.set_result(), asyncio::RuntimeError);
+    EXPECT_THROW(t.set_exception(std::runtime_error("x")), asyncio::RuntimeError);
+    EXPECT_FALSE(t.done());
+    co_await t;
+    EXPECT_TRUE(t.done());
 }
 
 ASYNCIO_TEST(Task, NamesDefaultToTaskNAndCanBeSet) {
