@@ -11,7 +11,8 @@
 
 JOBS ?= $(shell nproc)
 BUILD_PKGS := g++ cmake make libgtest-dev libgmock-dev libbenchmark-dev pkg-config libssl-dev openssl python3 \
-	node-llhttp zlib1g-dev libbrotli-dev nlohmann-json3-dev curl nginx python3-aiohttp python3-httpx clang-format
+	node-llhttp zlib1g-dev libbrotli-dev libuchardet-dev nlohmann-json3-dev curl nginx python3-aiohttp python3-httpx \
+	clang-format
 BENCH_PKGS := python3 python3-uvloop golang-go cargo rustc librust-tokio-dev libboost1.81-dev \
 	wrk nginx python3-aiohttp python3-httpx
 

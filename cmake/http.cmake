@@ -43,3 +43,16 @@ if(NOT ASYNCIO_BROTLI_INCLUDE_DIR OR NOT ASYNCIO_BROTLIDEC_LIBRARY)
 endif()
 target_include_directories(asyncio_http PRIVATE ${ASYNCIO_BROTLI_INCLUDE_DIR})
 target_link_libraries(asyncio_http PRIVATE ${ASYNCIO_BROTLIDEC_LIBRARY})
+
+# text() of a body without a charset that is not UTF-8: uchardet (Debian libuchardet-dev, the
+# detector mpv uses) names its charset, iconv (glibc) converts. Found with pkg-config and
+# linked by its path, as libbrotli above.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ASYNCIO_UCHARDET uchardet)
+if(NOT ASYNCIO_UCHARDET_FOUND)
+  message(FATAL_ERROR "uchardet was not found: install the Debian package libuchardet-dev "
+                      "(make deps does)")
+endif()
+find_library(ASYNCIO_UCHARDET_LIBRARY uchardet HINTS ${ASYNCIO_UCHARDET_LIBRARY_DIRS} NO_CACHE)
+target_include_directories(asyncio_http PRIVATE ${ASYNCIO_UCHARDET_INCLUDE_DIRS})
+target_link_libraries(asyncio_http PRIVATE ${ASYNCIO_UCHARDET_LIBRARY})

@@ -315,6 +315,35 @@ ASYNCIO_TEST_REALTIME(HttpClient, TextUsesTheCharsetOfContentType) {
     co_await stop(peer);
 }
 
+ASYNCIO_TEST_REALTIME(HttpClient, TextDetectsTheCharsetOfABodyThatIsNotUtf8) {
+    Peer peer = co_await start_python_peer();
+    ClientSession session;
+    // No charset in Content-Type, bytes that are not UTF-8: uchardet names the charset.
+    auto latin1 = co_await session.get(peer.url("/nocharset-latin1"));
+    EXPECT_FALSE(latin1.charset().has_value());
+    std::string french = co_await latin1.text();
+    EXPECT_TRUE(french.starts_with("D\xc3\xa9j\xc3\xa0 l'\xc3\xa9t\xc3\xa9 s'ach\xc3\xa8ve"))
+        << french;
+    EXPECT_NE(french.find("\xc3\x87"
+                          "a arrive"),
+              std::string::npos)
+        << french;  // "Ça arrive"
+    auto sjis = co_await session.get(peer.url("/nocharset-sjis"));
+    std::string japanese = co_await sjis.text();
+    // "<p>吾輩は猫である。"
+    EXPECT_TRUE(
+        japanese.starts_with("<p>\xe5\x90\xbe\xe8\xbc\xa9\xe3\x81\xaf\xe7\x8c\xab"
+                             "\xe3\x81\xa7\xe3\x81\x82\xe3\x82\x8b\xe3\x80\x82"))
+        << japanese;
+    // An encoding named by the caller is still obeyed.
+    EXPECT_THROW(co_await sjis.text("utf-8"), std::invalid_argument);
+    // Valid UTF-8 without a charset stays UTF-8 (no detection).
+    auto plain = co_await session.get(peer.url("/lines"));
+    EXPECT_TRUE((co_await plain.text()).starts_with("line 0\n"));
+    co_await session.close();
+    co_await stop(peer);
+}
+
 ASYNCIO_TEST_REALTIME(HttpClient, JsonChecksTheContentType) {
     Peer peer = co_await start_python_peer();
     ClientSession session;

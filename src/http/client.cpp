@@ -2,8 +2,11 @@
 // the retry of an idempotent request on a stale pooled connection.
 #include "asyncio/http/client.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <system_error>
 
 #include "asyncio/http/exceptions.hpp"
@@ -65,13 +68,20 @@ bool is_redirect(int status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-/// The request's bytes: request line, header fields, body.
+/// The request's bytes: request line, header fields, body. `proxied`: the request goes to an
+/// HTTP proxy, its target in absolute form, with `proxy_authorization` when set.
 std::string serialize(const std::string& method, const URL& url, const CIMultiDict& headers,
-                      const std::optional<std::string>& body) {
+                      const std::optional<std::string>& body, bool proxied,
+                      const std::optional<std::string>& proxy_authorization) {
     std::string out;
     out.reserve(256 + (body ? body->size() : 0));
     out += method;
     out += ' ';
+    if (proxied) {
+        out += url.scheme();
+        out += "://";
+        out += url.host_port();
+    }
     out += url.raw_path_qs();
     out += " HTTP/1.1\r\n";
     for (const auto& [name, value] : headers) {
@@ -79,6 +89,11 @@ std::string serialize(const std::string& method, const URL& url, const CIMultiDi
         out += name;
         out += ": ";
         out += value;
+        out += "\r\n";
+    }
+    if (proxied && proxy_authorization && !headers.contains("Proxy-Authorization")) {
+        out += "Proxy-Authorization: ";
+        out += *proxy_authorization;
         out += "\r\n";
     }
     out += "\r\n";
@@ -121,7 +136,67 @@ Coro<MessageHead> read_head(detail::Connection& c, const Deadlines& d, const std
     }
 }
 
+std::string trim_copy(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return std::string(s);
+}
+
+/// An environment variable of the proxy settings: the lower-case name wins (set but empty, it
+/// unsets), then the upper-case one. Python: urllib.request.getproxies_environment().
+std::optional<std::string> proxy_env(const std::string& lower_name) {
+    if (const char* v = std::getenv(lower_name.c_str()))
+        return *v ? std::optional<std::string>(v) : std::nullopt;
+    std::string upper = lower_name;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    // CGI puts a request's "Proxy:" header in HTTP_PROXY ("httpoxy"): not trusted there.
+    if (upper == "HTTP_PROXY" && std::getenv("REQUEST_METHOD")) return std::nullopt;
+    if (const char* v = std::getenv(upper.c_str()); v && *v) return std::string(v);
+    return std::nullopt;
+}
+
+/// `host` is listed in no_proxy ("*", or comma-separated names: a name matches itself and
+/// its subdomains; a leading dot is ignored; "name:port" entries match host:port).
+/// Python: urllib.request.proxy_bypass_environment().
+bool bypasses_proxy(std::string host, int port) {
+    auto no_proxy = proxy_env("no_proxy");
+    if (!no_proxy) return false;
+    std::string list = trim_copy(*no_proxy);
+    if (list == "*") return true;
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string host_port = host + ":" + std::to_string(port);
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        std::string name = trim_copy(list.substr(start, comma - start));
+        start = comma + 1;
+        while (!name.empty() && name.front() == '.') name.erase(0, 1);
+        if (name.empty()) continue;
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (name == host || name == host_port) return true;
+        const std::string dotted = "." + name;
+        if (host.ends_with(dotted) || host_port.ends_with(dotted)) return true;
+    }
+    return false;
+}
+
+std::string base64(std::string_view in) {
+    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+    int n = ::EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                              reinterpret_cast<const unsigned char*>(in.data()),
+                              static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
 }  // namespace
+
+std::string BasicAuth::encode() const {
+    if (login.find(':') != std::string::npos)
+        throw std::invalid_argument("BasicAuth: a ':' is not allowed in the login");
+    return "Basic " + base64(login + ":" + password);
+}
 
 ClientSession::ClientSession(ClientSessionOptions options)
     : s_(std::make_unique<State>(std::move(options))) {}
@@ -191,7 +266,39 @@ struct Exchange {
     std::optional<std::string> server_hostname;
     ClientTimeout timeout;
     Deadlines deadlines;
+    std::optional<std::string> proxy;     // the request's proxy= (else the session's)
+    std::optional<BasicAuth> proxy_auth;  // the request's proxy_auth= (else the session's)
 };
+
+/// The proxy a hop goes through: its URL (http only) and Proxy-Authorization value.
+struct ProxyChoice {
+    URL url;
+    std::optional<std::string> authorization;
+};
+
+std::optional<ProxyChoice> choose_proxy(const Exchange& x) {
+    std::optional<std::string> text = x.proxy ? x.proxy : x.session.options.proxy;
+    bool from_env = false;
+    if (!text && x.session.options.trust_env) {
+        if (bypasses_proxy(x.url.host(), *x.url.port())) return std::nullopt;
+        text = proxy_env(x.url.scheme() + "_proxy");
+        from_env = true;
+    }
+    if (!text) return std::nullopt;
+    std::string t = *text;
+    if (from_env && t.find("://") == std::string::npos) t = "http://" + t;  // "host:port"
+    URL url(t);
+    if (url.scheme() != "http" || !url.is_absolute()) {
+        // An https:// proxy would need TLS inside TLS; the environment's is skipped.
+        if (from_env) return std::nullopt;
+        throw InvalidURL(*text, "only http:// proxies are supported");
+    }
+    ProxyChoice c{url, std::nullopt};
+    std::optional<BasicAuth> auth = x.proxy_auth ? x.proxy_auth : x.session.options.proxy_auth;
+    if (!auth && !url.user().empty()) auth = BasicAuth{url.user(), url.password()};
+    if (auth) c.authorization = auth->encode();
+    return c;
+}
 
 }  // namespace
 
@@ -204,9 +311,17 @@ static Coro<ClientResponse> send_one(Exchange& x) {
     if (x.url.scheme() != "http" && x.url.scheme() != "https")
         throw InvalidURL(x.url.human_repr(),
                          "the scheme '" + x.url.scheme() + "' is not http or https");
-    detail::ConnectionKey key{x.url.scheme(), x.url.host(), *x.url.port(), nullptr, {}};
+    detail::ConnectionKey key{x.url.scheme(), x.url.host(), *x.url.port(), nullptr, {}, {}};
     detail::ConnectParams params{x.url.host(), *x.url.port(), std::nullopt, x.server_hostname,
                                  x.timeout.sock_connect};
+    const std::optional<ProxyChoice> proxy = choose_proxy(x);
+    if (proxy) {
+        params.proxy_host = proxy->url.host();
+        params.proxy_port = *proxy->url.port();
+        params.proxy_authorization = proxy->authorization;
+        params.url = x.url.human_repr();
+        key.proxy = proxy->url.host_port() + "|" + proxy->authorization.value_or("");
+    }
     if (x.url.scheme() == "https") {
         if (x.ssl) {
             params.ssl = x.ssl;
@@ -219,7 +334,10 @@ static Coro<ClientResponse> send_one(Exchange& x) {
         key.ssl = params.ssl->impl().get();
         key.server_hostname = x.server_hostname.value_or(x.url.host());
     }
-    const std::string request_bytes = serialize(x.method, x.url, x.headers, x.body);
+    // Through a proxy, an http request goes to it whole; an https one inside the tunnel.
+    const bool absolute_form = proxy && x.url.scheme() == "http";
+    const std::string request_bytes = serialize(x.method, x.url, x.headers, x.body, absolute_form,
+                                                proxy ? proxy->authorization : std::nullopt);
     const bool reuse = !x.session.options.connector.force_close;
     for (int attempt = 0;; ++attempt) {
         Deadlines connect_limits = x.deadlines;
@@ -295,7 +413,8 @@ Coro<ClientResponse> ClientSession::request(std::string method, URL url, Request
     url = url.update_query(o.params);
     const ClientTimeout timeout = o.timeout.value_or(s_->options.timeout);
 
-    Exchange x{*s_, method, url, {}, std::nullopt, o.ssl, o.server_hostname, timeout, {}};
+    Exchange x{*s_,     method, url,     {},          std::nullopt, o.ssl, o.server_hostname,
+               timeout, {},     o.proxy, o.proxy_auth};
     if (timeout.total) {
         x.deadlines.total = timeout.total;
         x.deadlines.total_at = get_running_loop().time() + *timeout.total;

@@ -2,6 +2,7 @@
 #include "asyncio/http/client_reqrep.hpp"
 
 #include <iconv.h>
+#include <uchardet/uchardet.h>
 
 #include <algorithm>
 #include <cctype>
@@ -213,6 +214,29 @@ std::string convert(const std::string& body, const std::string& charset,
     return out;
 }
 
+bool valid_utf8(const std::string& s) {
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t n = utf8_sequence(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
+/// The charset uchardet finds in `body` (iconv's name for it, lower case), or nullopt when it
+/// finds none. Python: aiohttp's fallback charset resolver (chardet / charset-normalizer).
+std::optional<std::string> detect_charset(const std::string& body) {
+    uchardet_t ud = ::uchardet_new();
+    if (!ud) return std::nullopt;
+    std::optional<std::string> found;
+    if (::uchardet_handle_data(ud, body.data(), body.size()) == 0) {
+        ::uchardet_data_end(ud);
+        if (const char* cs = ::uchardet_get_charset(ud); cs && *cs) found = lower(cs);
+    }
+    ::uchardet_delete(ud);
+    return found;
+}
+
 }  // namespace
 
 ClientResponse::ClientResponse() = default;
@@ -279,7 +303,14 @@ Coro<std::string> ClientResponse::read() {
 
 Coro<std::string> ClientResponse::text(std::optional<std::string> encoding, std::string errors) {
     std::string raw = co_await read();
-    std::string cs = encoding ? lower(*encoding) : charset().value_or("utf-8");
+    std::optional<std::string> named = encoding ? std::optional(lower(*encoding)) : charset();
+    // No charset named: UTF-8 when the bytes are UTF-8 (or the type is JSON, UTF-8 by its
+    // RFC), else what uchardet makes of them (UTF-8's error when it makes nothing).
+    if (!named && !valid_utf8(raw)) {
+        std::string ct = content_type();
+        if (ct != "application/json" && !ct.ends_with("+json")) named = detect_charset(raw);
+    }
+    std::string cs = named.value_or("utf-8");
     if (cs == "utf-8" || cs == "utf8") co_return check_utf8(std::move(raw), errors);
     if (cs == "us-ascii" || cs == "ascii") {
         for (std::size_t i = 0; i < raw.size(); ++i)

@@ -25,6 +25,7 @@ std::size_t ConnectionKeyHash::operator()(const ConnectionKey& k) const noexcept
     h ^= std::hash<const void*>{}(k.ssl) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
     h ^= std::hash<std::string>{}(k.scheme) + (h << 6);
     h ^= std::hash<std::string>{}(k.server_hostname) + (h << 6);
+    h ^= std::hash<std::string>{}(k.proxy) + (h << 6);
     return h;
 }
 
@@ -144,17 +145,72 @@ void free_slot(ConnectorState& s, const ConnectionKey& key) {
     s.wake_next();
 }
 
+/// Asks the proxy behind `r`/`w` for a tunnel to p.host:p.port. Errors: ClientHttpProxyError
+/// (a status other than 2xx), ServerDisconnectedError, RemoteProtocolError.
+Coro<void> open_tunnel(StreamReader& r, StreamWriter& w, const ConnectParams& p) {
+    bool v6 = p.host.find(':') != std::string::npos;
+    std::string authority = (v6 ? "[" + p.host + "]" : p.host) + ":" + std::to_string(p.port);
+    std::string req = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
+    if (p.proxy_authorization) req += "Proxy-Authorization: " + *p.proxy_authorization + "\r\n";
+    req += "\r\n";
+    w.write(req);
+    co_await w.drain();
+    const std::string where = "proxy " + *p.proxy_host + ":" + std::to_string(p.proxy_port);
+    // The head alone: the bytes after a 200 are the server's TLS, read by the TLS layer.
+    std::string head;
+    try {
+        head = co_await r.readuntil("\r\n\r\n");
+    } catch (const IncompleteReadError&) {
+        throw ServerDisconnectedError(where + " closed the connection before answering CONNECT");
+    } catch (const LimitOverrunError&) {
+        throw RemoteProtocolError(where + ": the answer to CONNECT has an oversized head");
+    }
+    HttpParser parser(MessageType::response);
+    parser.expect_no_body();
+    parser.feed(head);
+    std::optional<ParserEvent> ev;
+    try {
+        ev = parser.next();
+    } catch (const std::exception& e) {
+        throw RemoteProtocolError(where + ": the answer to CONNECT is not HTTP: " + e.what());
+    }
+    auto* h = ev ? std::get_if<MessageHead>(&*ev) : nullptr;
+    if (!h) throw RemoteProtocolError(where + ": the answer to CONNECT is not HTTP");
+    if (h->status < 200 || h->status >= 300)
+        throw ClientHttpProxyError(h->status, h->reason, p.url);
+}
+
 Coro<std::pair<StreamReader, StreamWriter>> connect(ConnectParams p) {
     OpenConnectionOptions o;
-    if (p.ssl) {
-        o.ssl = p.ssl;
-        o.server_hostname = p.server_hostname ? *p.server_hostname : p.host;
+    if (!p.proxy_host) {
+        if (p.ssl) {
+            o.ssl = p.ssl;
+            o.server_hostname = p.server_hostname ? *p.server_hostname : p.host;
+        }
+        co_return co_await open_connection(p.host, p.port, std::move(o));
     }
-    co_return co_await open_connection(p.host, p.port, std::move(o));
+    auto streams = co_await open_connection(*p.proxy_host, p.proxy_port);
+    if (!p.ssl) co_return streams;  // http: requests go to the proxy in absolute form
+    try {
+        co_await open_tunnel(streams.first, streams.second, p);
+        StartTlsOptions t;
+        t.server_hostname = p.server_hostname ? *p.server_hostname : p.host;
+        co_await streams.second.start_tls(*p.ssl, std::move(t));
+    } catch (...) {
+        if (auto tr = streams.second.transport()) tr->abort();
+        throw;
+    }
+    co_return streams;
 }
 
 Coro<std::pair<StreamReader, StreamWriter>> connect_mapped(ConnectParams p, std::string where) {
     std::optional<double> limit = p.sock_connect;
+    const bool proxied = p.proxy_host.has_value();
+    if (proxied) {
+        bool v6 = p.proxy_host->find(':') != std::string::npos;
+        where =
+            (v6 ? "[" + *p.proxy_host + "]" : *p.proxy_host) + ":" + std::to_string(p.proxy_port);
+    }
     try {
         if (limit) co_return co_await asyncio::timeout(Seconds(*limit), connect(std::move(p)));
         co_return co_await connect(std::move(p));
@@ -162,8 +218,10 @@ Coro<std::pair<StreamReader, StreamWriter>> connect_mapped(ConnectParams p, std:
         throw TimeoutError("Connection timeout to host " + where +
                            " (ClientTimeout sock_connect, " + format_seconds(*limit) + ")");
     } catch (const std::system_error& e) {
+        if (proxied) throw ClientProxyConnectionError(where, e.code(), e.code().message());
         throw ClientConnectorError(where, e.code(), e.code().message());
     } catch (const GaiError& e) {
+        if (proxied) throw ClientProxyConnectionError(where, std::error_code(), e.what());
         throw ClientConnectorError(where, std::error_code(), e.what());
     }
 }

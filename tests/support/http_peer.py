@@ -10,6 +10,8 @@
 #   /gzip, /deflate        "compressed " * 1000, encoded
 #   /corrupt-gzip          Content-Encoding: gzip with bytes that are not gzip
 #   /latin1                text/plain; charset=iso-8859-1 "café"
+#   /nocharset-latin1      text/plain without charset, a French paragraph in latin-1
+#   /nocharset-sjis        text/html without charset, a Japanese paragraph in Shift_JIS
 #   /lines                 1000 numbered lines, Content-Length
 #   /stall-head            never answers (sleeps 30 s)
 #   /stall-body            Content-Length 1000000, sends 1000 bytes, then sleeps 30 s
@@ -30,6 +32,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs
 
 accepted = 0
+FRENCH = ("Déjà l'été s'achève : les élèves rentrent à l'école, où la maîtresse, très "
+          "fâchée, réclame les cahiers oubliés près de la fenêtre. Ça arrive à chaque "
+          "rentrée, hélas, même aux meilleurs élèves de la classe.\n")
+JAPANESE = ("<p>吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"
+            "何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。"
+            "吾輩はここで始めて人間というものを見た。</p>\n")
 lock = threading.Lock()
 
 
@@ -97,6 +105,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_body(200, b"\x1f\x8b this is not really gzip data", extra=[("Content-Encoding", "gzip")])
         elif head == "latin1":
             self.send_body(200, "café".encode("latin-1"), "text/plain; charset=iso-8859-1")
+        elif head == "nocharset-latin1":
+            self.send_body(200, FRENCH.encode("latin-1"), "text/plain")
+        elif head == "nocharset-sjis":
+            self.send_body(200, JAPANESE.encode("shift_jis"), "text/html")
         elif head == "lines":
             self.send_body(200, b"".join(b"line %d\n" % i for i in range(1000)))
         elif head == "stall-head":

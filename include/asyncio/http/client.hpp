@@ -44,6 +44,14 @@ struct ClientTimeout {
     std::optional<double> sock_connect = std::nullopt;
 };
 
+/// Credentials for HTTP Basic authentication. Python: aiohttp.BasicAuth(login, password).
+struct BasicAuth {
+    std::string login;
+    std::string password = "";
+    /// The header value: "Basic " + base64(login ":" password). Python: BasicAuth.encode().
+    std::string encode() const;
+};
+
 /// The keyword arguments of a request. Python: session.request(method, url, **kwargs).
 /// At most one of data, form and json.
 struct RequestOptions {
@@ -69,6 +77,14 @@ struct RequestOptions {
     std::optional<ssl::SSLContext> ssl = std::nullopt;
     /// The name sent in SNI and checked against the certificate (default: the URL's host).
     std::optional<std::string> server_hostname = std::nullopt;
+    /// The HTTP proxy of this request, "http://[user:password@]host:port" (default: the
+    /// session's, then the environment's when trust_env). An http URL is sent to the proxy in
+    /// absolute form; an https URL goes through a CONNECT tunnel, TLS to the server inside it.
+    /// Python: proxy=.
+    std::optional<std::string> proxy = std::nullopt;
+    /// Sent to the proxy as Proxy-Authorization (default: the session's, then the proxy URL's
+    /// user and password). Python: proxy_auth=.
+    std::optional<BasicAuth> proxy_auth = std::nullopt;
 };
 
 /// The keyword arguments of a session. Python: aiohttp.ClientSession(...).
@@ -86,6 +102,16 @@ struct ClientSessionOptions {
     std::optional<ssl::SSLContext> ssl = std::nullopt;
     /// The pool's bounds. Python: connector=aiohttp.TCPConnector(limit=..., ...).
     TCPConnectorOptions connector{};
+    /// The HTTP proxy of every request that names none. Python: proxy=.
+    std::optional<std::string> proxy = std::nullopt;
+    /// Proxy credentials of every request that gives none. Python: proxy_auth=.
+    std::optional<BasicAuth> proxy_auth = std::nullopt;
+    /// Take the proxy of a request that names none (and whose session names none) from the
+    /// environment: http_proxy / https_proxy by the URL's scheme, no_proxy for the hosts that
+    /// bypass it (lower-case names win over upper-case; HTTP_PROXY is ignored when
+    /// REQUEST_METHOD is set, as CGI puts the client's Proxy header there). Python: trust_env=
+    /// (which also reads ~/.netrc; this does not).
+    bool trust_env = false;
 };
 
 /// An HTTP client session. Not copyable or movable (its requests refer to it); close it with

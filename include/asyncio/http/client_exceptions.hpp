@@ -2,9 +2,11 @@
 //
 //   ClientError                       (std::runtime_error)
 //   ├── ClientResponseError           status() and message(); raise_for_status()
-//   │   └── TooManyRedirects
+//   │   ├── TooManyRedirects
+//   │   └── ClientHttpProxyError      the proxy refused the CONNECT tunnel (407, 502...)
 //   ├── ClientConnectionError
 //   │   ├── ClientConnectorError      the connect failed (errno in code())
+//   │   │   └── ClientProxyConnectionError   the connect to the proxy failed
 //   │   └── ServerDisconnectedError   the server closed before the response was complete
 //   ├── RemoteProtocolError           not a valid HTTP response (status line, headers)
 //   └── ClientPayloadError            the body is malformed or cut short
@@ -50,6 +52,15 @@ class TooManyRedirects : public ClientResponseError {
     using ClientResponseError::ClientResponseError;
 };
 
+/// The proxy answered the CONNECT of an https request with a status other than 2xx: status()
+/// is the proxy's (407 Proxy Authentication Required, 502 Bad Gateway...), url() the
+/// request's. A plain http request through a proxy gets the proxy's answer as its response
+/// instead. Python: aiohttp.ClientHttpProxyError (httpx.ProxyError).
+class ClientHttpProxyError : public ClientResponseError {
+  public:
+    using ClientResponseError::ClientResponseError;
+};
+
 /// A connection-level failure. Python: aiohttp.ClientConnectionError.
 class ClientConnectionError : public ClientError {
   public:
@@ -65,6 +76,13 @@ class ClientConnectorError : public ClientConnectionError {
 
   private:
     std::error_code code_;
+};
+
+/// The connection to the proxy could not be made: "Cannot connect to host <proxy> ...".
+/// Python: aiohttp.ClientProxyConnectionError (httpx.ProxyError).
+class ClientProxyConnectionError : public ClientConnectorError {
+  public:
+    using ClientConnectorError::ClientConnectorError;
 };
 
 /// The server closed the connection before the whole response came.

@@ -80,8 +80,12 @@ class ClientResponse {
     /// The whole body (decoded), read to the end. A second call gives the same bytes.
     /// Python: await resp.read().
     Coro<std::string> read();
-    /// The body as UTF-8 text: decoded from `encoding`, or from the Content-Type's charset,
-    /// else UTF-8. Python: await resp.text(encoding=None, errors='strict').
+    /// The body as UTF-8 text: decoded from `encoding`, or from the Content-Type's charset.
+    /// Without either: UTF-8 when the bytes are valid UTF-8 (or the type is JSON), else the
+    /// charset uchardet detects in them (latin-1, Shift_JIS...), converted with iconv; UTF-8
+    /// (and its error) when it detects none. Python: await resp.text(encoding=None,
+    /// errors='strict') (aiohttp ≤ 3.8 detected with charset-normalizer; later versions call
+    /// the session's fallback_charset_resolver, UTF-8 by default).
     /// Errors: std::invalid_argument when the bytes are not valid in that charset (with
     /// `errors` "strict"; "replace" puts U+FFFD instead), or for an unknown charset.
     Coro<std::string> text(std::optional<std::string> encoding = std::nullopt,

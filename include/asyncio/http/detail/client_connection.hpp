@@ -32,6 +32,7 @@ struct ConnectionKey {
     int port = 0;
     const void* ssl = nullptr;    // the SSLContext's identity (https only)
     std::string server_hostname;  // the name verified (https only)
+    std::string proxy;            // "host:port|Proxy-Authorization" of the proxy, if any
 
     bool operator==(const ConnectionKey&) const = default;
     std::string str() const;  // "http://host:port"
@@ -66,6 +67,12 @@ struct ConnectParams {
     std::optional<ssl::SSLContext> ssl;
     std::optional<std::string> server_hostname;
     std::optional<double> sock_connect;  // seconds for the connect itself
+    /// Through an HTTP proxy: the connection is made to it; an https request (ssl set) then
+    /// asks it for a CONNECT tunnel to host:port and runs TLS inside.
+    std::optional<std::string> proxy_host = std::nullopt;
+    int proxy_port = 0;
+    std::optional<std::string> proxy_authorization = std::nullopt;  // the header's value
+    std::string url = {};  // the request's URL, for ClientHttpProxyError
 };
 
 struct ConnectorState;
