@@ -1,10 +1,13 @@
-// Coroutine diagnostics: errors of misused Coro handles and the "never awaited" report.
+// Coroutine diagnostics: errors of misused Coro handles, the "never awaited" report, and
+// the report of a frame whose destruction threw.
 #include "asyncio/coro.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 
 namespace asyncio::detail {
 
@@ -36,3 +39,45 @@ void report_never_awaited(void* frame) noexcept {
 }
 
 }  // namespace asyncio::detail
+
+namespace asyncio {
+
+// Frames destroyed before their end.
+
+namespace {
+thread_local EventLoop* destroying_for = nullptr;  // the loop of the outermost such destroy
+}
+
+// A destructor that throws while a suspended frame is destroyed sends the exception, as GCC
+// compiles it, to the frame's unhandled_exception() (the thread's slot) and then to its final
+// suspend point, where the frame stops (its continuation is noop): the destroy() returns with
+// the frame still allocated. Take the exception, free the frame, report.
+void detail::destroy_suspended_frame(std::coroutine_handle<> h, EventLoop* loop) noexcept {
+    if (!loop) loop = detail::tls.running_loop ? detail::tls.running_loop : destroying_for;
+    EventLoop* saved_loop = std::exchange(destroying_for, loop);
+    std::exception_ptr* saved_exc = std::exchange(detail::tls.coro_exc, nullptr);
+    h.destroy();
+    if (detail::tls.coro_exc) {
+        std::exception_ptr e = detail::take_coro_exception();
+        if (h.done()) h.destroy();
+        ExceptionContext ctx;
+        try {
+            ctx.message = "Exception ignored while destroying a pending coroutine";
+        } catch (...) {
+        }
+        ctx.exception = e;
+        if (loop) {
+            loop->call_exception_handler(ctx);
+        } else {
+            try {
+                std::string out = ctx.message + "\n" + describe_exception(e) + "\n";
+                std::fwrite(out.data(), 1, out.size(), stderr);
+            } catch (...) {
+            }
+        }
+    }
+    detail::tls.coro_exc = saved_exc;
+    destroying_for = saved_loop;
+}
+
+}  // namespace asyncio

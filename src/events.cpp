@@ -20,10 +20,7 @@
 #include <system_error>
 #include <thread>
 
-#include "asyncio/coro.hpp"
 #include "asyncio/detail/spin.hpp"
-#include "asyncio/executors.hpp"
-#include "asyncio/tasks.hpp"
 #include "backend/poller.hpp"
 
 namespace asyncio {
@@ -478,8 +475,9 @@ void EventLoop::run_due_timers(std::uint32_t seq_mark) {
 }
 
 void EventLoop::fire_timer(detail::TimerNode* n) {
-    if (n->kind == detail::TimerNode::task_sleep) {
-        run_ready({&detail::TaskCore::timer_fired_thunk, detail::TaskCore::from_timer(n)});
+    if (n->kind != detail::TimerNode::handle) {
+        const detail::TimerKind& k = detail::timer_kinds[n->kind];
+        run_ready({k.fire, reinterpret_cast<char*>(n) - k.offset});
         return;
     }
     auto* h = detail::HandleImpl::from_timer(n);
@@ -503,11 +501,9 @@ void EventLoop::run_ready(detail::ReadyEntry e) {
 // took 0.123 seconds" (format_helpers: a task step is named by the task's repr, taken after
 // the step). The entry's object is held across the run so that it can still be named.
 void EventLoop::run_timed(detail::ReadyEntry e) {
-    detail::TaskCore* task = nullptr;
+    detail::TaskCore* task = detail::TaskCore::task_of(e);
     detail::HandleImpl* handle = nullptr;
-    if (e.fn == &detail::TaskCore::step_thunk || e.fn == &detail::TaskCore::wakeup_thunk ||
-        e.fn == &detail::TaskCore::timer_fired_thunk) {
-        task = static_cast<detail::TaskCore*>(e.self);
+    if (task) {
         task->add_ref();
     } else if (e.fn == &detail::HandleImpl::run_thunk) {
         handle = static_cast<detail::HandleImpl*>(e.self);
@@ -576,20 +572,7 @@ void EventLoop::close() {
     closed_ = true;
     // From now on call_soon_threadsafe() refuses (RuntimeError) instead of queueing.
     detail::HandleImpl* posted = ts_head_.exchange(ts_closed_mark(), std::memory_order_seq_cst);
-    // --- executors (executors.hpp): CPython's close() shuts the default executor down
-    // without waiting for its threads.
-    if (default_executor_) {
-        std::shared_ptr<Executor> ex = std::move(default_executor_);
-        try {
-            ex->shutdown(false);
-        } catch (...) {
-            ExceptionContext ctx;
-            ctx.message = "error while shutting down the default executor at close()";
-            ctx.exception = std::current_exception();
-            call_exception_handler(ctx);
-        }
-    }
-    executor_shutdown_called_ = true;
+    close_default_executor();
     for (int round = 0; round < 4 && !ready_.empty(); ++round) {
         while (!ready_.empty()) {
             detail::ReadyEntry e = ready_.pop();
@@ -842,45 +825,6 @@ bool EventLoop::remove_signal_handler(int sig) {
 
 const char* EventLoop::backend_name() const noexcept {
     return poller_ ? poller_->name() : "closed";
-}
-
-// ---------------------------------------------------------------------------------------
-// Frames destroyed before their end
-
-namespace {
-thread_local EventLoop* destroying_for = nullptr;  // the loop of the outermost such destroy
-}
-
-// A destructor that throws while a suspended frame is destroyed sends the exception, as GCC
-// compiles it, to the frame's unhandled_exception() (the thread's slot) and then to its final
-// suspend point, where the frame stops (its continuation is noop): the destroy() returns with
-// the frame still allocated. Take the exception, free the frame, report.
-void detail::destroy_suspended_frame(std::coroutine_handle<> h, EventLoop* loop) noexcept {
-    if (!loop) loop = detail::tls.running_loop ? detail::tls.running_loop : destroying_for;
-    EventLoop* saved_loop = std::exchange(destroying_for, loop);
-    std::exception_ptr* saved_exc = std::exchange(detail::tls.coro_exc, nullptr);
-    h.destroy();
-    if (detail::tls.coro_exc) {
-        std::exception_ptr e = detail::take_coro_exception();
-        if (h.done()) h.destroy();
-        ExceptionContext ctx;
-        try {
-            ctx.message = "Exception ignored while destroying a pending coroutine";
-        } catch (...) {
-        }
-        ctx.exception = e;
-        if (loop) {
-            loop->call_exception_handler(ctx);
-        } else {
-            try {
-                std::string out = ctx.message + "\n" + describe_exception(e) + "\n";
-                std::fwrite(out.data(), 1, out.size(), stderr);
-            } catch (...) {
-            }
-        }
-    }
-    detail::tls.coro_exc = saved_exc;
-    destroying_for = saved_loop;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -173,6 +173,22 @@ Executor& EventLoop::default_executor() {
     return *default_executor_;
 }
 
+// close(): CPython's close() shuts the default executor down without waiting for its threads.
+void EventLoop::close_default_executor() noexcept {
+    if (default_executor_) {
+        std::shared_ptr<Executor> ex = std::move(default_executor_);
+        try {
+            ex->shutdown(false);
+        } catch (...) {
+            ExceptionContext ctx;
+            ctx.message = "error while shutting down the default executor at close()";
+            ctx.exception = std::current_exception();
+            call_exception_handler(ctx);
+        }
+    }
+    executor_shutdown_called_ = true;
+}
+
 void EventLoop::set_default_executor(std::shared_ptr<Executor> executor) {
     check_closed();
     if (!executor) throw std::invalid_argument("set_default_executor: executor is null");

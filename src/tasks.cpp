@@ -19,6 +19,15 @@ static_assert(offsetof(TaskCore, next_) == offsetof(TaskCore, prev_) + sizeof(vo
               "done_storage() spans both list links");
 #pragma GCC diagnostic pop
 
+const bool TaskCore::sleep_timer_registered_ =
+    register_timer_kind(TimerNode::task_sleep, &TaskCore::timer_fired_thunk, offsetof_timer());
+
+TaskCore* TaskCore::task_of(ReadyEntry e) noexcept {
+    if (e.fn == &step_thunk || e.fn == &wakeup_thunk || e.fn == &timer_fired_thunk)
+        return static_cast<TaskCore*>(e.self);
+    return nullptr;
+}
+
 namespace {
 // Tasks live and die on their loop's thread: one table per thread.
 std::unordered_map<const TaskCore*, TaskCore::Extras>& extras_table() {

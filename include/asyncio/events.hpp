@@ -682,6 +682,7 @@ class EventLoop {
     // --- executors (executors.hpp) ---
     std::shared_ptr<Executor> default_executor_;
     bool executor_shutdown_called_ = false;
+    void close_default_executor() noexcept;  // close(), defined in executors.cpp
 
     // call_soon_threadsafe(): a lock-free stack of handles (newest first, linked through
     // HandleImpl::ts_next_), taken whole and reversed by the loop (FIFO per poster). close()

@@ -205,9 +205,9 @@ class TaskCore : public FutureBase {
     /// Runs the task in `ctx` instead of the copy taken at creation (create_task's context=).
     void use_context(ContextData* ctx);
 
-    static TaskCore* from_timer(TimerNode* n) noexcept {
-        return reinterpret_cast<TaskCore*>(reinterpret_cast<char*>(n) - offsetof_timer());
-    }
+    /// The task a ready entry steps, wakes or fires the sleep timer of, else null (the
+    /// loop's slow-callback report names it).
+    static TaskCore* task_of(ReadyEntry e) noexcept;
 
   protected:
     void* root_address() const noexcept { return task_root_.address(); }
@@ -221,11 +221,11 @@ class TaskCore : public FutureBase {
     virtual bool take_root_result(std::exception_ptr& out) = 0;
 
   private:
-    friend class asyncio::EventLoop;
     static void step_thunk(void* self, bool run);
     static void wakeup_thunk(void* self, bool run);
     static void timer_fired_thunk(void* self, bool run);
     static std::size_t offsetof_timer() noexcept;
+    static const bool sleep_timer_registered_;  // the task_sleep entry of timer_kinds
 
     /// The one place the phase changes (debug builds check the move against the diagram).
     void set_phase(Phase to) noexcept {

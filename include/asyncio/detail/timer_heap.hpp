@@ -17,6 +17,8 @@
 #include <deque>
 #include <vector>
 
+#include "asyncio/detail/ready_queue.hpp"
+
 namespace asyncio::detail {
 
 struct TimerNode {
@@ -33,6 +35,23 @@ struct TimerNode {
     bool scheduled() const noexcept { return index != npos; }
 };
 static_assert(sizeof(TimerNode) == 16);
+
+/// How the loop fires a due timer whose kind is not `handle` (handles are the loop's own):
+/// it queues `fire` with the node's owner, found `offset` bytes before the node. The owner
+/// of a kind registers it once, at static initialization (TaskCore for task_sleep), so that
+/// the loop knows no timer owner but its handles. Cost: two loads from this table per fired
+/// timer, where the loop used to name the task's thunk directly and call out of line for
+/// the node's offset.
+struct TimerKind {
+    ReadyFn fire = nullptr;
+    std::size_t offset = 0;
+};
+inline TimerKind timer_kinds[2];
+
+inline bool register_timer_kind(TimerNode::Kind kind, ReadyFn fire, std::size_t offset) noexcept {
+    timer_kinds[kind] = TimerKind{fire, offset};
+    return true;
+}
 
 class TimerHeap {
   public:
