@@ -32,28 +32,28 @@ namespace detail {
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
-// HandleImpl is polymorphic, so offsetof is only conditionally supported; GCC and Clang
+// HandleCore is polymorphic, so offsetof is only conditionally supported; GCC and Clang
 // support it for single, non-virtual inheritance, which is all this needs.
-std::size_t HandleImpl::offsetof_timer() noexcept { return offsetof(HandleImpl, timer_); }
+std::size_t HandleCore::offsetof_timer() noexcept { return offsetof(HandleCore, timer_); }
 #pragma GCC diagnostic pop
 
-void HandleImpl::cancel() noexcept {
+void HandleCore::cancel() noexcept {
     if (!cancelled_.exchange(true, std::memory_order_relaxed)) {
         if (timer_.scheduled() && loop_) loop_->timer_handle_cancelled();
     }
 }
 
-double HandleImpl::when() const noexcept {
+double HandleCore::when() const noexcept {
     if (timer_.when == never_ns) return std::numeric_limits<double>::infinity();
     return static_cast<double>(timer_.when) * 1e-9;
 }
 
-std::string HandleImpl::repr() const {
+std::string HandleCore::repr() const {
     return std::string("<") + (timer_.when ? "TimerHandle" : "Handle") +
            (cancelled() ? " cancelled" : "") + ">";
 }
 
-std::string handle_repr(const HandleImpl& h, const std::string& name) {
+std::string handle_repr(const HandleCore& h, const std::string& name) {
     std::string s = h.timer_.when ? "<TimerHandle " : "<Handle ";
     s += name;
     s += "()";
@@ -61,8 +61,8 @@ std::string handle_repr(const HandleImpl& h, const std::string& name) {
     return s + ">";
 }
 
-void HandleImpl::run_thunk(void* self, bool run) {
-    auto* h = static_cast<HandleImpl*>(self);
+void HandleCore::run_thunk(void* self, bool run) {
+    auto* h = static_cast<HandleCore*>(self);
     if (run && !h->cancelled()) {
         try {
             // CPython's Handle._run: context.run(callback): what the callback sets stays in
@@ -220,15 +220,15 @@ std::int64_t EventLoop::signed_delay_ns(Seconds delay) {
     return static_cast<std::int64_t>(std::llround(v * 1e9));
 }
 
-void EventLoop::schedule_timer(detail::HandleImpl* h, std::int64_t when) {
+void EventLoop::schedule_timer(detail::HandleCore* h, std::int64_t when) {
     // the heap owns the reference the caller created; the TimerHandle gets another
     h->add_ref();
     timers_.push(&h->timer_, when);
 }
 
-void EventLoop::push_threadsafe(detail::HandleImpl* h) {
+void EventLoop::push_threadsafe(detail::HandleCore* h) {
     ts_posting_.fetch_add(1, std::memory_order_seq_cst);
-    detail::HandleImpl* head = ts_head_.load(std::memory_order_seq_cst);
+    detail::HandleCore* head = ts_head_.load(std::memory_order_seq_cst);
     do {
         if (head == ts_closed_mark()) {
             ts_posting_.fetch_sub(1, std::memory_order_seq_cst);
@@ -245,23 +245,23 @@ void EventLoop::push_threadsafe(detail::HandleImpl* h) {
 }
 
 void EventLoop::drain_threadsafe() {
-    detail::HandleImpl* list = ts_head_.exchange(nullptr, std::memory_order_acquire);
+    detail::HandleCore* list = ts_head_.exchange(nullptr, std::memory_order_acquire);
     if (list == ts_closed_mark()) {
         ts_head_.store(list);
         return;
     }
     // The stack is newest first: reverse it into posting order.
-    detail::HandleImpl* fifo = nullptr;
+    detail::HandleCore* fifo = nullptr;
     while (list) {
-        detail::HandleImpl* next = list->ts_next_;
+        detail::HandleCore* next = list->ts_next_;
         list->ts_next_ = fifo;
         fifo = list;
         list = next;
     }
     while (fifo) {
-        detail::HandleImpl* next = fifo->ts_next_;
+        detail::HandleCore* next = fifo->ts_next_;
         fifo->ts_next_ = nullptr;
-        ready_.push(&detail::HandleImpl::run_thunk, fifo);
+        ready_.push(&detail::HandleCore::run_thunk, fifo);
         fifo = next;
     }
 }
@@ -335,7 +335,7 @@ void EventLoop::run_forever() {
 void EventLoop::purge_cancelled_timers() {
     timers_.remove_if([this](detail::TimerNode* n) {
         if (n->kind != detail::TimerNode::handle) return false;
-        auto* h = detail::HandleImpl::from_timer(n);
+        auto* h = detail::HandleCore::from_timer(n);
         if (!h->cancelled()) return false;
         h->release();
         return true;
@@ -407,7 +407,7 @@ void EventLoop::tidy_timers() {
         purge_cancelled_timers();
     } else {
         while (!timers_.empty() && timers_.top()->kind == detail::TimerNode::handle) {
-            auto* h = detail::HandleImpl::from_timer(timers_.top());
+            auto* h = detail::HandleCore::from_timer(timers_.top());
             if (!h->cancelled()) break;
             timers_.pop();
             if (cancelled_timers_) --cancelled_timers_;
@@ -442,11 +442,11 @@ void EventLoop::dispatch_io(std::span<const detail::IoEvent> events) {
         if (it == fds_.end()) continue;
         if (ev.readable && it->second.reader && !it->second.reader->cancelled()) {
             it->second.reader->add_ref();
-            ready_.push(&detail::HandleImpl::run_thunk, it->second.reader);
+            ready_.push(&detail::HandleCore::run_thunk, it->second.reader);
         }
         if (ev.writable && it->second.writer && !it->second.writer->cancelled()) {
             it->second.writer->add_ref();
-            ready_.push(&detail::HandleImpl::run_thunk, it->second.writer);
+            ready_.push(&detail::HandleCore::run_thunk, it->second.writer);
         }
     }
 }
@@ -480,12 +480,12 @@ void EventLoop::fire_timer(detail::TimerNode* n) {
         run_ready({k.fire, reinterpret_cast<char*>(n) - k.offset});
         return;
     }
-    auto* h = detail::HandleImpl::from_timer(n);
+    auto* h = detail::HandleCore::from_timer(n);
     if (h->cancelled()) {
         if (cancelled_timers_) --cancelled_timers_;
         h->release();
     } else {
-        run_ready({&detail::HandleImpl::run_thunk, h});  // the heap's reference moves
+        run_ready({&detail::HandleCore::run_thunk, h});  // the heap's reference moves
     }
 }
 
@@ -502,16 +502,16 @@ void EventLoop::run_ready(detail::ReadyEntry e) {
 // the step). The entry's object is held across the run so that it can still be named.
 void EventLoop::run_timed(detail::ReadyEntry e) {
     detail::TaskCore* task = detail::TaskCore::task_of(e);
-    detail::HandleImpl* handle = nullptr;
+    detail::HandleCore* handle = nullptr;
     if (task) {
         task->add_ref();
-    } else if (e.fn == &detail::HandleImpl::run_thunk) {
-        handle = static_cast<detail::HandleImpl*>(e.self);
+    } else if (e.fn == &detail::HandleCore::run_thunk) {
+        handle = static_cast<detail::HandleCore*>(e.self);
         handle->add_ref();
     }
     struct Hold {
         detail::TaskCore* t;
-        detail::HandleImpl* h;
+        detail::HandleCore* h;
         ~Hold() {
             if (t) t->release();
             if (h) h->release();
@@ -559,7 +559,7 @@ void EventLoop::process_signals() {
         auto it = signal_handlers_.find(sig);
         if (it == signal_handlers_.end()) continue;
         it->second->add_ref();
-        ready_.push(&detail::HandleImpl::run_thunk, it->second);
+        ready_.push(&detail::HandleCore::run_thunk, it->second);
     }
 }
 
@@ -571,7 +571,7 @@ void EventLoop::close() {
     while (tasks_) tasks_->abandon();
     closed_ = true;
     // From now on call_soon_threadsafe() refuses (RuntimeError) instead of queueing.
-    detail::HandleImpl* posted = ts_head_.exchange(ts_closed_mark(), std::memory_order_seq_cst);
+    detail::HandleCore* posted = ts_head_.exchange(ts_closed_mark(), std::memory_order_seq_cst);
     close_default_executor();
     for (int round = 0; round < 4 && !ready_.empty(); ++round) {
         while (!ready_.empty()) {
@@ -580,7 +580,7 @@ void EventLoop::close() {
         }
     }
     for (detail::TimerNode* n : timers_.take_all()) {
-        if (n->kind == detail::TimerNode::handle) detail::HandleImpl::from_timer(n)->release();
+        if (n->kind == detail::TimerNode::handle) detail::HandleCore::from_timer(n)->release();
     }
     cancelled_timers_ = 0;
     for (auto& [fd, fh] : fds_) {
@@ -606,7 +606,7 @@ void EventLoop::close() {
     // Posters that pushed before the close finish their wake() before wake_fd_ closes.
     while (ts_posting_.load(std::memory_order_seq_cst) != 0) ::sched_yield();
     while (posted) {  // never run; a destructor may post again and is refused
-        detail::HandleImpl* next = posted->ts_next_;
+        detail::HandleCore* next = posted->ts_next_;
         posted->release();
         posted = next;
     }
@@ -720,14 +720,14 @@ std::vector<AnyTask> EventLoop::all_tasks() const {
     return out;
 }
 
-void EventLoop::set_fd_handler(int fd, bool write, detail::HandleImpl* h) {
+void EventLoop::set_fd_handler(int fd, bool write, detail::HandleCore* h) {
     if (fd < 0) {
         h->release();
         throw std::invalid_argument("invalid file descriptor: " + std::to_string(fd));
     }
     FdHandlers& fh = fds_[fd];
-    detail::HandleImpl*& slot = write ? fh.writer : fh.reader;
-    detail::HandleImpl* old = slot;
+    detail::HandleCore*& slot = write ? fh.writer : fh.reader;
+    detail::HandleCore* old = slot;
     slot = h;
     try {
         update_interest(fd, fh);
@@ -747,7 +747,7 @@ bool EventLoop::clear_fd_handler(int fd, bool write) {
     if (closed_) return false;
     auto it = fds_.find(fd);
     if (it == fds_.end()) return false;
-    detail::HandleImpl*& slot = write ? it->second.writer : it->second.reader;
+    detail::HandleCore*& slot = write ? it->second.writer : it->second.reader;
     if (!slot) return false;
     slot->cancel();
     slot->release();
@@ -762,7 +762,7 @@ void EventLoop::update_interest(int fd, const FdHandlers& fh) {
     poller_->set_interest(fd, fh.reader != nullptr, fh.writer != nullptr);
 }
 
-void EventLoop::set_signal_handler(int sig, detail::HandleImpl* h) {
+void EventLoop::set_signal_handler(int sig, detail::HandleCore* h) {
     if (sig < 1 || sig > max_signal) {
         h->release();
         throw std::invalid_argument("invalid signal number " + std::to_string(sig));

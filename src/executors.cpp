@@ -18,7 +18,7 @@ namespace detail {
 /// The pool's state, shared with its workers (which outlive a pool destroyed without
 /// waiting). Invariant: `idle` workers are blocked on `cv` with `queue` empty or about to be
 /// woken; a new thread is started only when the queue holds more items than idle workers.
-struct ThreadPoolShared {
+struct ThreadPoolCore {
     std::mutex m;
     std::condition_variable cv;
     std::deque<std::unique_ptr<WorkItem>> queue;
@@ -41,7 +41,7 @@ namespace {
 // How long a worker spins for the next item after finishing one.
 constexpr auto worker_spin = std::chrono::microseconds(50);
 
-void spin_for_work(ThreadPoolShared& s) noexcept {
+void spin_for_work(ThreadPoolCore& s) noexcept {
     if (s.spinner.exchange(true, std::memory_order_acq_rel)) return;  // another one spins
     auto deadline = std::chrono::steady_clock::now() + worker_spin;
     for (unsigned i = 0; s.queued.load(std::memory_order_acquire) == 0; ++i) {
@@ -53,7 +53,7 @@ void spin_for_work(ThreadPoolShared& s) noexcept {
     s.spinner.store(false, std::memory_order_release);
 }
 
-void worker_main(std::shared_ptr<ThreadPoolShared> s) {
+void worker_main(std::shared_ptr<ThreadPoolCore> s) {
     bool finished_one = false;
     for (;;) {
         if (finished_one) spin_for_work(*s);
@@ -89,7 +89,7 @@ void worker_main(std::shared_ptr<ThreadPoolShared> s) {
 
 ThreadPoolExecutor::ThreadPoolExecutor(std::optional<int> max_workers,
                                        std::string thread_name_prefix)
-    : s_(std::make_shared<detail::ThreadPoolShared>()) {
+    : s_(std::make_shared<detail::ThreadPoolCore>()) {
     if (max_workers && *max_workers <= 0)
         throw std::invalid_argument("max_workers must be greater than 0");
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());

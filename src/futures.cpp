@@ -182,8 +182,8 @@ void hold_queued_callback(ReadyEntry e) noexcept {
     // wake-up needs no hold: a pending task holds itself).
     if (e.fn == &UserCallbackBase::thunk)
         static_cast<UserCallbackBase*>(e.self)->hold();
-    else if (e.fn == &GatherBase::child_done)
-        GatherBase::hold(e.self);
+    else if (e.fn == &GatherCore::child_done)
+        GatherCore::hold(e.self);
     else if (e.fn == &ShieldLink::inner_done)
         ShieldLink::hold_inner(e.self);
     else if (e.fn == &AsCompletedCore::on_completion)

@@ -17,7 +17,7 @@ std::exception_ptr child_exception(FutureBase* c) {
     return c->exception();
 }
 
-GatherBase::~GatherBase() {
+GatherCore::~GatherCore() {
     // Only a plain-future child can still be pending here (a task child's callback owns
     // this gather). It keeps no callback pointing here. Once this gather had failed, what
     // the child raises later counts as retrieved, as CPython's callback retrieves it.
@@ -37,20 +37,20 @@ GatherBase::~GatherBase() {
     drop_links();
 }
 
-void GatherBase::drop_links() noexcept {
+void GatherCore::drop_links() noexcept {
     for (Link& l : links_) l.child()->release();
     links_.clear();
     links_.shrink_to_fit();
 }
 
-void GatherBase::add_child(Child c) {
+void GatherCore::add_child(Child c) {
     FutureBase* f = c.state.get();
     links_.push_back(
         Link{this, reinterpret_cast<std::uintptr_t>(f) | (c.owned ? Link::kOwned : 0)});
     f->add_ref();  // the link's reference; `c` lets go of its own
 }
 
-std::string GatherBase::repr() const {
+std::string GatherCore::repr() const {
     const char* st = state_ == State::pending     ? "pending"
                      : state_ == State::cancelled ? "cancelled"
                                                   : "finished";
@@ -59,7 +59,7 @@ std::string GatherBase::repr() const {
     return s + ">";
 }
 
-void GatherBase::start() {
+void GatherCore::start() {
     if (links_.empty()) {
         build();
         finish_with_value();
@@ -98,23 +98,23 @@ void GatherBase::start() {
     for (auto& c : done) on_child_done(c.get());
 }
 
-void GatherBase::hold(void* self) noexcept {
+void GatherCore::hold(void* self) noexcept {
     auto* l = static_cast<Link*>(self);
     if (l->owning()) return;  // it holds the gather already
     l->g->add_ref();
     l->bits |= Link::kHeld;
 }
 
-void GatherBase::child_done(void* self, bool run) {
+void GatherCore::child_done(void* self, bool run) {
     auto* l = static_cast<Link*>(self);
-    GatherBase* g = l->g;
+    GatherCore* g = l->g;
     const bool holds = l->owning() || (l->bits & Link::kHeld) != 0;
     l->bits &= ~Link::kHeld;
     // A plain future's callback disposed of before it was queued holds nothing: the future
     // was disposed of with it, and whoever holds the gather lets it go.
     if (!holds) return;
     struct Release {  // after the callback, whether it returns or throws
-        GatherBase* g;
+        GatherCore* g;
         ~Release() { g->release(); }
     } release{g};
     if (run)
@@ -123,7 +123,7 @@ void GatherBase::child_done(void* self, bool run) {
         g->abandon();
 }
 
-void GatherBase::abandon() {
+void GatherCore::abandon() {
     // A task child's callback was disposed of without running: the task was abandoned when
     // the loop closed, so this gather can never complete. It lets go of everything that
     // could form a cycle with it: its callbacks on the task children still pending (each
@@ -138,7 +138,7 @@ void GatherBase::abandon() {
     release();
 }
 
-void GatherBase::finish_exception(std::exception_ptr e) {
+void GatherCore::finish_exception(std::exception_ptr e) {
     exc_ = std::move(e);
     state_ = State::finished;
     log_traceback_ = true;
@@ -148,7 +148,7 @@ void GatherBase::finish_exception(std::exception_ptr e) {
     if (nfinished_ == nfuts_) drop_links();
 }
 
-void GatherBase::on_child_done(FutureBase* child) {
+void GatherCore::on_child_done(FutureBase* child) {
     ++nfinished_;
     if (done()) {
         // Mark the late child's exception as retrieved: the gather already reported one.
@@ -180,7 +180,7 @@ void GatherBase::on_child_done(FutureBase* child) {
     finish_with_value();
 }
 
-bool GatherBase::cancel(std::optional<std::string> msg) {
+bool GatherCore::cancel(std::optional<std::string> msg) {
     log_traceback_ = false;
     if (done()) return false;
     bool ret = false;

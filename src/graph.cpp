@@ -31,7 +31,7 @@ std::vector<FutureBase*> awaiters(const FutureBase* f) {
         FutureBase* a = nullptr;
         if (TaskCore::is_wakeup(e.fn))
             a = static_cast<TaskCore*>(e.self);
-        else if (FutureBase* g = detail::GatherBase::awaiter_of(e))
+        else if (FutureBase* g = detail::GatherCore::awaiter_of(e))
             a = g;
         else if (FutureBase* p = detail::TaskGroupCore::awaiter_of(e))
             a = p;

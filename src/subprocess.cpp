@@ -70,12 +70,12 @@ struct FdSet {
 /// One child, watched on its loop. Invariant: returncode is empty until the child has been
 /// reaped (by this state's waitpid); after that `pid` may belong to someone else and is
 /// never signalled again.
-struct ProcessState : std::enable_shared_from_this<ProcessState> {
-    ProcessState(EventLoop& l, pid_t p) : loop(&l), pid(p) { l.add_ref(); }
-    ProcessState(const ProcessState&) = delete;
-    ProcessState& operator=(const ProcessState&) = delete;
+struct ProcessCore : std::enable_shared_from_this<ProcessCore> {
+    ProcessCore(EventLoop& l, pid_t p) : loop(&l), pid(p) { l.add_ref(); }
+    ProcessCore(const ProcessCore&) = delete;
+    ProcessCore& operator=(const ProcessCore&) = delete;
 
-    ~ProcessState() {
+    ~ProcessCore() {
         if (!returncode) {
             // Only reached when the loop drops the watch (loop.close()) before the child
             // exited: like CPython's transport, kill it, and reap it in the background.
@@ -275,7 +275,7 @@ Coro<Process> spawn_process(std::vector<std::string> argv, SubprocessOptions opt
         }
     }
 
-    auto state = std::make_shared<ProcessState>(loop, pid);
+    auto state = std::make_shared<ProcessCore>(loop, pid);
     Process proc(state);
     try {
         if (parent_fd[0] >= 0) {
@@ -307,7 +307,7 @@ Coro<Process> spawn_process(std::vector<std::string> argv, SubprocessOptions opt
 
 namespace {
 
-Coro<int> wait_impl(std::shared_ptr<detail::ProcessState> s) {
+Coro<int> wait_impl(std::shared_ptr<detail::ProcessCore> s) {
     if (s->returncode) co_return *s->returncode;
     Future<int> f = s->loop->create_future<int>();
     std::erase_if(s->waiters, [](const Future<int>& w) { return w.done(); });
@@ -333,7 +333,7 @@ Coro<void> feed_stdin(StreamWriter w, std::string input) {
 Coro<std::string> read_all(StreamReader r) { co_return co_await r.read(); }
 
 Coro<std::pair<std::string, std::string>> communicate_impl(Process p,
-                                                           std::shared_ptr<detail::ProcessState> s,
+                                                           std::shared_ptr<detail::ProcessCore> s,
                                                            std::string input) {
     std::optional<Task<void>> feeder;
     std::optional<Task<std::string>> out_task, err_task;

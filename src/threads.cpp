@@ -6,7 +6,7 @@
 
 namespace asyncio::detail {
 
-bool ConcurrentStateBase::cancel() {
+bool ConcurrentCore::cancel() {
     std::vector<UniqueFunction> cbs;
     {
         std::lock_guard<std::mutex> lock(m_);
@@ -20,7 +20,7 @@ bool ConcurrentStateBase::cancel() {
     return true;
 }
 
-bool ConcurrentStateBase::set_running_or_notify_cancel() {
+bool ConcurrentCore::set_running_or_notify_cancel() {
     std::lock_guard<std::mutex> lock(m_);
     if (state_ == State::cancelled) return false;
     if (state_ != State::pending)
@@ -30,31 +30,31 @@ bool ConcurrentStateBase::set_running_or_notify_cancel() {
     return true;
 }
 
-bool ConcurrentStateBase::try_set_exception(std::exception_ptr e) {
+bool ConcurrentCore::try_set_exception(std::exception_ptr e) {
     return try_finish([&] { exc_ = std::move(e); });
 }
 
-void ConcurrentStateBase::set_exception(std::exception_ptr e) {
+void ConcurrentCore::set_exception(std::exception_ptr e) {
     if (!try_set_exception(std::move(e)))
         throw InvalidStateError("set_exception: the ConcurrentFuture is already done");
 }
 
-bool ConcurrentStateBase::done() const {
+bool ConcurrentCore::done() const {
     std::lock_guard<std::mutex> lock(m_);
     return state_ == State::cancelled || state_ == State::finished;
 }
 
-bool ConcurrentStateBase::cancelled() const {
+bool ConcurrentCore::cancelled() const {
     std::lock_guard<std::mutex> lock(m_);
     return state_ == State::cancelled;
 }
 
-bool ConcurrentStateBase::running() const {
+bool ConcurrentCore::running() const {
     std::lock_guard<std::mutex> lock(m_);
     return state_ == State::running;
 }
 
-void ConcurrentStateBase::wait(std::optional<Seconds> timeout) const {
+void ConcurrentCore::wait(std::optional<Seconds> timeout) const {
     std::unique_lock<std::mutex> lock(m_);
     auto is_done = [this] { return state_ == State::cancelled || state_ == State::finished; };
     if (!timeout) {
@@ -72,7 +72,7 @@ void ConcurrentStateBase::wait(std::optional<Seconds> timeout) const {
     if (!cv_.wait_until(lock, deadline, is_done)) throw TimeoutError();
 }
 
-void ConcurrentStateBase::check_result() const {
+void ConcurrentCore::check_result() const {
     std::lock_guard<std::mutex> lock(m_);
     if (state_ == State::cancelled) throw CancelledError();
     if (state_ != State::finished)
@@ -80,14 +80,14 @@ void ConcurrentStateBase::check_result() const {
     if (exc_) std::rethrow_exception(exc_);
 }
 
-std::exception_ptr ConcurrentStateBase::exception(std::optional<Seconds> timeout) const {
+std::exception_ptr ConcurrentCore::exception(std::optional<Seconds> timeout) const {
     wait(timeout);
     std::lock_guard<std::mutex> lock(m_);
     if (state_ == State::cancelled) throw CancelledError();
     return exc_;
 }
 
-void ConcurrentStateBase::add_done_callback(UniqueFunction fn) {
+void ConcurrentCore::add_done_callback(UniqueFunction fn) {
     {
         std::lock_guard<std::mutex> lock(m_);
         if (state_ != State::cancelled && state_ != State::finished) {
@@ -100,7 +100,7 @@ void ConcurrentStateBase::add_done_callback(UniqueFunction fn) {
     run_callbacks(one);
 }
 
-void ConcurrentStateBase::run_callbacks(std::vector<UniqueFunction>& cbs) noexcept {
+void ConcurrentCore::run_callbacks(std::vector<UniqueFunction>& cbs) noexcept {
     for (auto& cb : cbs) {
         try {
             cb();
@@ -113,7 +113,7 @@ void ConcurrentStateBase::run_callbacks(std::vector<UniqueFunction>& cbs) noexce
     cbs.clear();
 }
 
-void link_cancel_to_task(ConcurrentStateBase& state, std::shared_ptr<ThreadsafeLink> link) {
+void link_cancel_to_task(ConcurrentCore& state, std::shared_ptr<ThreadsafeLink> link) {
     state.add_done_callback([&state, link = std::move(link)] {
         if (!state.cancelled()) return;
         post_or_drop(*link->loop, [link] {

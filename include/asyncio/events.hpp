@@ -72,7 +72,7 @@ class Poller;
 class Handle {
   public:
     Handle() noexcept = default;
-    explicit Handle(detail::HandleImpl* h) noexcept : h_(h) {}  // adopts one reference
+    explicit Handle(detail::HandleCore* h) noexcept : h_(h) {}  // adopts one reference
     Handle(const Handle& o) noexcept : h_(o.h_) {
         if (h_) h_->add_ref();
     }
@@ -91,10 +91,10 @@ class Handle {
     }
     bool cancelled() const noexcept { return h_ && h_->cancelled(); }
     explicit operator bool() const noexcept { return h_ != nullptr; }
-    detail::HandleImpl* impl() const noexcept { return h_; }
+    detail::HandleCore* impl() const noexcept { return h_; }
 
   private:
-    detail::HandleImpl* h_ = nullptr;
+    detail::HandleCore* h_ = nullptr;
 };
 
 /// What call_later() / call_at() return. Python: asyncio.TimerHandle.
@@ -199,7 +199,7 @@ class EventLoop {
         if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
         h->add_ref();  // the queue's reference
-        push_ready(&detail::HandleImpl::run_thunk, h);
+        push_ready(&detail::HandleCore::run_thunk, h);
         return Handle(h);
     }
 
@@ -611,8 +611,8 @@ class EventLoop {
 
   private:
     struct FdHandlers {
-        detail::HandleImpl* reader = nullptr;
-        detail::HandleImpl* writer = nullptr;
+        detail::HandleCore* reader = nullptr;
+        detail::HandleCore* writer = nullptr;
     };
 
     [[noreturn]] static void throw_closed();
@@ -624,15 +624,15 @@ class EventLoop {
     static std::int64_t signed_delay_ns(Seconds delay);
     std::int64_t clock_ns() const noexcept;
     void refresh_clock() const noexcept;
-    void schedule_timer(detail::HandleImpl* h, std::int64_t when);
-    void push_threadsafe(detail::HandleImpl* h);
+    void schedule_timer(detail::HandleCore* h, std::int64_t when);
+    void push_threadsafe(detail::HandleCore* h);
     void drain_threadsafe();
     void wake() noexcept;
     bool spin_for_threadsafe_post(std::int64_t timeout_ns) noexcept;
-    void set_fd_handler(int fd, bool write, detail::HandleImpl* h);
+    void set_fd_handler(int fd, bool write, detail::HandleCore* h);
     bool clear_fd_handler(int fd, bool write);
     void update_interest(int fd, const FdHandlers& fh);
-    void set_signal_handler(int sig, detail::HandleImpl* h);
+    void set_signal_handler(int sig, detail::HandleCore* h);
     /// Debug mode: SIGUSR1 prints format_tasks() while the loop runs (graph.cpp).
     void install_debug_dump() noexcept;
     void remove_debug_dump() noexcept;
@@ -676,8 +676,8 @@ class EventLoop {
     std::unique_ptr<detail::Poller> poller_;
     int wake_fd_ = -1;
     std::unordered_map<int, FdHandlers> fds_;
-    std::unordered_map<int, detail::HandleImpl*> signal_handlers_;
-    detail::HandleImpl* debug_dump_ = nullptr;  // the SIGUSR1 handler debug mode installed
+    std::unordered_map<int, detail::HandleCore*> signal_handlers_;
+    detail::HandleCore* debug_dump_ = nullptr;  // the SIGUSR1 handler debug mode installed
 
     // --- executors (executors.hpp) ---
     std::shared_ptr<Executor> default_executor_;
@@ -685,18 +685,18 @@ class EventLoop {
     void close_default_executor() noexcept;  // close(), defined in executors.cpp
 
     // call_soon_threadsafe(): a lock-free stack of handles (newest first, linked through
-    // HandleImpl::ts_next_), taken whole and reversed by the loop (FIFO per poster). close()
+    // HandleCore::ts_next_), taken whole and reversed by the loop (FIFO per poster). close()
     // swaps in ts_closed_mark(), after which posts are refused; ts_posting_ counts posters
     // between their push and their wake(), so that close() waits for them before it closes
     // wake_fd_.
-    static detail::HandleImpl* ts_closed_mark() noexcept {
-        return reinterpret_cast<detail::HandleImpl*>(std::uintptr_t{1});
+    static detail::HandleCore* ts_closed_mark() noexcept {
+        return reinterpret_cast<detail::HandleCore*>(std::uintptr_t{1});
     }
     bool ts_pending() const noexcept {
-        detail::HandleImpl* h = ts_head_.load(std::memory_order_acquire);
+        detail::HandleCore* h = ts_head_.load(std::memory_order_acquire);
         return h != nullptr && h != ts_closed_mark();
     }
-    std::atomic<detail::HandleImpl*> ts_head_{nullptr};
+    std::atomic<detail::HandleCore*> ts_head_{nullptr};
     std::atomic<int> ts_posting_{0};
     std::atomic<bool> wake_armed_{false};
 

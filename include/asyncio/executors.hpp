@@ -34,7 +34,7 @@ namespace asyncio {
 
 namespace detail {
 
-struct ThreadPoolShared;
+struct ThreadPoolCore;
 
 }  // namespace detail
 
@@ -127,7 +127,7 @@ class ThreadPoolExecutor : public Executor {
     void schedule(std::unique_ptr<detail::WorkItem> item) override;
 
   private:
-    std::shared_ptr<detail::ThreadPoolShared> s_;
+    std::shared_ptr<detail::ThreadPoolCore> s_;
 };
 
 // --- EventLoop members declared in events.hpp ---

@@ -35,7 +35,7 @@ class GatherFuture : public Future<R> {
 
     detail::future_awaiter<R> operator co_await() const& noexcept { return {this->state()}; }
     detail::gather_move_awaiter<R> operator co_await() && noexcept {
-        return {static_cast<detail::GatherBase*>(this->state())};
+        return {static_cast<detail::GatherCore*>(this->state())};
     }
 };
 

@@ -55,7 +55,7 @@ struct SubprocessOptions {
 };
 
 namespace detail {
-struct ProcessState;
+struct ProcessCore;
 }
 
 /// A running (or finished) child process. Python: asyncio.subprocess.Process.
@@ -92,10 +92,10 @@ class Process {
     StreamReader stdout_{nullptr};
     StreamReader stderr_{nullptr};
 
-    explicit Process(std::shared_ptr<detail::ProcessState> s) noexcept : s_(std::move(s)) {}
+    explicit Process(std::shared_ptr<detail::ProcessCore> s) noexcept : s_(std::move(s)) {}
 
   private:
-    std::shared_ptr<detail::ProcessState> s_;
+    std::shared_ptr<detail::ProcessCore> s_;
 };
 
 namespace detail {

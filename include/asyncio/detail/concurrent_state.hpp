@@ -84,14 +84,14 @@ class LoopBound {
     std::thread::id owner_;
 };
 
-class ConcurrentStateBase {
+class ConcurrentCore {
   public:
     enum class State { pending, running, cancelled, finished };
 
-    ConcurrentStateBase() = default;
-    ConcurrentStateBase(const ConcurrentStateBase&) = delete;
-    ConcurrentStateBase& operator=(const ConcurrentStateBase&) = delete;
-    virtual ~ConcurrentStateBase() = default;
+    ConcurrentCore() = default;
+    ConcurrentCore(const ConcurrentCore&) = delete;
+    ConcurrentCore& operator=(const ConcurrentCore&) = delete;
+    virtual ~ConcurrentCore() = default;
 
     /// Python's Future.cancel(): false once running or finished; true when cancelled (now
     /// or before). Runs the done callbacks when it cancels.
@@ -148,7 +148,7 @@ class ConcurrentStateBase {
 };
 
 template <class T>
-class ConcurrentState final : public ConcurrentStateBase {
+class ConcurrentState final : public ConcurrentCore {
   public:
     template <class... U>
     bool try_set_result(U&&... u) {

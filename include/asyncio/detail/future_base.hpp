@@ -215,7 +215,7 @@ class FutureBase : public pooled {
 
 /// Called for every done callback a future queues: a combinator's callback that holds no
 /// reference while it is stored on a future (a gather's, a shield's, a user callback) takes
-/// the one it needs until it runs. See GatherBase for why they hold none while stored.
+/// the one it needs until it runs. See GatherCore for why they hold none while stored.
 void hold_queued_callback(ReadyEntry e) noexcept;
 
 /// Intrusive owning pointer to a FutureBase (or derived) state.

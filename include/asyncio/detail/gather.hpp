@@ -52,11 +52,11 @@ namespace asyncio::detail {
 /// callback. Each callback runs (or is disposed of) exactly once. links_ is emptied once
 /// every callback has run (not before: a callback queued for a finished child must find it
 /// alive), or when the gather is destroyed.
-class GatherBase : public FutureBase {
+class GatherCore : public FutureBase {
   public:
-    GatherBase(EventLoop& loop, bool return_exceptions) noexcept
+    GatherCore(EventLoop& loop, bool return_exceptions) noexcept
         : FutureBase(loop), return_exceptions_(return_exceptions) {}
-    ~GatherBase() override;
+    ~GatherCore() override;
 
     /// Cancels every child still running; true if any was. The outer completes once they
     /// are all done, with CancelledError whatever return_exceptions says.
@@ -83,7 +83,7 @@ class GatherBase : public FutureBase {
 
     /// A child, in argument order: the link its done callback points at.
     struct Link {
-        GatherBase* g;
+        GatherCore* g;
         std::uintptr_t bits;  // the child's state (a counted reference) | flags below
         static constexpr std::uintptr_t kOwned = 1;   // made here: its value may be moved out
         static constexpr std::uintptr_t kHeld = 2;    // a plain future's callback, queued:
@@ -120,11 +120,11 @@ class GatherBase : public FutureBase {
 };
 
 template <class R>
-class GatherState final : public GatherBase {
+class GatherState final : public GatherCore {
   public:
     using Builder = void (*)(GatherState&);
     GatherState(EventLoop& loop, bool return_exceptions, Builder b) noexcept
-        : GatherBase(loop, return_exceptions), builder_(b) {}
+        : GatherCore(loop, return_exceptions), builder_(b) {}
     void* value_ptr() noexcept override { return value_ ? &*value_ : nullptr; }
 
     template <class T>
@@ -158,7 +158,7 @@ gather_elem_t<RetExc, T> gather_element(auto& st, std::size_t i) {
 
 template <class R>
 struct gather_move_awaiter {
-    GatherBase* s;
+    GatherCore* s;
     bool await_ready() const noexcept { return s->done(); }
     void await_suspend(std::coroutine_handle<> h) {
         task_for_await("await on gather()").wait_on_future(s, h);

@@ -25,15 +25,15 @@ namespace detail {
 /// A scheduled user callback (call_soon, call_later, add_reader, ...). Reference-counted
 /// atomically because call_soon_threadsafe creates it on another thread. It runs in the
 /// context current when it was made (a copy, as CPython's Handle), or in the one given.
-class HandleImpl : public pooled {
+class HandleCore : public pooled {
   public:
-    explicit HandleImpl(EventLoop* loop) noexcept : loop_(loop), ctx_(current_context()) {
+    explicit HandleCore(EventLoop* loop) noexcept : loop_(loop), ctx_(current_context()) {
         timer_.kind = TimerNode::handle;
         if (ctx_) ctx_->add_ref();
     }
-    HandleImpl(const HandleImpl&) = delete;
-    HandleImpl& operator=(const HandleImpl&) = delete;
-    virtual ~HandleImpl() {
+    HandleCore(const HandleCore&) = delete;
+    HandleCore& operator=(const HandleCore&) = delete;
+    virtual ~HandleCore() {
         if (ctx_) ctx_->release();
     }
     /// Runs the callback in `ctx` instead (context=).
@@ -60,8 +60,8 @@ class HandleImpl : public pooled {
     /// Ready-queue entry: the queue owns one reference.
     static void run_thunk(void* self, bool run);
 
-    static HandleImpl* from_timer(TimerNode* n) noexcept {
-        return reinterpret_cast<HandleImpl*>(reinterpret_cast<char*>(n) - offsetof_timer());
+    static HandleCore* from_timer(TimerNode* n) noexcept {
+        return reinterpret_cast<HandleCore*>(reinterpret_cast<char*>(n) - offsetof_timer());
     }
     TimerNode timer_;
 
@@ -73,7 +73,7 @@ class HandleImpl : public pooled {
     ContextData* ctx_;  // one reference; nullptr: the empty context
 
   public:
-    HandleImpl* ts_next_ = nullptr;  // the loop's call_soon_threadsafe stack
+    HandleCore* ts_next_ = nullptr;  // the loop's call_soon_threadsafe stack
 };
 
 /// The name of a callable for reports: a function's symbol (demangled), else its type's.
@@ -81,14 +81,14 @@ std::string function_name(const void* fn);
 std::string type_name(const std::type_info& type);
 /// "<Handle name()>", "<TimerHandle name() cancelled>" (CPython's Handle repr, less the
 /// source line it knows and C++ does not).
-std::string handle_repr(const HandleImpl& h, const std::string& name);
+std::string handle_repr(const HandleCore& h, const std::string& name);
 
 template <class F, class... A>
-class HandleFn final : public HandleImpl {
+class HandleFn final : public HandleCore {
   public:
     template <class G, class... B>
     HandleFn(EventLoop* loop, G&& g, B&&... b)
-        : HandleImpl(loop), fn_(std::forward<G>(g)), args_(std::forward<B>(b)...) {}
+        : HandleCore(loop), fn_(std::forward<G>(g)), args_(std::forward<B>(b)...) {}
     void invoke() override {
         std::apply([this](auto&... a) { std::invoke(fn_, a...); }, args_);
     }
@@ -112,7 +112,7 @@ template <class F>
 inline constexpr bool is_context_v = std::is_same_v<std::remove_cvref_t<F>, Context>;
 
 template <class F, class... A>
-HandleImpl* make_handle(EventLoop* loop, F&& f, A&&... a) {
+HandleCore* make_handle(EventLoop* loop, F&& f, A&&... a) {
     static_assert(std::is_invocable_v<std::decay_t<F>&, std::decay_t<A>&...>,
                   "the callback must be invocable with the given arguments");
     return new HandleFn<std::decay_t<F>, std::decay_t<A>...>(loop, std::forward<F>(f),

@@ -1,7 +1,7 @@
 // The loop's ready queue: a growable ring of (function, object) pairs.
 //
 // An entry is 16 bytes and allocation-free: a task step is {&step, task} (chained through the
-// task itself when steps come one after another), a user callback is {&HandleImpl::run_thunk,
+// task itself when steps come one after another), a user callback is {&HandleCore::run_thunk,
 // handle}. CPython's iteration rule is kept by the loop, which runs exactly the entries present
 // when the iteration starts; entries pushed meanwhile wait for the next one.
 #pragma once

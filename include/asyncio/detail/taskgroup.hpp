@@ -13,7 +13,7 @@ namespace asyncio::detail {
 /// Invariants: the tracked tasks are the unfinished ones the group created (each node holds a
 /// reference to this core until its callback runs or is removed); on_completed_ is set only
 /// while join() waits for the last of them.
-class TaskGroupCore final : public Shared {
+class TaskGroupCore final : public RefCounted {
   public:
     explicit TaskGroupCore(AnyTask parent);
     ~TaskGroupCore() override;

@@ -89,6 +89,6 @@ struct FutureLink final : LoopLink {
 };
 
 /// Posts `task.cancel()` to the link's loop when the concurrent future is cancelled.
-void link_cancel_to_task(ConcurrentStateBase& state, std::shared_ptr<ThreadsafeLink> link);
+void link_cancel_to_task(ConcurrentCore& state, std::shared_ptr<ThreadsafeLink> link);
 
 }  // namespace asyncio::detail

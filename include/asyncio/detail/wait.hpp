@@ -18,12 +18,12 @@ namespace detail {
 
 /// A reference-counted block shared by a combinator's frame and the callbacks it registered
 /// (a callback may already sit in the ready queue when the frame goes).
-class Shared {
+class RefCounted {
   public:
-    Shared() = default;
-    Shared(const Shared&) = delete;
-    Shared& operator=(const Shared&) = delete;
-    virtual ~Shared() = default;
+    RefCounted() = default;
+    RefCounted(const RefCounted&) = delete;
+    RefCounted& operator=(const RefCounted&) = delete;
+    virtual ~RefCounted() = default;
     void add_ref() noexcept { ++refs_; }
     void release() noexcept {
         if (--refs_ == 0) delete this;
@@ -34,7 +34,7 @@ class Shared {
 };
 
 /// wait(): counts completions and releases `waiter` per return_when or at the deadline.
-class WaitCore final : public Shared {
+class WaitCore final : public RefCounted {
   public:
     /// Watches `n` futures, given by add() before start().
     WaitCore(EventLoop& loop, std::size_t n, ReturnWhen rw);
@@ -74,7 +74,7 @@ class WaitCore final : public Shared {
 /// the first next() the iterator form (the other then raises RuntimeError). Until one is
 /// picked, the slots are filled without taking a value out of a task the iterator form may
 /// hand out (a copy; a move-only value is moved, and next() then refuses that task).
-class AsCompletedCore : public Shared {
+class AsCompletedCore : public RefCounted {
   public:
     AsCompletedCore(EventLoop& loop, std::vector<Child> children);
     ~AsCompletedCore() override;
@@ -106,7 +106,7 @@ class AsCompletedCore : public Shared {
     /// The done callback on input `i` (`self` is its Link). A task's callback holds the core;
     /// a plain future's holds it only once queued (hold()), so that a future nobody completes,
     /// pending when its loop is closed by hand, and the core do not keep each other alive
-    /// (the same rule as GatherBase's).
+    /// (the same rule as GatherCore's).
     static void on_completion(void* self, bool run);
     static void hold(void* self) noexcept;
 
