@@ -16,9 +16,13 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <source_location>
 #include <span>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 
 #include "asyncio/detail/spin.hpp"
 #include "backend/poller.hpp"
@@ -48,9 +52,51 @@ double HandleCore::when() const noexcept {
     return static_cast<double>(timer_.when) * 1e-9;
 }
 
+namespace {
+// Debug mode's creation sites of handles (set_created_at). Handles may be released on any
+// thread (a Handle passed to another one): one table for the process, under a mutex, which
+// only debug mode ever takes.
+std::mutex handle_sites_mutex;
+std::unordered_map<const HandleCore*, std::source_location>& handle_sites() {
+    static auto* table = new std::unordered_map<const HandleCore*, std::source_location>;
+    return *table;  // never destroyed: handles may outlive static destruction
+}
+
+// " created at file:line" (CPython's Handle._repr_info), or nothing.
+void append_created_at(std::string& s, const HandleCore& h) {
+    if (auto where = h.created_at()) {
+        s += " created at ";
+        s += where->file_name();
+        s += ':';
+        s += std::to_string(where->line());
+    }
+}
+}  // namespace
+
+void HandleCore::set_created_at(std::source_location where) {
+    std::lock_guard<std::mutex> lock(handle_sites_mutex);
+    handle_sites()[this] = where;
+    has_site_ = true;
+}
+
+std::optional<std::source_location> HandleCore::created_at() const {
+    if (!has_site_) return std::nullopt;
+    std::lock_guard<std::mutex> lock(handle_sites_mutex);
+    auto it = handle_sites().find(this);
+    if (it == handle_sites().end()) return std::nullopt;
+    return it->second;
+}
+
+void HandleCore::forget_created_at() noexcept {
+    std::lock_guard<std::mutex> lock(handle_sites_mutex);
+    handle_sites().erase(this);
+}
+
 std::string HandleCore::repr() const {
-    return std::string("<") + (timer_.when ? "TimerHandle" : "Handle") +
-           (cancelled() ? " cancelled" : "") + ">";
+    std::string s = std::string("<") + (timer_.when ? "TimerHandle" : "Handle") +
+                    (cancelled() ? " cancelled" : "");
+    append_created_at(s, *this);
+    return s + ">";
 }
 
 std::string handle_repr(const HandleCore& h, const std::string& name) {
@@ -58,6 +104,7 @@ std::string handle_repr(const HandleCore& h, const std::string& name) {
     s += name;
     s += "()";
     if (h.cancelled()) s += " cancelled";
+    append_created_at(s, h);
     return s + ">";
 }
 
@@ -79,6 +126,7 @@ void HandleCore::run_thunk(void* self, bool run) {
             ExceptionContext ctx;
             ctx.message = "Exception in callback " + h->repr();
             ctx.exception = std::current_exception();
+            ctx.source_traceback = h->created_at();
             h->add_ref();
             ctx.handle = Handle(h);
             h->loop()->call_exception_handler(ctx);

@@ -44,11 +44,25 @@ void run_once(asyncio::EventLoop& l) {
     l.run_forever();
 }
 
+/// `text` as a regex that matches it literally.
+std::string escaped(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (std::string(".+()[]{}^$*?|\\").find(c) != std::string::npos) out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+std::string here(unsigned line) { return std::string(__FILE__) + ":" + std::to_string(line); }
+
 }  // namespace
 
 namespace debug_tests {
 // Static or not, exported or not: reports name them by their symbol.
 static void slow_callback() { std::this_thread::sleep_for(30ms); }
+void noop() {}
+void noop_with(int) {}
 asyncio::Coro<int> forgotten() { co_return 1; }
 asyncio::Coro<void> slow_step() {
     std::this_thread::sleep_for(30ms);
@@ -64,12 +78,14 @@ asyncio::Coro<void> forever() { co_await asyncio::sleep(1e6); }
 TEST(DebugMode, ASlowCallbackIsReportedByNameInCPythonsWords) {
     DebugLoop d;
     d.l->set_slow_callback_duration(0.01);
+    unsigned line = __LINE__ + 1;
     d.l->call_soon(&debug_tests::slow_callback);
     run_once(*d.l);
     ASSERT_EQ(d.seen.size(), 1u);
     EXPECT_TRUE(std::regex_match(
         d.seen[0].message,
-        std::regex(R"(Executing <Handle debug_tests::slow_callback\(\)> took 0\.\d{3} seconds)")))
+        std::regex("Executing <Handle debug_tests::slow_callback\\(\\) created at " +
+                   escaped(here(line)) + "> took 0\\.\\d{3} seconds")))
         << d.seen[0].message;
     d.l->close();
 }
@@ -82,7 +98,8 @@ TEST(DebugMode, ASlowLambdaIsNamedByItsType) {
     ASSERT_EQ(d.seen.size(), 1u);
     EXPECT_TRUE(std::regex_match(
         d.seen[0].message,
-        std::regex(R"(Executing <TimerHandle .*lambda.*\(\)> took 0\.\d{3} seconds)")))
+        std::regex(
+            R"(Executing <TimerHandle .*lambda.*\(\) created at .*> took 0\.\d{3} seconds)")))
         << d.seen[0].message;
     d.l->close();
 }
@@ -122,6 +139,53 @@ TEST(DebugMode, FastCallbacksAndNonDebugLoopsReportNothing) {
     run_once(*plain);
     EXPECT_TRUE(asyncio::testing::take_reports().empty());
     plain->close();
+}
+
+// CPython: test_events.HandleTests.test_handle_repr_debug, test_timer_repr_debug. CPython's
+// repr also names where the callback is defined ("cb() at file:line"), which C++ cannot
+// know (docs/footguns.md).
+TEST(DebugMode, AHandleShowsWhereItWasCreatedAsCPythonsHandle) {
+    DebugLoop d;
+    unsigned soon = __LINE__ + 1;
+    asyncio::Handle h = d.l->call_soon(&debug_tests::noop);
+    unsigned later = __LINE__ + 1;
+    asyncio::TimerHandle t = d.l->call_later(10, &debug_tests::noop);
+    unsigned at = __LINE__ + 1;
+    asyncio::TimerHandle u = d.l->call_at(d.l->time() + 10, &debug_tests::noop);
+    EXPECT_EQ(h.impl()->repr(), "<Handle debug_tests::noop() created at " + here(soon) + ">");
+    EXPECT_EQ(t.impl()->repr(), "<TimerHandle debug_tests::noop() created at " + here(later) + ">");
+    t.cancel();
+    EXPECT_EQ(t.impl()->repr(),
+              "<TimerHandle debug_tests::noop() cancelled created at " + here(later) + ">");
+    EXPECT_EQ(u.impl()->repr(), "<TimerHandle debug_tests::noop() created at " + here(at) + ">");
+    u.cancel();
+    // With arguments, call_soon() cannot take the site (no default argument after a pack).
+    asyncio::Handle args = d.l->call_soon(&debug_tests::noop_with, 1);
+    EXPECT_EQ(args.impl()->repr(), "<Handle debug_tests::noop_with()>");
+    run_once(*d.l);
+    d.l->close();
+
+    auto plain = asyncio::testing::make_test_loop();
+    asyncio::Handle p = plain->call_soon(&debug_tests::noop);
+    EXPECT_EQ(p.impl()->repr(), "<Handle debug_tests::noop()>");
+    EXPECT_FALSE(p.impl()->created_at().has_value());
+    run_once(*plain);
+    plain->close();
+}
+
+TEST(DebugMode, AFailingCallbackCarriesItsCreationSite) {
+    DebugLoop d;
+    unsigned line = __LINE__ + 1;
+    d.l->call_soon([] { throw std::invalid_argument("bad"); });
+    run_once(*d.l);
+    ASSERT_EQ(d.seen.size(), 1u);
+    EXPECT_TRUE(std::regex_match(
+        d.seen[0].message, std::regex("Exception in callback <Handle .*lambda.*\\(\\) created at " +
+                                      escaped(here(line)) + ">")))
+        << d.seen[0].message;
+    ASSERT_TRUE(d.seen[0].where.has_value());
+    EXPECT_EQ(d.seen[0].where->line(), line);
+    d.l->close();
 }
 
 TEST(DebugMode, NeverRetrievedCarriesTheCreationSite) {

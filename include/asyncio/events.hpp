@@ -113,7 +113,8 @@ struct ExceptionContext {
     AnyTask task;                  ///< the task concerned, if any
     Handle handle;                 ///< the callback concerned, if any
     std::string details;           ///< more lines for the log ("future: <Task ...>")
-    /// Debug mode: where the task concerned was created (CPython's "source_traceback").
+    /// Debug mode: where the task or handle concerned was created (CPython's
+    /// "source_traceback").
     std::optional<std::source_location> source_traceback;
 };
 
@@ -193,8 +194,21 @@ class EventLoop {
     /// Thread safety: loop thread only (call_soon_threadsafe from others). In debug mode a
     /// call from another thread while the loop runs throws RuntimeError (CPython's
     /// _check_thread); otherwise it is not checked, and is a data race.
+    /// In debug mode the handle remembers where call_soon(fn) was called (not with `args`:
+    /// C++ has no default argument after them; see docs/footguns.md).
+    template <class F>
+    requires(!detail::is_context_v<F>) Handle
+        call_soon(F&& fn, std::source_location where = std::source_location::current()) {
+        check_closed();
+        if (debug_) check_thread();
+        auto* h = detail::make_handle(this, std::forward<F>(fn));
+        if (debug_) h->set_created_at(where);
+        h->add_ref();  // the queue's reference
+        push_ready(&detail::HandleCore::run_thunk, h);
+        return Handle(h);
+    }
     template <class F, class... A>
-    requires(!detail::is_context_v<F>) Handle call_soon(F&& fn, A&&... args) {
+    requires(!detail::is_context_v<F> && sizeof...(A) > 0) Handle call_soon(F&& fn, A&&... args) {
         check_closed();
         if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
@@ -205,23 +219,28 @@ class EventLoop {
 
     /// Schedules `fn(args...)` to run `delay` from now (a delay ≤ 0 is due at once).
     /// Errors: std::invalid_argument for a NaN delay; RuntimeError on a closed loop.
+    /// In debug mode the handle remembers where call_later() was called.
     template <class F, class... A>
-    requires(!detail::is_context_v<F>) TimerHandle call_later(Seconds delay, F&& fn, A&&... args) {
-        std::int64_t ns = signed_delay_ns(delay);
+    requires(!detail::is_context_v<F>) TimerHandle
+        call_later(detail::ValueAt<Seconds> delay, F&& fn, A&&... args) {
+        std::int64_t ns = signed_delay_ns(delay.value);
         check_closed();
         if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        if (debug_) h->set_created_at(delay.where);
         schedule_timer(h, sat_add(now_ns(), ns));
         return TimerHandle(h);
     }
 
     /// Schedules `fn(args...)` at absolute loop time `when` (seconds, the time() scale).
     template <class F, class... A>
-    requires(!detail::is_context_v<F>) TimerHandle call_at(double when, F&& fn, A&&... args) {
-        std::int64_t at = when_to_ns(when);
+    requires(!detail::is_context_v<F>) TimerHandle
+        call_at(detail::ValueAt<double> when, F&& fn, A&&... args) {
+        std::int64_t at = when_to_ns(when.value);
         check_closed();
         if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        if (debug_) h->set_created_at(when.where);
         schedule_timer(h, at);
         return TimerHandle(h);
     }
@@ -250,14 +269,16 @@ class EventLoop {
         return h;
     }
     template <class C, class F, class... A>
-    requires detail::is_context_v<C> TimerHandle call_later(const C& context, Seconds delay, F&& fn,
+    requires detail::is_context_v<C> TimerHandle call_later(const C& context,
+                                                            detail::ValueAt<Seconds> delay, F&& fn,
                                                             A&&... args) {
         TimerHandle h = call_later(delay, std::forward<F>(fn), std::forward<A>(args)...);
         h.impl()->set_context(context.data());
         return h;
     }
     template <class C, class F, class... A>
-    requires detail::is_context_v<C> TimerHandle call_at(const C& context, double when, F&& fn,
+    requires detail::is_context_v<C> TimerHandle call_at(const C& context,
+                                                         detail::ValueAt<double> when, F&& fn,
                                                          A&&... args) {
         TimerHandle h = call_at(when, std::forward<F>(fn), std::forward<A>(args)...);
         h.impl()->set_context(context.data());

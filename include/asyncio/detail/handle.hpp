@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <source_location>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -34,6 +36,7 @@ class HandleCore : public pooled {
     HandleCore(const HandleCore&) = delete;
     HandleCore& operator=(const HandleCore&) = delete;
     virtual ~HandleCore() {
+        if (has_site_) forget_created_at();
         if (ctx_) ctx_->release();
     }
     /// Runs the callback in `ctx` instead (context=).
@@ -52,6 +55,11 @@ class HandleCore : public pooled {
     bool cancelled() const noexcept { return cancelled_.load(std::memory_order_relaxed); }
     double when() const noexcept;
     EventLoop* loop() const noexcept { return loop_; }
+    /// Debug mode: where call_soon(), call_later() or call_at() was called (CPython's
+    /// Handle._source_traceback), kept in a side table so that a handle outside debug mode
+    /// carries nothing for it (has_site_ sits in padding).
+    void set_created_at(std::source_location where);
+    std::optional<std::source_location> created_at() const;
 
     /// Runs the callback (exceptions propagate to the loop, which reports them).
     virtual void invoke() = 0;
@@ -67,8 +75,10 @@ class HandleCore : public pooled {
 
   private:
     static std::size_t offsetof_timer() noexcept;
+    void forget_created_at() noexcept;
     std::atomic<std::uint32_t> refs_{1};
     std::atomic<bool> cancelled_{false};
+    bool has_site_ = false;  // the side table holds the creation site (debug mode)
     EventLoop* loop_;
     ContextData* ctx_;  // one reference; nullptr: the empty context
 
@@ -79,8 +89,9 @@ class HandleCore : public pooled {
 /// The name of a callable for reports: a function's symbol (demangled), else its type's.
 std::string function_name(const void* fn);
 std::string type_name(const std::type_info& type);
-/// "<Handle name()>", "<TimerHandle name() cancelled>" (CPython's Handle repr, less the
-/// source line it knows and C++ does not).
+/// "<Handle name()>", "<TimerHandle name() cancelled>", and in debug mode
+/// "<Handle name() created at file:line>" (CPython's Handle repr, less the callback's own
+/// "at file:line", which C++ does not know).
 std::string handle_repr(const HandleCore& h, const std::string& name);
 
 template <class F, class... A>
@@ -110,6 +121,19 @@ class HandleFn final : public HandleCore {
 
 template <class F>
 inline constexpr bool is_context_v = std::is_same_v<std::remove_cvref_t<F>, Context>;
+
+/// A delay (call_later) or an absolute time (call_at) and the caller's source location: the
+/// call's first parameter, converted from what the caller wrote, so that the default
+/// argument names the caller (a parameter after the callback's pack cannot have one).
+template <class V>
+struct ValueAt {
+    template <class S>
+    requires std::is_convertible_v<const S&, V> ValueAt(
+        const S& v, std::source_location w = std::source_location::current())
+    noexcept(std::is_nothrow_convertible_v<const S&, V>) : value(v), where(w) {}
+    V value;
+    std::source_location where;
+};
 
 template <class F, class... A>
 HandleCore* make_handle(EventLoop* loop, F&& f, A&&... a) {
