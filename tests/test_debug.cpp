@@ -31,7 +31,16 @@ struct Seen {
 struct DebugLoop {
     asyncio::EventLoopPtr l = asyncio::new_event_loop({.debug = true});
     std::vector<Seen> seen;
+    /// Every report's message, one a line (for a failure's text).
+    std::string messages() const {
+        std::string out;
+        for (const Seen& s : seen) out += s.message + "\n";
+        return out;
+    }
     DebugLoop() {
+        // No slow-step report unless a test asks for one: under ASan at -O0 the first
+        // symbol lookup of a report alone takes over the default 0.1 s.
+        l->set_slow_callback_duration(60.0);
         l->set_exception_handler([this](asyncio::EventLoop&, const asyncio::ExceptionContext& c) {
             seen.push_back(
                 {c.message, c.details, c.task ? c.task.core()->repr() : "", c.source_traceback});
@@ -256,7 +265,7 @@ TEST(DebugMode, ACoroutineNeverAwaitedIsReportedAsCPythonsRuntimeWarning) {
         { auto c = debug_tests::forgotten(); }
         co_return;
     }());
-    ASSERT_EQ(d.seen.size(), 1u);
+    ASSERT_EQ(d.seen.size(), 1u) << d.messages();
     EXPECT_EQ(d.seen[0].message,
               "RuntimeWarning: coroutine 'debug_tests::forgotten' was never awaited");
     d.l->close();
