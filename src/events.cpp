@@ -380,6 +380,30 @@ void EventLoop::run_forever() {
     }
 }
 
+namespace {
+void stop_thunk(void* self, bool run) {
+    if (run) static_cast<EventLoop*>(self)->stop();
+}
+}  // namespace
+
+// The body of run_until_complete() (declared in tasks.hpp beside it, which this file does not
+// include): run until `f` is done, then stop, as CPython's _run_until_complete_cb does.
+namespace detail {
+void run_until_done(EventLoop& loop, FutureBase* f) {
+    StatePtr<FutureBase> keep(f);
+    f->add_callback(&stop_thunk, &loop);
+    try {
+        loop.run_forever();
+    } catch (...) {
+        f->remove_callback_entry(&stop_thunk, &loop);
+        if (f->is_task() && f->done() && !f->cancelled()) f->mark_retrieved();
+        throw;
+    }
+    f->remove_callback_entry(&stop_thunk, &loop);
+    if (!f->done()) throw RuntimeError("Event loop stopped before Future completed.");
+}
+}  // namespace detail
+
 void EventLoop::purge_cancelled_timers() {
     timers_.remove_if([this](detail::TimerNode* n) {
         if (n->kind != detail::TimerNode::handle) return false;

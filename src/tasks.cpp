@@ -525,26 +525,6 @@ TaskCore& task_for_await(const char* what) {
                        "create_task() or run_until_complete()");
 }
 
-namespace {
-void stop_thunk(void* self, bool run) {
-    if (run) static_cast<EventLoop*>(self)->stop();
-}
-}  // namespace
-
-void run_until_done(EventLoop& loop, FutureBase* f) {
-    StatePtr<FutureBase> keep(f);
-    f->add_callback(&stop_thunk, &loop);
-    try {
-        loop.run_forever();
-    } catch (...) {
-        f->remove_callback_entry(&stop_thunk, &loop);
-        if (f->is_task() && f->done() && !f->cancelled()) f->mark_retrieved();
-        throw;
-    }
-    f->remove_callback_entry(&stop_thunk, &loop);
-    if (!f->done()) throw RuntimeError("Event loop stopped before Future completed.");
-}
-
 }  // namespace detail
 
 namespace detail {
