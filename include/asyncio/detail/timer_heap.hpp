@@ -41,7 +41,9 @@ static_assert(sizeof(TimerNode) == 16);
 /// of a kind registers it once, at static initialization (TaskCore for task_sleep), so that
 /// the loop knows no timer owner but its handles. Cost: two loads from this table per fired
 /// timer, where the loop used to name the task's thunk directly and call out of line for
-/// the node's offset.
+/// the node's offset; measured (callgrind, release, W1): 1,385.7 -> 1,379.7 instructions a
+/// sleeping task, W4 1,207.0 -> 1,206.9 a round trip. Caveat: a loop run from a global
+/// constructor before tasks.cpp's static initialization would find no task_sleep entry.
 struct TimerKind {
     ReadyFn fire = nullptr;
     std::size_t offset = 0;
