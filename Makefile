@@ -71,10 +71,10 @@ soak: deps
 bench: deps
 	@./scripts/install_packages.sh $(BENCH_PKGS)
 	cmake --preset release -G "Unix Makefiles" >/dev/null
-	cmake --build build/release -j$(JOBS) --target asyncio_bench asyncio_w9_server
+	cmake --build build/release -j$(JOBS) --target asyncio_bench asyncio_bench_net asyncio_w9_server
 	python3 bench/run_bench.py --ours build/release/bench/asyncio_bench $(BENCH_ARGS)
 	python3 bench/w9_http.py --ours build/release/bench/asyncio_w9_server
-	python3 bench/w9_client.py --ours build/release/bench/asyncio_bench
+	python3 bench/w9_client.py --ours build/release/bench/asyncio_bench_net
 
 # libFuzzer on the server's request-parsing path (HttpParser over llhttp, path and query
 # decoding) for FUZZ_SECONDS (default 600), with ASan+UBSan. The committed seed corpus is

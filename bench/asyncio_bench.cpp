@@ -11,7 +11,7 @@ std::map<std::string, Workload>& registry() {
 
 int main(int argc, char** argv) {
     if (argc < 2 || !bench::registry().count(argv[1])) {
-        std::fprintf(stderr, "usage: asyncio_bench <workload> [args...]\nworkloads:");
+        std::fprintf(stderr, "usage: %s <workload> [args...]\nworkloads:", argv[0]);
         for (auto& [name, _] : bench::registry()) std::fprintf(stderr, " %s", name.c_str());
         std::fprintf(stderr, "\n");
         return 2;

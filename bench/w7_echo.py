@@ -57,6 +57,13 @@ LOAD_RE = re.compile(
     r"all_msgs=(?P<all>\d+)\s*$")
 
 
+
+def net_binary(exe):
+    """asyncio_bench_net next to the given asyncio_bench (the network workloads' binary), or
+    `exe` itself when there is none (a binary built before the split, with every workload)."""
+    net = os.path.join(os.path.dirname(exe), "asyncio_bench_net")
+    return net if os.access(net, os.X_OK) else exe
+
 def _log(msg):
     import sys
     print(msg, file=sys.stderr, flush=True)
@@ -148,7 +155,8 @@ class W7:
     def _add_ours(self, wanted):
         if OURS not in wanted or OURS not in self.peers.cmds:
             return
-        exe = self.peers.cmds[OURS][0][0]
+        # The network workloads live in asyncio_bench_net, beside asyncio_bench (bench/CMakeLists.txt).
+        exe = net_binary(self.peers.cmds[OURS][0][0])
         # The binary lists its workloads on stderr when run without arguments.
         p = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         names = set(p.stderr.replace(":", " ").split())
@@ -162,9 +170,9 @@ class W7:
         if lines and "W7proto" not in names:
             self.servers.append(Server(f"{OURS} streams (lines)", OURS, None, lines))
         if not found:
-            self.note(f"{OURS}: this asyncio_bench has no W7 servers (W7proto/W7streams); not run")
+            self.note(f"{OURS}: this asyncio_bench_net has no W7 servers (W7proto/W7streams); not run")
         elif not {"W7proto", "W7streams"} <= names:
-            self.note(f"{OURS}: this asyncio_bench lacks W7proto or W7streams; those rows are missing")
+            self.note(f"{OURS}: this asyncio_bench_net lacks W7proto or W7streams; those rows are missing")
 
     def _build_go(self):
         go = shutil.which("go") or ("/usr/lib/go/bin/go" if os.path.exists("/usr/lib/go/bin/go") else None)

@@ -45,7 +45,7 @@ import tempfile
 import time
 
 import w7_echo
-from w7_echo import OURS, PEERS, SYS_PYTHON, Server, _log, _newer, _run
+from w7_echo import OURS, PEERS, SYS_PYTHON, Server, _log, _newer, _run, net_binary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 W8_DIR = os.path.join(HERE, "w8")
@@ -164,7 +164,8 @@ class W8(w7_echo.W7):
     def _add_ours(self, wanted):
         if OURS not in wanted or OURS not in self.peers.cmds:
             return
-        exe = self.peers.cmds[OURS][0][0]
+        # The network workloads live in asyncio_bench_net, beside asyncio_bench (bench/CMakeLists.txt).
+        exe = net_binary(self.peers.cmds[OURS][0][0])
         # The binary lists its workloads on stderr when run without arguments.
         p = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         names = set(p.stderr.replace(":", " ").split())
@@ -172,7 +173,7 @@ class W8(w7_echo.W7):
             if workload in names:
                 self.servers.append(Server(label, OURS, [exe, workload, self.cert, self.key], None))
         if not {"W8proto", "W8streams"} & names:
-            self.ours_missing = ("this asyncio_bench has no W8 servers (W8proto/W8streams): "
+            self.ours_missing = ("this asyncio_bench_net has no W8 servers (W8proto/W8streams): "
                                  "bench/w8_echo.cpp is built only when the library has ssl= on "
                                  "create_server/start_server (see bench/CMakeLists.txt)")
             self.note(f"{OURS}: {self.ours_missing}")

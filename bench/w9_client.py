@@ -6,7 +6,7 @@ answers GET /hello with the 13-byte body "Hello, World!". Each client runs pinne
 with 50 tasks (goroutines), one per connection, each sending its share of the requests in
 sequence and reading every body:
 
-  asyncio-cpp   asyncio_bench W9c (bench/w9_client.cpp): ClientSession, limit=50
+  asyncio-cpp   asyncio_bench_net W9c (bench/w9_client.cpp): ClientSession, limit=50
   aiohttp       bench/w9/client_aiohttp.py (asyncio's default loop, and uvloop when installed)
   httpx         bench/w9/client_httpx.py (AsyncClient, max_connections=50)
   Go            bench/w9/goclient (net/http, GOMAXPROCS=1)
@@ -14,7 +14,7 @@ sequence and reading every body:
 Reports requests per second and CPU time per request (user + system of the client process),
 with each peer's ratio to asyncio-cpp; on a loaded machine the CPU figure is the one to read.
 
-  python3 bench/w9_client.py --ours build/release/bench/asyncio_bench [--requests N]
+  python3 bench/w9_client.py --ours build/release/bench/asyncio_bench_net [--requests N]
       [--connections C] [--repeat R]
 """
 import argparse
@@ -113,7 +113,7 @@ def run(cmd, env=None):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ours", required=True, help="the asyncio_bench binary (release build)")
+    ap.add_argument("--ours", required=True, help="the asyncio_bench_net binary (release build)")
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=1)
