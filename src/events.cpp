@@ -548,7 +548,7 @@ void EventLoop::run_due_timers(std::uint32_t seq_mark) {
 
 void EventLoop::fire_timer(detail::TimerNode* n) {
     if (n->kind != detail::TimerNode::handle) {
-        const detail::TimerKind& k = detail::timer_kinds[n->kind];
+        const detail::TimerKind& k = *detail::timer_kinds[n->kind];
         run_ready({k.fire, reinterpret_cast<char*>(n) - k.offset});
         return;
     }

@@ -14,13 +14,15 @@ namespace detail {
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
-std::size_t TaskCore::offsetof_timer() noexcept { return offsetof(TaskCore, timer_); }
+constexpr TimerKind TaskCore::sleep_timer_kind() noexcept {
+    return TimerKind{&timer_fired_thunk, offsetof(TaskCore, timer_)};
+}
 static_assert(offsetof(TaskCore, next_) == offsetof(TaskCore, prev_) + sizeof(void*),
               "done_storage() spans both list links");
 #pragma GCC diagnostic pop
 
-const bool TaskCore::sleep_timer_registered_ =
-    register_timer_kind(TimerNode::task_sleep, &TaskCore::timer_fired_thunk, offsetof_timer());
+// The loop's entry for a sleeping task's timer (timer_heap.hpp: timer_kinds).
+constinit const TimerKind task_sleep_timer = TaskCore::sleep_timer_kind();
 
 TaskCore* TaskCore::task_of(ReadyEntry e) noexcept {
     if (e.fn == &step_thunk || e.fn == &wakeup_thunk || e.fn == &timer_fired_thunk)

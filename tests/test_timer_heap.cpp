@@ -1,8 +1,10 @@
 // The loop's timer queue (detail): order by (deadline, scheduling order) whatever the mix of
-// the FIFO run and the heap, O(1) removal from the run, purge.
+// the FIFO run and the heap, O(1) removal from the run, purge; the table of timer kinds is
+// whole before any code runs.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <asyncio/asyncio.hpp>
 #include <asyncio/detail/timer_heap.hpp>
 #include <random>
 #include <vector>
@@ -129,4 +131,23 @@ TEST(TimerHeap, HolesBehindALongLivedTimerAreSqueezedOut) {
     EXPECT_EQ(h.pop(), &longest);
     EXPECT_EQ(h.pop(), &x);
     EXPECT_EQ(h.pop(), &y);
+}
+
+// A loop run by a global constructor. This file's constructors run before the library's own
+// (they come first in the link), so a timer table filled in at static initialization was
+// still empty here, and the sleeping task's timer fired through a null function.
+namespace {
+asyncio::Coro<int> sleep_then(int v) {
+    co_await asyncio::sleep(0.001);
+    auto t = asyncio::create_task(asyncio::sleep(0.001));
+    co_await t;
+    co_return v;
+}
+const int result_of_a_loop_run_before_main = asyncio::run(sleep_then(42));
+}  // namespace
+
+TEST(TimerKinds, ASleepingTaskInALoopRunFromAGlobalConstructorWakesUp) {
+    EXPECT_EQ(result_of_a_loop_run_before_main, 42);
+    ASSERT_NE(asyncio::detail::timer_kinds[TimerNode::task_sleep], nullptr);
+    EXPECT_NE(asyncio::detail::timer_kinds[TimerNode::task_sleep]->fire, nullptr);
 }

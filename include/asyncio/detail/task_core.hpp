@@ -208,6 +208,8 @@ class TaskCore : public FutureBase {
     /// The task a ready entry steps, wakes or fires the sleep timer of, else null (the
     /// loop's slow-callback report names it).
     static TaskCore* task_of(ReadyEntry e) noexcept;
+    /// How the loop fires a sleeping task's timer (timer_kinds; defined in tasks.cpp).
+    static constexpr TimerKind sleep_timer_kind() noexcept;
 
   protected:
     void* root_address() const noexcept { return task_root_.address(); }
@@ -224,8 +226,6 @@ class TaskCore : public FutureBase {
     static void step_thunk(void* self, bool run);
     static void wakeup_thunk(void* self, bool run);
     static void timer_fired_thunk(void* self, bool run);
-    static std::size_t offsetof_timer() noexcept;
-    static const bool sleep_timer_registered_;  // the task_sleep entry of timer_kinds
 
     /// The one place the phase changes (debug builds check the move against the diagram).
     void set_phase(Phase to) noexcept {

@@ -37,23 +37,21 @@ struct TimerNode {
 static_assert(sizeof(TimerNode) == 16);
 
 /// How the loop fires a due timer whose kind is not `handle` (handles are the loop's own):
-/// it queues `fire` with the node's owner, found `offset` bytes before the node. The owner
-/// of a kind registers it once, at static initialization (TaskCore for task_sleep), so that
-/// the loop knows no timer owner but its handles. Cost: two loads from this table per fired
-/// timer, where the loop used to name the task's thunk directly and call out of line for
-/// the node's offset; measured (callgrind, release, W1): 1,385.7 -> 1,379.7 instructions a
-/// sleeping task, W4 1,207.0 -> 1,206.9 a round trip. Caveat: a loop run from a global
-/// constructor before tasks.cpp's static initialization would find no task_sleep entry.
+/// it queues `fire` with the node's owner, found `offset` bytes before the node. Each kind is
+/// a constant defined beside its owner (task_sleep_timer: tasks.cpp, for TaskCore), so that
+/// the loop knows no timer owner but its handles, and the table is complete before any code
+/// runs: it is constant-initialized, and a loop run from a global constructor finds it
+/// whole. Cost: three loads per fired timer, where the loop used to name the task's thunk
+/// directly and call out of line for the node's offset; measured (callgrind, release, W1,
+/// with two loads): 1,385.7 -> 1,379.7 instructions a sleeping task, W4 1,207.0 -> 1,206.9 a
+/// round trip.
 struct TimerKind {
     ReadyFn fire = nullptr;
     std::size_t offset = 0;
 };
-inline TimerKind timer_kinds[2];
-
-inline bool register_timer_kind(TimerNode::Kind kind, ReadyFn fire, std::size_t offset) noexcept {
-    timer_kinds[kind] = TimerKind{fire, offset};
-    return true;
-}
+extern const TimerKind task_sleep_timer;  // tasks.cpp
+/// By TimerNode::Kind (the `handle` entry is unused).
+inline constexpr const TimerKind* timer_kinds[2] = {nullptr, &task_sleep_timer};
 
 class TimerHeap {
   public:
