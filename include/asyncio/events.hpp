@@ -199,24 +199,27 @@ class EventLoop {
     template <class F>
     requires(!detail::is_context_v<F>) Handle
         call_soon(F&& fn, std::source_location where = std::source_location::current()) {
-        check_closed();
-        if (debug_) check_thread();
-        auto* h = detail::make_handle(this, std::forward<F>(fn));
-        if (debug_) h->set_created_at(where);
-        h->add_ref();  // the queue's reference
-        push_ready(&detail::HandleCore::run_thunk, h);
-        return Handle(h);
+        return soon(&where, std::forward<F>(fn));
     }
     template <class F, class... A>
     requires(!detail::is_context_v<F> && sizeof...(A) > 0) Handle call_soon(F&& fn, A&&... args) {
+        return soon(nullptr, std::forward<F>(fn), std::forward<A>(args)...);
+    }
+
+  private:
+    // call_soon's body; `where` (debug mode) is null for the form with arguments.
+    template <class F, class... A>
+    Handle soon(const std::source_location* where, F&& fn, A&&... args) {
         check_closed();
         if (debug_) check_thread();
         auto* h = detail::make_handle(this, std::forward<F>(fn), std::forward<A>(args)...);
+        if (debug_ && where) h->set_created_at(*where);
         h->add_ref();  // the queue's reference
         push_ready(&detail::HandleCore::run_thunk, h);
         return Handle(h);
     }
 
+  public:
     /// Schedules `fn(args...)` to run `delay` from now (a delay ≤ 0 is due at once).
     /// Errors: std::invalid_argument for a NaN delay; RuntimeError on a closed loop.
     /// In debug mode the handle remembers where call_later() was called.
