@@ -175,7 +175,14 @@ std::string SockAddr::to_string() const {
                    std::to_string(ntohl(a->sin6_flowinfo)) + ", " +
                    std::to_string(a->sin6_scope_id) + ")";
         }
-        case AF_UNIX: return "'" + host() + "'";
+        case AF_UNIX: {
+            // Not "'" + host() + "'": GCC 12 warns (-Wrestrict, a false positive, GCC PR105329)
+            // on a literal added to a temporary string.
+            std::string out = "'";
+            out += host();
+            out += '\'';
+            return out;
+        }
         default: return len_ == 0 ? "None" : "<family " + std::to_string(family()) + ">";
     }
 }

@@ -73,6 +73,7 @@ TEST(Socket, UnixSocketBindsToAPath) {
     s.bind(path);
     EXPECT_EQ(s.getsockname().host(), path);
     EXPECT_EQ(s.getsockname().port(), 0);
+    EXPECT_EQ(s.getsockname().to_string(), "'" + path + "'");  // Python: repr of the path str
     ::unlink(path.c_str());
 }
 

@@ -89,7 +89,11 @@ std::string remove_dot_segments(std::string_view in) {
 
 /// RFC 3986 §5.2.3.
 std::string merge_paths(const URL& base, std::string_view ref_path) {
-    if (base.is_absolute() && base.path().empty()) return "/" + std::string(ref_path);
+    if (base.is_absolute() && base.path().empty()) {
+        std::string out = "/";  // not "/" + std::string(...): GCC 12 -Wrestrict, PR105329
+        out += ref_path;
+        return out;
+    }
     auto slash = base.path().rfind('/');
     if (slash == std::string::npos) return std::string(ref_path);
     return base.path().substr(0, slash + 1) + std::string(ref_path);
@@ -237,8 +241,20 @@ std::string URL::raw_path_qs() const {
 }
 
 std::string URL::host_port() const {
-    std::string out = is_ipv6() ? "[" + host_ + "]" : host_;
-    if (!is_default_port() && port_) out += ":" + std::to_string(*port_);
+    // Appended piece by piece: `"[" + host_ + "]"` and `":" + std::to_string(...)` make GCC 12
+    // warn (-Wrestrict, a false positive, GCC PR105329) on a literal added to a temporary.
+    std::string out;
+    if (is_ipv6()) {
+        out += '[';
+        out += host_;
+        out += ']';
+    } else {
+        out = host_;
+    }
+    if (!is_default_port() && port_) {
+        out += ':';
+        out += std::to_string(*port_);
+    }
     return out;
 }
 
