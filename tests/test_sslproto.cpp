@@ -798,9 +798,10 @@ ASYNCIO_TEST_REALTIME(SSLProtocolPeers, OurServerAgainstOpensslClient) {
     EXPECT_EQ(co_await asyncio::wait_for(proc.wait(), 20.0), 0);
 }
 
-// Our client against a CPython asyncio server with its ssl module.
-ASYNCIO_TEST_REALTIME(SSLProtocolPeers, OurClientAgainstPythonAsyncioServer) {
-    const std::string script = R"PY(
+// A CPython asyncio TLS server (its ssl module): echoes the first line upper-cased, reads
+// until the client's close_notify, prints "SERVER-DONE <bytes after the line>" and exits.
+// Arguments: the certificate and key files. Prints "PORT:<n>" once listening.
+const char* const python_tls_upper_server = R"PY(
 import asyncio, ssl, sys
 async def handle(r, w):
     data = await r.readline()
@@ -824,6 +825,10 @@ async def main():
             pass
 asyncio.run(main())
 )PY";
+
+// Our client against a CPython asyncio server with its ssl module.
+ASYNCIO_TEST_REALTIME(SSLProtocolPeers, OurClientAgainstPythonAsyncioServer) {
+    const std::string script = python_tls_upper_server;
     auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c",
                                                          script, test_certs()("server.pem"),
                                                          test_certs()("server.key"));
@@ -1430,30 +1435,7 @@ ASYNCIO_TEST_REALTIME(TLSPeers, StartServerAgainstOpensslClient) {
 
 // Our open_connection(ssl=) against a CPython asyncio server with its ssl module.
 ASYNCIO_TEST_REALTIME(TLSPeers, OpenConnectionAgainstPythonAsyncioServer) {
-    const std::string script = R"PY(
-import asyncio, ssl, sys
-async def handle(r, w):
-    data = await r.readline()
-    w.write(data.upper())
-    await w.drain()
-    rest = await r.read()          # until our close_notify
-    w.close()
-    await w.wait_closed()
-    print("SERVER-DONE", len(rest), flush=True)
-    srv.close()
-async def main():
-    global srv
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
-    print("PORT:%d" % srv.sockets[0].getsockname()[1], flush=True)
-    async with srv:
-        try:
-            await srv.serve_forever()
-        except asyncio.CancelledError:
-            pass
-asyncio.run(main())
-)PY";
+    const std::string script = python_tls_upper_server;
     auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c",
                                                          script, test_certs()("server.pem"),
                                                          test_certs()("server.key"));
