@@ -4,7 +4,8 @@
 Peers (impl names): cpython (Debian /usr/bin/python3 asyncio), uvloop, go
 (default GOMAXPROCS), go1 (GOMAXPROCS=1), tokio (current-thread runtime),
 asio (Boost.Asio C++20 coroutines, one io_context thread). Ours is
-asyncio-cpp, the `asyncio_bench` binary (--ours PATH).
+asyncio-cpp, the `asyncio_bench` binary (--ours PATH) for W1-W6, and for W7 and W8
+`asyncio_bench_net` beside it (bench/CMakeLists.txt says why they are two).
 
 Workloads (every program takes `<W> args...` and prints one line
 `RESULT impl=<impl> workload=<W> n=<N> wall_s=<f> rss_kb=<i> ns_per_op=<f>`):
