@@ -18,7 +18,10 @@ add_library(asyncio_llhttp STATIC
   ${ASYNCIO_LLHTTP_SOURCE_DIR}/api.c
   ${ASYNCIO_LLHTTP_SOURCE_DIR}/http.c
   ${ASYNCIO_LLHTTP_SOURCE_DIR}/llhttp.c)
-set_target_properties(asyncio_llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON EXPORT_NAME llhttp)
+# UNITY_BUILD OFF: llhttp.c and api.c declare the same callbacks differently (a unity build
+# of the consumer check would merge them).
+set_target_properties(asyncio_llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON EXPORT_NAME llhttp
+                                                UNITY_BUILD OFF)
 target_include_directories(asyncio_llhttp PUBLIC $<BUILD_INTERFACE:${ASYNCIO_LLHTTP_INCLUDE_DIR}>)
 
 file(GLOB ASYNCIO_HTTP_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/http/*.cpp)

@@ -1,7 +1,10 @@
 # Builds tests/consumer against asyncio-cpp, by find_package (after an install into a
 # scratch prefix) or by add_subdirectory, then runs it. The consumer builds unoptimised (-O0,
 # no debug info): the check is that the targets export, install and link. Under
-# add_subdirectory that is one more build of the library (about 170 s of CPU at -O0).
+# add_subdirectory that is one more build of the library, done as a unity build (which also
+# checks that the library builds as one, for users who set CMAKE_UNITY_BUILD): measured,
+# 40 s on two cores (65 s of CPU) against 98 s (164 s of CPU) file by file, and ctest runs
+# this check alone.
 set(build ${WORK_DIR}/${MODE})
 file(REMOVE_RECURSE ${build})
 file(MAKE_DIRECTORY ${build})
@@ -17,6 +20,8 @@ if(MODE STREQUAL "find_package")
     message(FATAL_ERROR "installing the library from ${BUILD_DIR} failed")
   endif()
   list(APPEND args -DCMAKE_PREFIX_PATH=${prefix})
+else()
+  list(APPEND args -DCMAKE_UNITY_BUILD=ON)
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${build} ${args}
                 RESULT_VARIABLE rc)
