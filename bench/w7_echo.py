@@ -311,11 +311,15 @@ class W7:
                 "p99_us": float(m["p99"]), "p999_us": float(m["p999"]), "gen_cpu_pct": float(m["cpu"]),
                 "msgs": int(m["msgs"]), "secs": float(m["secs"])}, None
 
-    # ------------------------------------------------------------ W7: throughput
-    def run_throughput(self, repeat, secs, warm):
-        results = {}    # (label, size, conns) -> [run dicts]
-        failures = {}   # label -> message
-        runs = []
+    # ------------------------------------------------------------ rounds of servers
+    def run_servers(self, tag, repeat, cases, measure, describe, record):
+        """`repeat` rounds; in each, every server is started once and measured on every case
+        in turn (measure(port, case, pid) -> (result, why); result None on failure), then
+        stopped, so that servers interleave and drift in the machine spreads over all of
+        them. record(round, server, case, result) keeps each result. A server that fails
+        to start, exits or fails a case is left out of later rounds.
+        Returns {server label: what failed}."""
+        failures = {}
         for r in range(repeat):
             for srv in self.servers:
                 if srv.label in failures or not srv.echo_argv:
@@ -324,27 +328,44 @@ class W7:
                     p, port, err = self.start(srv, srv.echo_argv)
                 except RuntimeError as e:
                     failures[srv.label] = str(e)
-                    _log(f"[run] W7 {srv.label}: FAILED: {e}")
+                    _log(f"[run] {tag} {srv.label}: FAILED: {e}")
                     continue
                 try:
-                    for size, conns in CONFIGS:
-                        res, why = self.load(port, size, conns, secs, warm, p.pid)
+                    for case in cases:
+                        res, why = measure(port, case, p.pid)
                         if res is None or p.poll() is not None:
                             err.seek(0)
-                            failures[srv.label] = f"{size} B x {conns}: {why or 'server exited'}; " \
+                            failures[srv.label] = f"{describe(case)}: {why or 'server exited'}; " \
                                                   f"server stderr: {err.read()[-300:]}"
-                            _log(f"[run] W7 {srv.label}: FAILED: {failures[srv.label]}")
+                            _log(f"[run] {tag} {srv.label}: FAILED: {failures[srv.label]}")
                             break
-                        res.update(workload="W7", impl=srv.label, size=size, conns=conns)
-                        runs.append(res)
-                        results.setdefault((srv.label, size, conns), []).append(res)
-                        _log(f"[run {r + 1}/{repeat}] W7 {srv.label:22s} {size:6d} B x {conns:3d}: "
-                             f"{res['msgs_per_s']:10.0f} msg/s  {res['mib_per_s']:8.1f} MiB/s  "
-                             f"p99 {res['p99_us']:8.1f} us  generator CPU {res['gen_cpu_pct']:3.0f} %  "
-                             f"server {res['server_cpu_us_per_msg'] or 0:.2f} us CPU/msg")
+                        record(r, srv, case, res)
                 finally:
                     self.stop(p)
                     err.close()
+        return failures
+
+    # ------------------------------------------------------------ W7: throughput
+    def run_throughput(self, repeat, secs, warm):
+        results = {}    # (label, size, conns) -> [run dicts]
+        runs = []
+
+        def measure(port, case, pid):
+            size, conns = case
+            return self.load(port, size, conns, secs, warm, pid)
+
+        def record(r, srv, case, res):
+            size, conns = case
+            res.update(workload="W7", impl=srv.label, size=size, conns=conns)
+            runs.append(res)
+            results.setdefault((srv.label, size, conns), []).append(res)
+            _log(f"[run {r + 1}/{repeat}] W7 {srv.label:22s} {size:6d} B x {conns:3d}: "
+                 f"{res['msgs_per_s']:10.0f} msg/s  {res['mib_per_s']:8.1f} MiB/s  "
+                 f"p99 {res['p99_us']:8.1f} us  generator CPU {res['gen_cpu_pct']:3.0f} %  "
+                 f"server {res['server_cpu_us_per_msg'] or 0:.2f} us CPU/msg")
+
+        failures = self.run_servers("W7", repeat, CONFIGS, measure,
+                                    lambda case: f"{case[0]} B x {case[1]}", record)
         return self.throughput_report(results, failures, repeat, secs, warm), runs, bool(failures)
 
     def throughput_report(self, results, failures, repeat, secs, warm):

@@ -219,40 +219,28 @@ class W8(w7_echo.W7):
     def run_all(self, repeat, secs, warm):
         """Throughput at each size, then the handshake rate, per server; runs interleaved."""
         load_before = loadavg()
-        results, failures, runs = {}, {}, []
+        results, runs = {}, []
         cases = [("run", s) for s in SIZES] + [("hs", HS_SIZE)]
+
+        def measure(port, case, pid):
+            mode, size = case
+            return self.load(mode, port, size, secs, warm, pid)
+
+        def record(r, srv, case, res):
+            mode, size = case
+            res.update(workload="W8" if mode == "run" else "W8h", impl=srv.label, size=size,
+                       conns=CONNS)
+            runs.append(res)
+            results.setdefault((srv.label, mode, size), []).append(res)
+            unit = "msg/s" if mode == "run" else "hs/s "
+            _log(f"[run {r + 1}/{repeat}] W8 {srv.label:22s} {mode:3s} {size:6d} B: "
+                 f"{res['rate']:9.0f} {unit}  p99 {res['p99_us']:9.0f} us  "
+                 f"generator CPU {res['gen_cpu_pct']:3.0f} %  "
+                 f"server {res['server_cpu_us'] or 0:.1f} us CPU each")
+
         try:
-            for r in range(repeat):
-                for srv in self.servers:
-                    if srv.label in failures:
-                        continue
-                    try:
-                        p, port, err = self.start(srv, srv.echo_argv)
-                    except RuntimeError as e:
-                        failures[srv.label] = str(e)
-                        _log(f"[run] W8 {srv.label}: FAILED: {e}")
-                        continue
-                    try:
-                        for mode, size in cases:
-                            res, why = self.load(mode, port, size, secs, warm, p.pid)
-                            if res is None or p.poll() is not None:
-                                err.seek(0)
-                                failures[srv.label] = f"{mode} {size} B: {why or 'server exited'}; " \
-                                                      f"server stderr: {err.read()[-300:]}"
-                                _log(f"[run] W8 {srv.label}: FAILED: {failures[srv.label]}")
-                                break
-                            res.update(workload="W8" if mode == "run" else "W8h", impl=srv.label,
-                                       size=size, conns=CONNS)
-                            runs.append(res)
-                            results.setdefault((srv.label, mode, size), []).append(res)
-                            unit = "msg/s" if mode == "run" else "hs/s "
-                            _log(f"[run {r + 1}/{repeat}] W8 {srv.label:22s} {mode:3s} {size:6d} B: "
-                                 f"{res['rate']:9.0f} {unit}  p99 {res['p99_us']:9.0f} us  "
-                                 f"generator CPU {res['gen_cpu_pct']:3.0f} %  "
-                                 f"server {res['server_cpu_us'] or 0:.1f} us CPU each")
-                    finally:
-                        self.stop(p)
-                        err.close()
+            failures = self.run_servers("W8", repeat, cases, measure,
+                                        lambda case: f"{case[0]} {case[1]} B", record)
         finally:
             self.cleanup()
         load_after = loadavg()
