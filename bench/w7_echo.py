@@ -57,12 +57,12 @@ LOAD_RE = re.compile(
     r"all_msgs=(?P<all>\d+)\s*$")
 
 
-
 def net_binary(exe):
     """asyncio_bench_net next to the given asyncio_bench (the network workloads' binary), or
     `exe` itself when there is none (a binary built before the split, with every workload)."""
     net = os.path.join(os.path.dirname(exe), "asyncio_bench_net")
     return net if os.access(net, os.X_OK) else exe
+
 
 def _log(msg):
     import sys

@@ -828,10 +828,9 @@ asyncio.run(main())
 
 // Our client against a CPython asyncio server with its ssl module.
 ASYNCIO_TEST_REALTIME(SSLProtocolPeers, OurClientAgainstPythonAsyncioServer) {
-    const std::string script = python_tls_upper_server;
-    auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c",
-                                                         script, test_certs()("server.pem"),
-                                                         test_certs()("server.key"));
+    auto proc = co_await asyncio::create_subprocess_exec(
+        {.stdout_ = asyncio::PIPE}, python(), "-c", python_tls_upper_server,
+        test_certs()("server.pem"), test_certs()("server.key"));
     int port = co_await asyncio::wait_for(read_port(proc.stdout_, "PORT"), 30.0);
     CO_ASSERT_TRUE(port > 0);
     int fd = connect_loopback(port);
@@ -1435,10 +1434,9 @@ ASYNCIO_TEST_REALTIME(TLSPeers, StartServerAgainstOpensslClient) {
 
 // Our open_connection(ssl=) against a CPython asyncio server with its ssl module.
 ASYNCIO_TEST_REALTIME(TLSPeers, OpenConnectionAgainstPythonAsyncioServer) {
-    const std::string script = python_tls_upper_server;
-    auto proc = co_await asyncio::create_subprocess_exec({.stdout_ = asyncio::PIPE}, python(), "-c",
-                                                         script, test_certs()("server.pem"),
-                                                         test_certs()("server.key"));
+    auto proc = co_await asyncio::create_subprocess_exec(
+        {.stdout_ = asyncio::PIPE}, python(), "-c", python_tls_upper_server,
+        test_certs()("server.pem"), test_certs()("server.key"));
     int port = co_await asyncio::wait_for(read_port(proc.stdout_, "PORT"), 30.0);
     CO_ASSERT_TRUE(port > 0);
     asyncio::OpenConnectionOptions copts{.ssl = client_context(), .server_hostname = "localhost"};

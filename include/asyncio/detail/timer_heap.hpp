@@ -42,8 +42,8 @@ static_assert(sizeof(TimerNode) == 16);
 /// the loop knows no timer owner but its handles, and the table is complete before any code
 /// runs: it is constant-initialized, and a loop run from a global constructor finds it
 /// whole. Cost: three loads per fired timer, where the loop used to name the task's thunk
-/// directly and call out of line for the node's offset; measured (callgrind, release, W1,
-/// with two loads): 1,385.7 -> 1,379.7 instructions a sleeping task, W4 1,207.0 -> 1,206.9 a
+/// directly and call out of line for the node's offset; measured (callgrind, release,
+/// marginal instructions): W1 1,385.7 -> 1,378.7 a sleeping task, W4 1,207.0 -> 1,207.0 a
 /// round trip.
 struct TimerKind {
     ReadyFn fire = nullptr;
