@@ -24,10 +24,36 @@ static_assert(offsetof(TaskCore, next_) == offsetof(TaskCore, prev_) + sizeof(vo
 // The loop's entry for a sleeping task's timer (timer_heap.hpp: timer_kinds).
 constinit const TimerKind task_sleep_timer = TaskCore::sleep_timer_kind();
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+TaskCore* TaskCore::of_link(void* link) noexcept {
+    return reinterpret_cast<TaskCore*>(static_cast<char*>(link) - offsetof(TaskCore, queued_));
+}
+#pragma GCC diagnostic pop
+
 TaskCore* TaskCore::task_of(ReadyEntry e) noexcept {
-    if (e.fn == &step_thunk || e.fn == &wakeup_thunk || e.fn == &timer_fired_thunk)
-        return static_cast<TaskCore*>(e.self);
+    if (e.fn == &step_thunk) return of_link(e.self);
+    if (e.fn == &wakeup_thunk || e.fn == &timer_fired_thunk) return static_cast<TaskCore*>(e.self);
     return nullptr;
+}
+
+// The root frame's promise begins with promise_base (coro_promise.hpp), placed where a
+// promise of at most 16-byte alignment goes (TaskState checks its T), so any task's root is
+// read as a promise_base's.
+std::coroutine_handle<>& TaskCore::resume_slot() const noexcept {
+    return std::coroutine_handle<promise_base>::from_address(task_root_.address())
+        .promise()
+        .continuation_;
+}
+
+std::coroutine_handle<> TaskCore::innermost() const noexcept {
+    switch (phase_) {
+        case Phase::scheduled:
+        case Phase::awaiting_future:
+        case Phase::sleeping:
+        case Phase::parked: return resume_slot();
+        default: return root();  // created: the root, not started; running, done: see root()
+    }
 }
 
 namespace {
@@ -197,8 +223,7 @@ void TaskCore::queue_step() {
     // reference, so that the link outlives its place in the queue even if the task is
     // abandoned meanwhile.
     add_ref();
-    ready_link_.owner = this;
-    loop_->push_ready_linked(&step_thunk, &ready_link_);
+    loop_->push_ready_linked(&step_thunk, &queued_.link);
 }
 
 void TaskCore::step_thunk(void* self, bool run) {
@@ -206,7 +231,7 @@ void TaskCore::step_thunk(void* self, bool run) {
     struct Release {
         TaskCore* t;
         ~Release() { t->release(); }
-    } ref{static_cast<TaskCore*>(self)};
+    } ref{of_link(self)};
     if (run) ref.t->step();
 }
 
@@ -214,17 +239,16 @@ void TaskCore::queue_done_callback(std::uintptr_t word) {
     // The queued entry holds a reference (as a queued step does): the link lives in the task.
     add_ref();
     hold_queued_callback(CallbackList::decode(word));
-    done_callback_ = word;
-    ready_link_.owner = this;
-    loop_->push_ready_linked(&done_callback_thunk, &ready_link_);
+    queued_.done_callback = word;
+    loop_->push_ready_linked(&done_callback_thunk, &queued_.link);
 }
 
 void TaskCore::done_callback_thunk(void* self, bool run) {
     struct Release {
         TaskCore* t;
         ~Release() { t->release(); }
-    } ref{static_cast<TaskCore*>(self)};
-    ReadyEntry e = CallbackList::decode(ref.t->done_callback_);
+    } ref{of_link(self)};
+    ReadyEntry e = CallbackList::decode(ref.t->queued_.done_callback);
     e.fn(e.self, run);
 }
 
@@ -338,7 +362,7 @@ void TaskCore::wait_on_future(FutureBase* fut, std::coroutine_handle<> resume) {
         throw RuntimeError("Task " + repr() + " cannot await " + fut->repr() +
                            ": that task is (transitively) awaiting this one, a deadlock");
     add_tagged_callback<&wakeup_thunk>(fut, this);
-    resume_ = resume;
+    resume_slot() = resume;
     set_phase(Phase::awaiting_future);
     waiter_ = fut;
     if (cancel_ == CancelState::requested) {
@@ -349,7 +373,7 @@ void TaskCore::wait_on_future(FutureBase* fut, std::coroutine_handle<> resume) {
 }
 
 void TaskCore::wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume) {
-    resume_ = resume;
+    resume_slot() = resume;
     if (cancel_ == CancelState::requested) {
         // CPython: the sleep's future is cancelled as soon as the task yields it.
         deliver_cancel();
@@ -364,7 +388,7 @@ void TaskCore::wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume) {
 }
 
 void TaskCore::park(ParkNode* node, std::coroutine_handle<> resume) {
-    resume_ = resume;
+    resume_slot() = resume;
     if (cancel_ == CancelState::requested) {
         // Cancelled while running: as a waiter future cancelled as soon as it is awaited.
         deliver_cancel();
@@ -383,7 +407,7 @@ void TaskCore::unpark() noexcept {
 }
 
 void TaskCore::yield_once(std::coroutine_handle<> resume) {
-    resume_ = resume;
+    resume_slot() = resume;
     schedule_step();
 }
 
@@ -422,9 +446,14 @@ void TaskCore::step() {
             release();
             return;
         }
-        resume_ = task_root_;
+        task_root_.resume();
+    } else {
+        // The root must end into nothing: its continuation_ word is noop again while it runs.
+        std::coroutine_handle<>& slot = resume_slot();
+        std::coroutine_handle<> resume = slot;
+        slot = std::noop_coroutine();
+        resume.resume();
     }
-    resume_.resume();
     tls.current_task = prev;
     if (task_root_.done()) finish_root();
 }
@@ -503,13 +532,14 @@ void TaskCore::abandon() noexcept {
         loop_->call_exception_handler(ctx);
     }
     leave_waiting();
+    if (task_root_) resume_slot() = std::noop_coroutine();  // the root ends into nothing
     std::coroutine_handle<> root = take_root();
     set_phase(Phase::done);
     loop_->unregister_task(this);
     if (root) {
         TaskCore* prev = tls.current_task;
         tls.current_task = nullptr;
-        destroy_suspended_frame(root, loop_);  // a root's continuation is noop already
+        destroy_suspended_frame(root, loop_);
         tls.current_task = prev;
     }
     // Its done callbacks can never run now: dispose of them, releasing what they hold (a

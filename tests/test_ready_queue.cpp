@@ -4,6 +4,7 @@
 
 #include <asyncio/detail/ready_queue.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using asyncio::detail::ReadyEntry;
@@ -12,17 +13,21 @@ using asyncio::detail::ReadyQueue;
 
 namespace {
 
+// A linked entry runs with its link as `self`: the link is Item's first member (standard
+// layout), so the same functions serve plain entries (self = the item) and linked ones.
 struct Item {
-    std::string name;
     ReadyLink link{};
+    const char* name;
+    explicit Item(const char* n) : name(n) {}
 };
+static_assert(std::is_standard_layout_v<Item>);
 
 std::vector<std::string>* seen = nullptr;
-void fa(void* self, bool) { seen->push_back("a:" + static_cast<Item*>(self)->name); }
-void fb(void* self, bool) { seen->push_back("b:" + static_cast<Item*>(self)->name); }
+std::string name_of(void* self) { return reinterpret_cast<Item*>(self)->name; }
+void fa(void* self, bool) { seen->push_back("a:" + name_of(self)); }
+void fb(void* self, bool) { seen->push_back("b:" + name_of(self)); }
 
 void push_linked(ReadyQueue& q, void (*fn)(void*, bool), Item& it) {
-    it.link.owner = &it;
     q.push_linked(fn, &it.link);
 }
 
@@ -78,7 +83,7 @@ TEST(ReadyQueue, ARunBeingConsumedTakesLaterLinksInOrder) {
 
 TEST(ReadyQueue, AMillionLinkedEntriesTakeOneSlotAndPopInOrder) {
     ReadyQueue q;
-    std::vector<Item> items(1'000'000);
+    std::vector<Item> items(1'000'000, Item(""));
     for (auto& it : items) push_linked(q, fa, it);
     EXPECT_EQ(q.size(), items.size());
     EXPECT_EQ(q.slots(), 1u);
@@ -87,7 +92,7 @@ TEST(ReadyQueue, AMillionLinkedEntriesTakeOneSlotAndPopInOrder) {
     seen = &out;
     while (!q.empty()) {
         ReadyEntry e = q.pop();
-        ASSERT_EQ(e.self, &items[n]);
+        ASSERT_EQ(e.self, &items[n].link);  // a linked entry's self is its link
         ++n;
     }
     seen = nullptr;

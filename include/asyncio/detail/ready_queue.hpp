@@ -23,10 +23,11 @@ struct ReadyEntry {
 };
 
 /// An intrusive node for push_linked(): lives in the scheduled object itself (a task keeps
-/// one in storage it does not use while a step is scheduled).
+/// one in storage it does not use while a step is scheduled). Its entry runs with the link
+/// itself as `self`: the owner finds itself from the link's place in it (one word, not two:
+/// a task's union keeps its queued done callback beside it, see TaskCore).
 struct ReadyLink {
     ReadyLink* next;
-    void* owner;  // the `self` its entry runs with
 };
 
 /// FIFO of entries. push_linked() entries with the same function pushed one after another
@@ -50,7 +51,7 @@ class ReadyQueue {
         ++count_;
     }
 
-    /// Pushes the entry {fn, link->owner}, joining the run in the last slot when that run
+    /// Pushes the entry {fn, link}, joining the run in the last slot when that run
     /// has the same function. `link` must stay put and untouched until the entry is popped.
     void push_linked(ReadyFn fn, ReadyLink* link) {
         link->next = nullptr;
@@ -75,7 +76,7 @@ class ReadyQueue {
             return slot;
         }
         auto* link = reinterpret_cast<ReadyLink*>(bits & ~std::uintptr_t{1});
-        ReadyEntry e{slot.fn, link->owner};
+        ReadyEntry e{slot.fn, link};
         if (link->next) {
             slot.self = tagged(link->next);
         } else {

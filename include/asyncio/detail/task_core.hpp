@@ -18,19 +18,21 @@
 //   task_root_     every phase but done: the task's own coroutine frame (owned). It is
 //                  FutureBase's exc_ word (see there): take_root() makes it exc_ again,
 //                  null, as the task becomes done.
-//   resume_        scheduled, awaiting_future, sleeping, parked: the frame the next step
-//                  resumes (the innermost awaiting coroutine). created: unused (the root
-//                  runs).
-//   done_callback_ done, while its entry is queued: the lone done callback (CallbackList's
-//                  tagged word), sharing storage with resume_, which is dead by then.
-//   ready_link_    created, scheduled: the ready queue's link of the one queued step.
-//                  done: the link of the queued done callback, when the task had exactly
-//                  one (see complete()); done_callback_ then holds it.
+//   resume slot    scheduled, awaiting_future, sleeping, parked: the frame the next step
+//                  resumes (the innermost awaiting coroutine). It is the root frame's own
+//                  continuation_ word (resume_slot()), which a root never needs while it
+//                  runs: step() puts std::noop_coroutine() back before resuming, so the root
+//                  still ends into nothing. created, running: noop. Measured (W1g, 1M sleeping
+//                  tasks gathered): a task 88 -> 80 bytes.
+//   queued_        created, scheduled: .link, the ready queue's link of the one queued step.
+//                  done: .link carries the lone done callback, when the task had exactly
+//                  one (see complete()), and .done_callback holds it (CallbackList's tagged
+//                  word).
 //   waiter_        awaiting_future: the future waited on, which holds the task's wake-up.
 //   timer_         sleeping: the sleep's node in the loop's timer queue.
 //   park_node_     parked: the lock's or queue's waiter node that will unpark the task.
-//                  The four above share one union: exactly the one the phase names is live,
-//                  and running and done leave none live.
+//                  The four above share one union: exactly the one the phase names is live;
+//                  running leaves none live, and done only queued_ while its entry waits.
 //   cancel_        while pending, with the request's CancelledError in the side table
 //                  (Extras::cancel_error; exc_ is the outcome once done, and its word holds
 //                  task_root_ until then):
@@ -149,15 +151,7 @@ class TaskCore : public FutureBase {
     }
     /// The innermost suspended frame of the chain (null unless the task is suspended or
     /// scheduled after a suspension: awaiting a future, sleeping, parked, scheduled).
-    std::coroutine_handle<> innermost() const noexcept {
-        switch (phase_) {
-            case Phase::scheduled:
-            case Phase::awaiting_future:
-            case Phase::sleeping:
-            case Phase::parked: return resume_;
-            default: return root();  // created: the root, not started; running, done: see root()
-        }
-    }
+    std::coroutine_handle<> innermost() const noexcept;
     /// What the task waits on: the future (awaiting_future), else null.
     FutureBase* waiting_on() const noexcept {
         return phase_ == Phase::awaiting_future ? waiter_ : nullptr;
@@ -213,6 +207,9 @@ class TaskCore : public FutureBase {
 
   protected:
     void* root_address() const noexcept { return task_root_.address(); }
+    /// The root frame's continuation_ word, where the frame the next step resumes waits
+    /// (see the table at the top of this file; defined in tasks.cpp).
+    std::coroutine_handle<>& resume_slot() const noexcept;
     /// Storage free once the task is done and off the loop's list (the list links): the
     /// typed layer keeps a small result there (TaskState). Valid from finish_root()'s
     /// take_root_result() on.
@@ -223,6 +220,8 @@ class TaskCore : public FutureBase {
     virtual bool take_root_result(std::exception_ptr& out) = 0;
 
   private:
+    /// The task a ready entry of its queued_.link belongs to (`link`: that entry's self).
+    static TaskCore* of_link(void* link) noexcept;
     static void step_thunk(void* self, bool run);
     static void wakeup_thunk(void* self, bool run);
     static void timer_fired_thunk(void* self, bool run);
@@ -309,11 +308,6 @@ class TaskCore : public FutureBase {
     std::uint16_t num_cancels_ = 0;
     std::uint32_t task_id_ = 0;
 
-    union {
-        std::coroutine_handle<> resume_;  // not done
-        std::uintptr_t done_callback_;    // done, its entry queued (see complete())
-    };
-
   public:
     // What few tasks have (a name set by the user, a non-empty context) lives in a side
     // table of the thread, so that the common task stays small (has_extras_ tells).
@@ -341,7 +335,10 @@ class TaskCore : public FutureBase {
         FutureBase* waiter_ = nullptr;  // awaiting_future
         TimerNode timer_;               // sleeping
         ParkNode* park_node_;           // parked
-        ReadyLink ready_link_;          // created, scheduled
+        struct {
+            ReadyLink link;                // created, scheduled, done (a queued done callback)
+            std::uintptr_t done_callback;  // done, its entry queued (see complete())
+        } queued_;
     };
 
   public:
@@ -351,8 +348,9 @@ class TaskCore : public FutureBase {
 };
 // Measured: with these fields first (in FutureBase's tail padding) a TaskState<void> is 96
 // bytes; with the list links declared first it was 104 (1M sleeping tasks: +8 MB RSS). The
-// root frame in FutureBase's exc_ word (task_root_) makes it 88.
-static_assert(sizeof(void*) != 8 || sizeof(TaskCore) == 88, "TaskCore grew: see the layout note");
+// root frame in FutureBase's exc_ word (task_root_) makes it 88, the resume slot in the root
+// frame 80.
+static_assert(sizeof(void*) != 8 || sizeof(TaskCore) == 80, "TaskCore grew: see the layout note");
 
 }  // namespace detail
 

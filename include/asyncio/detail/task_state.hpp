@@ -18,6 +18,12 @@ namespace detail {
 
 template <class T>
 class TaskState final : public TaskCore {
+    // The task reads its root frame's promise as a promise_base (TaskCore::resume_slot()),
+    // which is where a promise of at most 16-byte alignment sits in a frame.
+    static_assert(alignof(typename Coro<T>::promise_type) <= 2 * sizeof(void*),
+                  "Task<T>: a result type aligned to more than 16 bytes is not supported; "
+                  "return it boxed (std::unique_ptr<T>)");
+
   public:
     TaskState(EventLoop& loop, typename Coro<T>::handle_type h, bool named, bool eager)
         : TaskCore(loop, h, named, eager) {}
