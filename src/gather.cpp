@@ -17,12 +17,30 @@ std::exception_ptr child_exception(FutureBase* c) {
     return c->exception();
 }
 
+void GatherLinks::reserve(std::size_t n, GatherCore* owner) {
+    if (n <= cap_) return;
+    const std::size_t words = slot(n - 1) + 1;
+    auto* w = static_cast<GatherLink*>(
+        ::operator new (words * sizeof(GatherLink), std::align_val_t{group_bytes}));
+    for (std::size_t g = 0; g < words; g += group_words)
+        w[g].bits = reinterpret_cast<std::uintptr_t>(owner);
+    for (std::size_t i = 0; i < size_; ++i) w[slot(i)] = words_[slot(i)];
+    free_storage();
+    words_ = w;
+    cap_ = n;
+}
+
+void GatherLinks::free_storage() noexcept {
+    if (words_) ::operator delete (words_, std::align_val_t{group_bytes});
+}
+
 GatherCore::~GatherCore() {
     // Only a plain-future child can still be pending here (a task child's callback owns
     // this gather). It keeps no callback pointing here. Once this gather had failed, what
     // the child raises later counts as retrieved, as CPython's callback retrieves it.
     if (nfinished_ < nfuts_) {
-        for (Link& l : links_) {
+        for (std::size_t i = 0; i < links_.size(); ++i) {
+            Link& l = links_[i];
             FutureBase* c = l.child();
             if (l.owning() || c->done()) continue;
             c->remove_callback_entry(&child_done, &l);  // a repeat has none: nothing is found
@@ -38,15 +56,14 @@ GatherCore::~GatherCore() {
 }
 
 void GatherCore::drop_links() noexcept {
-    for (Link& l : links_) l.child()->release();
+    for (std::size_t i = 0; i < links_.size(); ++i) links_[i].child()->release();
     links_.clear();
-    links_.shrink_to_fit();
 }
 
 void GatherCore::add_child(Child c) {
     FutureBase* f = c.state.get();
-    links_.push_back(
-        Link{this, reinterpret_cast<std::uintptr_t>(f) | (c.owned ? Link::kOwned : 0)});
+    links_.push_back(Link{reinterpret_cast<std::uintptr_t>(f) | (c.owned ? Link::kOwned : 0)},
+                     this);
     f->add_ref();  // the link's reference; `c` lets go of its own
 }
 
@@ -69,7 +86,8 @@ void GatherCore::start() {
     // tasks that ended inside create_task) are counted at once, after every pending child
     // got its callback, so that a gather of done children is done when it is returned.
     std::size_t ndone = 0;
-    for (Link& l : links_) {
+    for (std::size_t i = 0; i < links_.size(); ++i) {
+        Link& l = links_[i];
         FutureBase* c = l.child();
         if (c->done()) {
             ++ndone;
@@ -80,7 +98,8 @@ void GatherCore::start() {
         // callback is this gather's.
         if (!l.owned()) {
             ReadyEntry last = c->last_callback();
-            if (last.fn == &child_done && static_cast<Link*>(last.self)->g == this) continue;
+            if (last.fn == &child_done && GatherLinks::owner(static_cast<Link*>(last.self)) == this)
+                continue;
         }
         if (c->is_task()) {
             l.bits |= Link::kOwning;
@@ -92,8 +111,8 @@ void GatherCore::start() {
     if (ndone == 0) return;
     std::vector<StatePtr<FutureBase>> done;
     done.reserve(ndone);
-    for (Link& l : links_)
-        if (l.child()->done()) done.emplace_back(l.child());
+    for (std::size_t i = 0; i < links_.size(); ++i)
+        if (links_[i].child()->done()) done.emplace_back(links_[i].child());
     StatePtr<FutureBase> keep(this);
     for (auto& c : done) on_child_done(c.get());
 }
@@ -101,13 +120,13 @@ void GatherCore::start() {
 void GatherCore::hold(void* self) noexcept {
     auto* l = static_cast<Link*>(self);
     if (l->owning()) return;  // it holds the gather already
-    l->g->add_ref();
+    GatherLinks::owner(l)->add_ref();
     l->bits |= Link::kHeld;
 }
 
 void GatherCore::child_done(void* self, bool run) {
     auto* l = static_cast<Link*>(self);
-    GatherCore* g = l->g;
+    GatherCore* g = GatherLinks::owner(l);
     const bool holds = l->owning() || (l->bits & Link::kHeld) != 0;
     l->bits &= ~Link::kHeld;
     // A plain future's callback disposed of before it was queued holds nothing: the future
@@ -131,9 +150,11 @@ void GatherCore::abandon() {
     // nested gather pending at loop close kept the closed loop alive (LSan: 5.8 KB).
     if (abandoned_) return;
     abandoned_ = true;
-    add_ref();              // the removals below release links' references
-    for (Link& l : links_)  // a repeat has no callback of its own: nothing is found for it
+    add_ref();  // the removals below release links' references
+    for (std::size_t i = 0; i < links_.size(); ++i) {  // a repeat has no callback of its own
+        Link& l = links_[i];
         if (!l.child()->done()) l.child()->remove_callback_entry(&child_done, &l);
+    }
     dispose_callbacks();
     release();
 }

@@ -27,9 +27,7 @@ std::string name_of(void* self) { return reinterpret_cast<Item*>(self)->name; }
 void fa(void* self, bool) { seen->push_back("a:" + name_of(self)); }
 void fb(void* self, bool) { seen->push_back("b:" + name_of(self)); }
 
-void push_linked(ReadyQueue& q, void (*fn)(void*, bool), Item& it) {
-    q.push_linked(fn, &it.link);
-}
+void push_linked(ReadyQueue& q, void (*fn)(void*, bool), Item& it) { q.push_linked(fn, &it.link); }
 
 std::vector<std::string> drain(ReadyQueue& q) {
     std::vector<std::string> out;
