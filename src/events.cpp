@@ -197,8 +197,41 @@ bool debug_from_environment() noexcept {
 }
 }  // namespace
 
+namespace detail {
+namespace {
+std::mutex loop_ids_mutex;
+std::vector<std::uint16_t> free_loop_ids;  // given back, reused first
+std::uint32_t next_loop_id = 1;
+}  // namespace
+
+std::uint16_t acquire_loop_id(EventLoop* loop) {
+    std::lock_guard<std::mutex> lock(loop_ids_mutex);
+    std::uint16_t id;
+    if (!free_loop_ids.empty()) {
+        id = free_loop_ids.back();
+        free_loop_ids.pop_back();
+    } else if (next_loop_id <= max_live_loops) {
+        id = static_cast<std::uint16_t>(next_loop_id++);
+    } else {
+        throw RuntimeError("cannot create an event loop: 65535 event loops are alive already");
+    }
+    loop_slots[id] = loop;
+    return id;
+}
+
+void release_loop_id(std::uint16_t id) noexcept {
+    std::lock_guard<std::mutex> lock(loop_ids_mutex);
+    loop_slots[id] = nullptr;
+    try {
+        free_loop_ids.push_back(id);
+    } catch (...) {  // out of memory: the id is lost, not reused
+    }
+}
+}  // namespace detail
+
 EventLoop::EventLoop(LoopOptions options)
-    : debug_(options.debug || debug_from_environment()),
+    : id_(this),
+      debug_(options.debug || debug_from_environment()),
       virtual_time_(options.virtual_time),
       poller_(detail::make_poller()) {
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -54,13 +54,15 @@ void CallbackList::push_more(ReadyEntry e) {
     v->push_back(e);
 }
 
-FutureBase::FutureBase(EventLoop& loop) noexcept : loop_(&loop), exc_() { loop.add_ref(); }
+FutureBase::FutureBase(EventLoop& loop) noexcept : exc_(), loop_id_(loop.loop_id()) {
+    loop.add_ref();
+}
 
 FutureBase::~FutureBase() {
     // Callbacks still registered belong to nobody now (a pending future dropped).
     dispose_callbacks();
     exc_.~exception_ptr();  // a task has made exc_ live again (~TaskCore)
-    loop_->release();
+    loop().release();
 }
 
 void FutureBase::last_release() noexcept {
@@ -83,7 +85,7 @@ void FutureBase::last_release() noexcept {
                 ctx.task = AnyTask(static_cast<TaskCore*>(this));
                 ctx.source_traceback = static_cast<TaskCore*>(this)->created_at();
             }
-            loop_->call_exception_handler(ctx);
+            loop().call_exception_handler(ctx);
         }
         if (--refs_ != 0) return;  // the handler kept a handle: the next release deletes
     }
@@ -197,7 +199,7 @@ void hold_queued_callback(ReadyEntry e) noexcept {
 
 void FutureBase::push_scheduled(ReadyEntry e) {
     hold_queued_callback(e);
-    loop_->push_ready(e.fn, e.self);
+    loop().push_ready(e.fn, e.self);
 }
 
 void UserCallbackBase::thunk(void* self, bool run) {

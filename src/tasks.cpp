@@ -86,7 +86,7 @@ TaskCore::TaskCore(EventLoop& loop, std::coroutine_handle<> root, bool named, bo
 
 void TaskCore::eager_start() {
     // CPython 3.12 (gh-97696): only while the loop runs; otherwise a plain first step.
-    if (tls.running_loop != loop_) {
+    if (tls.running_loop != &loop()) {
         queue_step();
         return;
     }
@@ -223,7 +223,7 @@ void TaskCore::queue_step() {
     // reference, so that the link outlives its place in the queue even if the task is
     // abandoned meanwhile.
     add_ref();
-    loop_->push_ready_linked(&step_thunk, &queued_.link);
+    loop().push_ready_linked(&step_thunk, &queued_.link);
 }
 
 void TaskCore::step_thunk(void* self, bool run) {
@@ -240,7 +240,7 @@ void TaskCore::queue_done_callback(std::uintptr_t word) {
     add_ref();
     hold_queued_callback(CallbackList::decode(word));
     queued_.done_callback = word;
-    loop_->push_ready_linked(&done_callback_thunk, &queued_.link);
+    loop().push_ready_linked(&done_callback_thunk, &queued_.link);
 }
 
 void TaskCore::done_callback_thunk(void* self, bool run) {
@@ -301,11 +301,11 @@ bool TaskCore::cancel(std::optional<std::string> msg) {
                 return true;
             }
             {
-                struct Forwarding {
-                    bool& flag;
-                    explicit Forwarding(bool& f) : flag(f) { flag = true; }
-                    ~Forwarding() { flag = false; }
-                } forwarding(forwarding_cancel_);
+                struct Forwarding {  // the flag is a bit-field: no reference to it
+                    TaskCore* t;
+                    explicit Forwarding(TaskCore* task) : t(task) { t->forwarding_cancel_ = true; }
+                    ~Forwarding() { t->forwarding_cancel_ = false; }
+                } forwarding(this);
                 if (waiter()->cancel(msg)) return true;
             }
             break;
@@ -355,7 +355,7 @@ bool TaskCore::awaits(const FutureBase* target) const noexcept {
 
 void TaskCore::wait_on_future(FutureBase* fut, std::coroutine_handle<> resume) {
     if (fut == this) throw RuntimeError("Task cannot await on itself: " + repr());
-    if (&fut->loop() != loop_)
+    if (&fut->loop() != &loop())
         throw RuntimeError("Task " + repr() + " got Future " + fut->repr() +
                            " attached to a different loop");
     if (fut->is_task() && static_cast<TaskCore*>(fut)->awaits(this))
@@ -380,11 +380,11 @@ void TaskCore::wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume) {
         schedule_step();
         return;
     }
-    std::int64_t now = loop_->now_ns();
+    std::int64_t now = loop().now_ns();
     set_phase(Phase::sleeping);
     new (&timer_) TimerNode();
     timer().kind = TimerNode::task_sleep;
-    loop_->timers().push(&timer_, ns > never_ns - now ? never_ns : now + ns);
+    loop().timers().push(&timer_, ns > never_ns - now ? never_ns : now + ns);
 }
 
 void TaskCore::park(ParkNode* node, std::coroutine_handle<> resume) {
@@ -442,7 +442,7 @@ void TaskCore::step() {
             take_root().destroy();
             set_phase(Phase::done);
             complete([&] { cancel_future(std::move(e)); });
-            loop_->unregister_task(this);
+            loop().unregister_task(this);
             release();
             return;
         }
@@ -460,7 +460,7 @@ void TaskCore::step() {
 
 void TaskCore::finish_root() {
     std::exception_ptr e;
-    loop_->unregister_task(this);  // first: done_storage() is the list's links
+    loop().unregister_task(this);  // first: done_storage() is the list's links
     bool ok = take_root_result(e);
     take_root().destroy();  // exc_ is live (null) from here
     set_phase(Phase::done);
@@ -510,7 +510,7 @@ void TaskCore::leave_waiting() noexcept {
             if (FutureBase* w = waiter()) w->remove_callback_entry(&wakeup_thunk, this);
             waiter_ = nullptr;
             break;
-        case Phase::sleeping: loop_->timers().remove(&timer()); break;
+        case Phase::sleeping: loop().timers().remove(&timer()); break;
         case Phase::parked:
             if (ParkNode* n = park_node()) n->on_cancel(n);
             park_node_ = nullptr;
@@ -529,17 +529,17 @@ void TaskCore::abandon() noexcept {
         }
         ctx.task = AnyTask(this);
         ctx.source_traceback = created_at();
-        loop_->call_exception_handler(ctx);
+        loop().call_exception_handler(ctx);
     }
     leave_waiting();
     if (task_root_) resume_slot() = std::noop_coroutine();  // the root ends into nothing
     std::coroutine_handle<> root = take_root();
     set_phase(Phase::done);
-    loop_->unregister_task(this);
+    loop().unregister_task(this);
     if (root) {
         TaskCore* prev = tls.current_task;
         tls.current_task = nullptr;
-        destroy_suspended_frame(root, loop_);
+        destroy_suspended_frame(root, &loop());
         tls.current_task = prev;
     }
     // Its done callbacks can never run now: dispose of them, releasing what they hold (a

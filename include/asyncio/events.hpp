@@ -35,6 +35,7 @@
 #include "asyncio/detail/future_base.hpp"
 #include "asyncio/detail/handle.hpp"
 #include "asyncio/detail/io_event.hpp"
+#include "asyncio/detail/loop_ids.hpp"
 #include "asyncio/detail/loop_link.hpp"
 #include "asyncio/detail/net_options.hpp"
 #include "asyncio/detail/ready_queue.hpp"
@@ -596,6 +597,8 @@ class EventLoop {
         if (debug_) check_thread();
     }
     std::uint32_t next_task_id() noexcept { return ++task_counter_; }
+    /// The id its futures know it by (detail/loop_ids.hpp).
+    std::uint16_t loop_id() const noexcept { return id_.value(); }
     void register_task(detail::TaskCore* t) noexcept;
     void unregister_task(detail::TaskCore* t) noexcept;
     std::vector<AnyTask> all_tasks() const;
@@ -673,6 +676,7 @@ class EventLoop {
     void run_shuffled(std::size_t ntodo);
     void purge_cancelled_timers();
 
+    detail::LoopId id_;  // first: the id is given back last
     detail::ReadyQueue ready_;
     detail::TimerHeap timers_;
     std::vector<detail::TimerNode*> deferred_timers_;  // run_once(): due, but for next time

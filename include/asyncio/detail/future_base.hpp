@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "asyncio/detail/frame_allocator.hpp"
+#include "asyncio/detail/loop_ids.hpp"
 #include "asyncio/detail/ready_queue.hpp"
 #include "asyncio/exceptions.hpp"
 
@@ -121,7 +122,7 @@ class FutureBase : public pooled {
         if (--refs_ == 0) last_release();
     }
 
-    EventLoop& loop() const noexcept { return *loop_; }
+    EventLoop& loop() const noexcept { return loop_of_id(loop_id_); }
     bool done() const noexcept { return state_ != State::pending; }
     bool cancelled() const noexcept { return state_ == State::cancelled; }
     State state() const noexcept { return state_; }
@@ -195,7 +196,6 @@ class FutureBase : public pooled {
     /// Queues one done callback (taking the reference a user callback holds while queued).
     void push_scheduled(ReadyEntry e);
 
-    EventLoop* loop_;
     // exc_: the outcome once done (a failed future's exception, a cancelled one's
     // CancelledError; null for a value). Live for the whole life of a plain future (null while
     // pending). A task keeps its own coroutine frame in this word while it is not done
@@ -209,8 +209,11 @@ class FutureBase : public pooled {
     };
     CallbackList callbacks_;
     std::uint32_t refs_ = 0;
-    State state_ = State::pending;
-    bool log_traceback_ = false;  // an exception is held that nobody looked at
+    std::uint16_t loop_id_;  // the loop (loop()), by its id: see detail/loop_ids.hpp
+    // The two share a byte, leaving the last byte of the 32 for TaskCore's phase_. Both are
+    // written once or twice in a future's life (completion, retrieval), never per step.
+    State state_ : 2 = State::pending;
+    bool log_traceback_ : 1 = false;  // an exception is held that nobody looked at
 };
 
 /// Called for every done callback a future queues: a combinator's callback that holds no
