@@ -668,11 +668,26 @@ void EventLoop::process_signals() {
     }
 }
 
+namespace {
+// The task whose sleep `n` is, else null (a handle's timer).
+detail::TaskCore* sleeping_task(detail::TimerNode* n) noexcept {
+    if (n->kind != detail::TimerNode::task_sleep) return nullptr;
+    const detail::TimerKind& k = *detail::timer_kinds[n->kind];
+    return reinterpret_cast<detail::TaskCore*>(reinterpret_cast<char*>(n) - k.offset);
+}
+}  // namespace
+
 void EventLoop::close() {
     if (running_) throw RuntimeError("Cannot close a running event loop");
     if (closed_) return;
     // Tasks still pending are destroyed (their frames unwound) and reported, before the loop
     // refuses new work, so that destructors in those frames may still schedule callbacks.
+    // Those asleep join the list first (their timer nodes leave the timers).
+    timers_.remove_if([this](detail::TimerNode* n) {
+        detail::TaskCore* t = sleeping_task(n);
+        if (t) register_task(t);
+        return t != nullptr;
+    });
     while (tasks_) tasks_->abandon();
     closed_ = true;
     // From now on call_soon_threadsafe() refuses (RuntimeError) instead of queueing.
@@ -793,35 +808,43 @@ void EventLoop::unlink(detail::LoopLink* k) noexcept {
     std::shared_ptr<detail::LoopLink> last = std::move(k->self_);  // may destroy *k: last
 }
 
+// The list holds every pending task but those asleep, which are found among the timers
+// (a sleeping task's timer node takes its list links: TaskCore).
 void EventLoop::register_task(detail::TaskCore* t) noexcept {
-    t->prev_ = nullptr;
-    t->next_ = tasks_;
-    if (tasks_) tasks_->prev_ = t;
+    t->list_prev() = nullptr;
+    t->list_next() = tasks_;
+    if (tasks_) tasks_->list_prev() = t;
     tasks_ = t;
     ++task_count_;
 }
 
 void EventLoop::unregister_task(detail::TaskCore* t) noexcept {
-    if (t->prev_)
-        t->prev_->next_ = t->next_;
+    if (t->list_prev())
+        t->list_prev()->list_next() = t->list_next();
     else if (tasks_ == t)
-        tasks_ = t->next_;
-    if (t->next_) t->next_->prev_ = t->prev_;
-    t->prev_ = t->next_ = nullptr;
+        tasks_ = t->list_next();
+    if (t->list_next()) t->list_next()->list_prev() = t->list_prev();
+    t->list_prev() = t->list_next() = nullptr;
     --task_count_;
 }
 
 std::vector<AnyTask> EventLoop::all_tasks() const {
     std::vector<AnyTask> out;
     out.reserve(task_count_);
-    for (detail::TaskCore* t = tasks_; t; t = t->next_)
-        if (!t->done()) {
-            t->add_ref();
-            out.emplace_back(t);
-            t->release();
-        }
+    auto add = [&](detail::TaskCore* t) {
+        if (t->done()) return;
+        t->add_ref();
+        out.emplace_back(t);
+        t->release();
+    };
+    for (detail::TaskCore* t = tasks_; t; t = t->list_next()) add(t);
     // the list is newest first; creation order reads better
     std::reverse(out.begin(), out.end());
+    // Tasks asleep, by deadline. A sleep's node is never deferred (run_due_timers): a task's
+    // deadline is after the iteration's clock reading that made it.
+    timers_.for_each([&](detail::TimerNode* n) {
+        if (detail::TaskCore* t = sleeping_task(n)) add(t);
+    });
     return out;
 }
 

@@ -15,10 +15,17 @@ namespace detail {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winvalid-offsetof"
 constexpr TimerKind TaskCore::sleep_timer_kind() noexcept {
+    static_assert(offsetof(TaskCore, next_) == offsetof(TaskCore, prev_) + sizeof(void*),
+                  "done_storage() spans both list links");
+    // The list links and the timer node's run links share their place, and nothing else of
+    // the node overlaps them: listing a task whose node left the timers keeps the node's
+    // index (npos).
+    static_assert(offsetof(TaskCore, prev_) ==
+                  offsetof(TaskCore, timer_) + offsetof(TimerNode, prev));
+    static_assert(offsetof(TaskCore, next_) ==
+                  offsetof(TaskCore, timer_) + offsetof(TimerNode, next));
     return TimerKind{&timer_fired_thunk, offsetof(TaskCore, timer_)};
 }
-static_assert(offsetof(TaskCore, next_) == offsetof(TaskCore, prev_) + sizeof(void*),
-              "done_storage() spans both list links");
 #pragma GCC diagnostic pop
 
 // The loop's entry for a sleeping task's timer (timer_heap.hpp: timer_kinds).
@@ -264,6 +271,7 @@ void TaskCore::timer_fired() noexcept {
     // The sleep "future" got its result: the task's step runs in the next iteration, as in
     // CPython (timer callback sets the future; the future schedules the task's wakeup).
     if (phase_ != Phase::sleeping) return;  // cancelled meanwhile: the cancel scheduled the step
+    loop().register_task(this);             // the loop popped the node: the links are free
     schedule_step();
 }
 
@@ -381,6 +389,8 @@ void TaskCore::wait_on_timer(std::int64_t ns, std::coroutine_handle<> resume) {
         return;
     }
     std::int64_t now = loop().now_ns();
+    // Off the list while asleep: the timer node takes the list links (see the union).
+    loop().unregister_task(this);
     set_phase(Phase::sleeping);
     new (&timer_) TimerNode();
     timer().kind = TimerNode::task_sleep;
@@ -510,7 +520,14 @@ void TaskCore::leave_waiting() noexcept {
             if (FutureBase* w = waiter()) w->remove_callback_entry(&wakeup_thunk, this);
             waiter_ = nullptr;
             break;
-        case Phase::sleeping: loop().timers().remove(&timer()); break;
+        case Phase::sleeping:
+            // Back on the loop's list, unless the node already left the timers (a closing
+            // loop took it and listed the task).
+            if (timer().scheduled()) {
+                loop().timers().remove(&timer());
+                loop().register_task(this);
+            }
+            break;
         case Phase::parked:
             if (ParkNode* n = park_node()) n->on_cancel(n);
             park_node_ = nullptr;

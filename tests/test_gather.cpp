@@ -332,35 +332,35 @@ ASYNCIO_TEST(Gather, VariadicGivesATupleWithMonostateForVoid) {
     EXPECT_DOUBLE_EQ(loop().time() - t0, 0.3);  // concurrent, not sequential
 }
 
-// A gather keeps one word a child, in 64-byte groups headed by the gather's address
+// A gather keeps one word a child, in 256-byte groups headed by the gather's address
 // (detail/gather.hpp, GatherLinks): an unsized range grows the links while they are filled,
 // and every child's callback, in any group, must find its gather.
-ASYNCIO_TEST(Gather, AnUnsizedRangeOfFiftyChildrenAcrossLinkGroupsCollectsEveryResult) {
+ASYNCIO_TEST(Gather, AnUnsizedRangeOfSeventyChildrenAcrossLinkGroupsCollectsEveryResult) {
     std::vector<asyncio::Future<int>> fs;
-    for (int i = 0; i < 50; ++i) fs.push_back(loop().create_future<int>());
+    for (int i = 0; i < 70; ++i) fs.push_back(loop().create_future<int>());
     auto unsized = fs | std::views::filter([](const asyncio::Future<int>&) { return true; });
     static_assert(!std::ranges::sized_range<decltype(unsized)>);
     auto g = asyncio::gather(unsized);
-    for (int i = 49; i >= 0; --i) {  // the last group first
+    for (int i = 69; i >= 0; --i) {  // the last group (of 31 links) first
         fs[static_cast<std::size_t>(i)].set_result(i * 10);
         co_await asyncio::sleep(0);
         EXPECT_EQ(g.done(), i == 0);
     }
     std::vector<int> got = co_await g;
-    CO_ASSERT(got.size() == 50u);
-    for (int i = 0; i < 50; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], i * 10);
+    CO_ASSERT(got.size() == 70u);
+    for (int i = 0; i < 70; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], i * 10);
 
     // A failure in a later group ends the gather; the call graph names the gather as the
     // awaiter of a child in any group.
     std::vector<asyncio::Task<int>> ts;
-    for (int i = 0; i < 20; ++i) ts.push_back(asyncio::create_task(value_after(10, i)));
+    for (int i = 0; i < 70; ++i) ts.push_back(asyncio::create_task(value_after(10, i)));
     auto failing = asyncio::gather(ts);
     co_await asyncio::sleep(0);
-    for (std::size_t i : {0u, 6u, 7u, 13u, 14u, 19u}) {
+    for (std::size_t i : {0u, 30u, 31u, 61u, 62u, 69u}) {  // each end of each group
         auto graph = asyncio::capture_call_graph(ts[i]);
         EXPECT_EQ(graph.awaited_by.size(), 1u) << "child " << i;
     }
-    ts[16].cancel();
+    ts[64].cancel();
     bool cancelled = false;
     try {
         co_await failing;

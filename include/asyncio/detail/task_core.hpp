@@ -29,10 +29,15 @@
 //                  one (see complete()), and .done_callback holds it (CallbackList's tagged
 //                  word).
 //   waiter_        awaiting_future: the future waited on, which holds the task's wake-up.
-//   timer_         sleeping: the sleep's node in the loop's timer queue.
+//   timer_         sleeping: the sleep's node in the loop's timer queue; it spans the list
+//                  links below (its run links lie over prev_ and next_).
 //   park_node_     parked: the lock's or queue's waiter node that will unpark the task.
 //                  The four above share one union: exactly the one the phase names is live;
 //                  running leaves none live, and done only queued_ while its entry waits.
+//   prev_, next_   every phase but sleeping and done: the loop's list of pending tasks. A
+//                  task leaves it as it falls asleep and joins it again as the node leaves
+//                  the timers (fired, removed by a cancel, or taken by a closing loop).
+//                  done: done_storage() (TaskState's small result).
 //   cancel_        while pending, with the request's CancelledError in the side table
 //                  (Extras::cancel_error; exc_ is the outcome once done, and its word holds
 //                  task_root_ until then):
@@ -332,26 +337,40 @@ class TaskCore : public FutureBase {
     Extras& extras();
     const Extras* find_extras() const noexcept;
 
-    // One member live at a time, named by phase_ (see the table at the top of this file).
+    // One member live at a time, named by phase_ (see the table at the top of this file). A
+    // sleeping task's timer node spans the list links too: the task is off the loop's list
+    // while it sleeps (the loop finds it among its timers). The struct is anonymous (a GNU
+    // extension, in GCC and Clang) so that its members read as the task's own.
     union {
-        FutureBase* waiter_ = nullptr;  // awaiting_future
-        TimerNode timer_;               // sleeping
-        ParkNode* park_node_;           // parked
-        struct {
-            ReadyLink link;                // created, scheduled, done (a queued done callback)
-            std::uintptr_t done_callback;  // done, its entry queued (see complete())
-        } queued_;
+        __extension__ struct {  // every phase but sleeping
+            union {
+                FutureBase* waiter_;   // awaiting_future
+                ParkNode* park_node_;  // parked
+                struct {
+                    ReadyLink link;                // created, scheduled, done (a queued done
+                                                   // callback)
+                    std::uintptr_t done_callback;  // done, its entry queued (see complete())
+                } queued_;
+            };
+            // The loop's list of pending tasks not asleep (EventLoop::register_task()); after
+            // the task is done, done_storage().
+            TaskCore* prev_ = nullptr;
+            TaskCore* next_;
+        };
+        TimerNode timer_;  // sleeping
     };
 
   public:
-    // intrusive list of the loop's pending tasks
-    TaskCore* prev_ = nullptr;
-    TaskCore* next_ = nullptr;
+    // The links of the loop's list of tasks (EventLoop).
+    TaskCore*& list_prev() noexcept { return prev_; }
+    TaskCore*& list_next() noexcept { return next_; }
+    TaskCore* list_next() const noexcept { return next_; }
 };
 // Measured: with these fields first (in FutureBase's tail padding) a TaskState<void> is 96
 // bytes; with the list links declared first it was 104 (1M sleeping tasks: +8 MB RSS). The
 // root frame in FutureBase's exc_ word (task_root_) makes it 88, the resume slot in the root
-// frame 80, the loop id with the flags packed 72.
+// frame 80, the loop id with the flags packed 72; the timer node grew by its run links into
+// the list links, so 72 still.
 static_assert(sizeof(void*) != 8 || sizeof(TaskCore) == 72, "TaskCore grew: see the layout note");
 
 }  // namespace detail
