@@ -392,6 +392,47 @@ TEST(TaskLifetime, APendingTaskDestroyedWithItsLoopIsReported) {
     EXPECT_EQ(asyncio::testing::open_fd_count(), fds);
 }
 
+// A sleeping task is off the loop's list of tasks (its timer node takes the list links) and
+// is found among the timers: all_tasks() lists it in every phase, a cancelled sleeper is
+// listed again until it ends, and a closing loop destroys and reports sleepers in the FIFO
+// run and in the heap alike.
+TEST(TaskLifetime, SleepingTasksAreListedAndDestroyedWithTheirLoop) {
+    auto l = asyncio::testing::make_test_loop();
+    int unwound = 0;
+    {
+        auto sleeper = [](double d, int* unwound) -> asyncio::Coro<void> {
+            struct Flag {
+                int* p;
+                ~Flag() { ++*p; }
+            } flag{unwound};
+            co_await asyncio::sleep(d);
+        };
+        auto fut = l->create_future<int>();
+        auto waiter = [](asyncio::Future<int> f) -> asyncio::Coro<void> { co_await f; };
+        std::vector<asyncio::Task<void>> ts;
+        // deadlines 10, 20, 30 (the run), then 5 and 15 (the heap)
+        for (double d : {10.0, 20.0, 30.0, 5.0, 15.0})
+            ts.push_back(l->create_task(sleeper(d, &unwound)));
+        auto w = l->create_task(waiter(fut), {.name = "waiter"});
+        l->stop();
+        l->run_forever();  // every task asleep or waiting
+        EXPECT_EQ(l->all_tasks().size(), 6u);
+        ts[1].cancel();  // 20: back on the list, cancelled at its next step
+        EXPECT_EQ(l->all_tasks().size(), 6u);
+        l->stop();
+        l->run_forever();
+        EXPECT_TRUE(ts[1].cancelled());
+        EXPECT_EQ(unwound, 1);
+        EXPECT_EQ(l->all_tasks().size(), 5u);
+        for (const auto& t : l->all_tasks()) EXPECT_FALSE(t.done());
+    }
+    l->close();
+    EXPECT_EQ(unwound, 5);  // the four sleepers' frames and the cancelled one's
+    auto reports = take_reports();
+    EXPECT_EQ(reports.size(), 5u);  // four sleepers and the waiter
+    for (const auto& r : reports) EXPECT_EQ(r.message, "Task was destroyed but it is pending!");
+}
+
 // gh-117379: CPython's weak-reference pitfall is not repeated.
 ASYNCIO_TEST(TaskLifetime, DroppingTheLastHandleNeverStopsATask) {
     int steps = 0;
