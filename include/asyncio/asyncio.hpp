@@ -1,6 +1,7 @@
 // asyncio-cpp: Python's asyncio in C++20. The umbrella header: the union of the modules.
 #pragma once
 
+#include "asyncio/any_future.hpp"
 #include "asyncio/async_with.hpp"
 #include "asyncio/asyncgen.hpp"
 #include "asyncio/base_events.hpp"

@@ -6,6 +6,8 @@
 // or copy_context() costs a reference count, and set() makes a new snapshot.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -14,7 +16,7 @@
 #include <utility>
 
 #include "asyncio/detail/context.hpp"
-#include "asyncio/events.hpp"
+#include "asyncio/detail/thread_state.hpp"
 #include "asyncio/exceptions.hpp"
 
 namespace asyncio {
@@ -41,6 +43,49 @@ ContextData* context_with(ContextData* ctx, const void* var, std::shared_ptr<con
 
 template <class T>
 class ContextVar;
+
+/// A snapshot of a context that code can run in. Python: contextvars.Context.
+///
+/// run(fn) makes this context current while fn runs; what fn sets stays in this Context
+/// object (visible to later run() calls) and never leaks to the caller.
+///
+/// The loop's API takes it by value (TaskOptions::context, call_soon(context, ...)), so
+/// events.hpp includes this header, which needs nothing of the loop.
+class Context {
+  public:
+    Context() noexcept = default;
+    explicit Context(detail::ContextRef ref) noexcept : ref_(std::move(ref)) {}
+
+    /// Calls `fn(args...)` with this context current; gives its result.
+    template <class F, class... A>
+    decltype(auto) run(F&& fn, A&&... args) {
+        struct Commit {
+            Context* self;
+            detail::ContextScope scope;
+            ~Commit() { self->ref_ = detail::ContextRef(scope.get()); }
+        } commit{this, detail::ContextScope(ref_.get())};
+        return std::invoke(std::forward<F>(fn), std::forward<A>(args)...);
+    }
+
+    /// The value of `var` in this context, if set.
+    template <class T>
+    std::optional<T> get(const ContextVar<T>& var) const {
+        if (auto* v = detail::context_find(ref_.get(), &var))
+            return *static_cast<const T*>(v->get());
+        return std::nullopt;
+    }
+    template <class T>
+    bool contains(const ContextVar<T>& var) const noexcept {
+        return detail::context_find(ref_.get(), &var) != nullptr;
+    }
+    /// Number of variables set in this context.
+    std::size_t size() const noexcept { return ref_.get() ? ref_.get()->values.size() : 0; }
+
+    detail::ContextData* data() const noexcept { return ref_.get(); }
+
+  private:
+    detail::ContextRef ref_;
+};
 
 /// What ContextVar::set() returns, to undo that set() with reset(). Python: contextvars.Token.
 template <class T>

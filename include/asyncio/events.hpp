@@ -30,7 +30,8 @@
 #include <utility>
 #include <vector>
 
-#include "asyncio/detail/context.hpp"
+#include "asyncio/any_future.hpp"
+#include "asyncio/contextvars.hpp"
 #include "asyncio/detail/frame_allocator.hpp"
 #include "asyncio/detail/future_base.hpp"
 #include "asyncio/detail/handle.hpp"

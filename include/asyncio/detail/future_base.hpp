@@ -286,41 +286,4 @@ std::size_t CallbackList::remove_if(Pred&& pred) {
 
 }  // namespace detail
 
-/// A type-erased handle to any future or task: what done callbacks, wait() and reports use
-/// when the result type does not matter. Copyable; copies share the state.
-class AnyFuture {
-  public:
-    AnyFuture() noexcept = default;
-    explicit AnyFuture(detail::FutureBase* s) noexcept : s_(s) {}
-
-    bool done() const { return st().done(); }
-    bool cancelled() const { return st().cancelled(); }
-    /// Python: cancel(msg). Returns false when the future is already done.
-    bool cancel(std::optional<std::string> msg = std::nullopt) const {
-        return st().cancel(std::move(msg));
-    }
-    /// The exception, null for a result. Errors: InvalidStateError when pending,
-    /// CancelledError when cancelled.
-    std::exception_ptr exception() const { return st().exception(); }
-    EventLoop& get_loop() const { return st().loop(); }
-
-    explicit operator bool() const noexcept { return static_cast<bool>(s_); }
-    friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
-        return a.s_.get() == b.s_.get();
-    }
-    friend bool operator==(const AnyFuture& a, std::nullptr_t) noexcept { return !a.s_; }
-
-    detail::FutureBase* state() const noexcept { return s_.get(); }
-
-  protected:
-    /// The state; Errors: RuntimeError for an empty handle (default-constructed, moved-from).
-    detail::FutureBase& st() const {
-        if (!s_) throw_empty();
-        return *s_;
-    }
-    [[noreturn]] static void throw_empty();
-
-    detail::StatePtr<detail::FutureBase> s_;
-};
-
 }  // namespace asyncio
