@@ -459,7 +459,9 @@ void EventLoop::run_once() {
     // instructions per round trip.
     if (cancelled_timers_ != 0 || timers_.needs_renumber()) tidy_timers();
     if (ts_pending()) drain_threadsafe();
-    std::int64_t timeout = compute_timeout();
+    // With callbacks ready the poll does not wait: tested inline, not by a call (the call
+    // cost W4 8 instructions a round trip, callgrind, once GCC stopped inlining it).
+    std::int64_t timeout = (!ready_.empty() || stopping_) ? 0 : compute_timeout();
     if (timeout != 0 && expected_posts_ != 0 && spin_for_threadsafe_post(timeout)) timeout = 0;
     // With callbacks ready and no fd watched, a zero-timeout poll can only find the wake-up
     // fd, whose news (threadsafe callbacks, signals) the atomics checked around it already
