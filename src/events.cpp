@@ -525,7 +525,6 @@ void EventLoop::tidy_timers() {
 }
 
 std::int64_t EventLoop::compute_timeout() {
-    if (!ready_.empty() || stopping_) return 0;
     if (timers_.empty()) return -1;
     std::int64_t when = timers_.top()->when;
     if (virtual_time_) {
@@ -584,7 +583,7 @@ void EventLoop::run_due_timers(std::uint32_t seq_mark) {
 void EventLoop::fire_timer(detail::TimerNode* n) {
     if (n->kind != detail::TimerNode::handle) {
         const detail::TimerKind& k = *detail::timer_kinds[n->kind];
-        run_ready({k.fire, reinterpret_cast<char*>(n) - k.offset});
+        run_ready({k.fire, k.owner(n)});
         return;
     }
     auto* h = detail::HandleCore::from_timer(n);
@@ -674,8 +673,7 @@ namespace {
 // The task whose sleep `n` is, else null (a handle's timer).
 detail::TaskCore* sleeping_task(detail::TimerNode* n) noexcept {
     if (n->kind != detail::TimerNode::task_sleep) return nullptr;
-    const detail::TimerKind& k = *detail::timer_kinds[n->kind];
-    return reinterpret_cast<detail::TaskCore*>(reinterpret_cast<char*>(n) - k.offset);
+    return static_cast<detail::TaskCore*>(detail::timer_kinds[n->kind]->owner(n));
 }
 }  // namespace
 

@@ -667,6 +667,8 @@ class EventLoop {
     void process_signals();
     // run_once()'s phases
     void tidy_timers();
+    /// With nothing ready and no stop pending (run_once() answers 0 itself then): how long
+    /// the poll may wait for the next timer, -1 for ever.
     std::int64_t compute_timeout();
     void dispatch_io(std::span<const detail::IoEvent> events);
     void run_due_timers(std::uint32_t seq_mark);

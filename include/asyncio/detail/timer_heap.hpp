@@ -57,6 +57,8 @@ static_assert(sizeof(TimerNode) == 32);
 struct TimerKind {
     ReadyFn fire = nullptr;
     std::size_t offset = 0;
+    /// The object whose timer `n` is (a node of this kind).
+    void* owner(TimerNode* n) const noexcept { return reinterpret_cast<char*>(n) - offset; }
 };
 extern const TimerKind task_sleep_timer;  // tasks.cpp
 /// By TimerNode::Kind (the `handle` entry is unused).
